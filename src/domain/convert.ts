@@ -1,0 +1,118 @@
+/**
+ * Every conversion between Polyv's representation and ours, in one place:
+ * Chinese labels to enums, yuan floats to integer fen, millisecond timestamps to instants,
+ * and calendar days as Polyv counts them (China Standard Time).
+ */
+import type { MoneyModel, PayType, RedPackAllotType, RedPackStatus, RedPackType } from './models.js';
+
+// ---------------------------------------------------------------------------------------------
+// Labels. Polyv sends display names, not codes, and may add new ones: an unknown label maps to
+// UNKNOWN and the label itself is kept by the caller, so nothing fails and nothing is lost.
+
+const ALLOT_TYPES: Readonly<Record<string, RedPackAllotType>> = {
+  随机分配红包: 'RANDOM',
+  平均分配红包: 'AVERAGE',
+};
+const STATUSES: Readonly<Record<string, RedPackStatus>> = {
+  进行中: 'IN_PROGRESS',
+  已结束: 'ENDED',
+  退款中: 'REFUNDING',
+  已退款: 'REFUNDED',
+};
+const RED_PACK_TYPES: Readonly<Record<string, RedPackType>> = {
+  红包雨: 'RAIN',
+  口令红包: 'PASSWORD',
+  普通红包: 'NORMAL',
+};
+/** Income uses codes (cash, pay, good, point) beside its display name (payTypeName). */
+const PAY_TYPES: Readonly<Record<string, PayType>> = {
+  cash: 'CASH',
+  pay: 'PAY_PER_VIEW',
+  good: 'GIFT',
+  point: 'POINT_GIFT',
+};
+
+const lookup = <T extends string>(table: Readonly<Record<string, T>>, label: string): T | 'UNKNOWN' =>
+  Object.hasOwn(table, label) ? (table[label] as T) : 'UNKNOWN';
+
+export const allotTypeFromLabel = (label: string): RedPackAllotType => lookup(ALLOT_TYPES, label.trim());
+export const redPackStatusFromLabel = (label: string): RedPackStatus => lookup(STATUSES, label.trim());
+export const redPackTypeFromLabel = (label: string): RedPackType => lookup(RED_PACK_TYPES, label.trim());
+export const payTypeFromCode = (code: string): PayType => lookup(PAY_TYPES, code.trim().toLowerCase());
+
+// ---------------------------------------------------------------------------------------------
+// Money. Polyv reports yuan as JSON numbers. We never do arithmetic on them: the number's
+// shortest decimal representation (what the JSON said) is rounded to 2 decimals, half away
+// from zero, and read as an integer count of fen.
+
+export class InvalidAmountError extends Error {
+  constructor(readonly value: unknown) {
+    super(`not a valid amount of yuan: ${String(value)}`);
+    this.name = 'InvalidAmountError';
+  }
+}
+
+/** Converts a yuan amount as Polyv sends it into exact integer fen. */
+export function yuanToFen(yuan: number): number {
+  if (!Number.isFinite(yuan)) throw new InvalidAmountError(yuan);
+  // toPrecision(15) removes binary noise (0.1 + 0.2 style) without inventing digits.
+  const text = Math.abs(yuan) < 1e15 ? String(Number(yuan.toPrecision(15))) : String(yuan);
+  const match = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text);
+  if (!match) {
+    // Exponent notation: only for amounts far below a fen (e.g. 1e-7), which round to 0,
+    // or far beyond anything Polyv holds.
+    if (Math.abs(yuan) < 0.005) return 0;
+    throw new InvalidAmountError(yuan);
+  }
+  const [, sign = '', whole = '0', fraction = ''] = match;
+  let fen = Number(whole) * 100 + Number(fraction.padEnd(2, '0').slice(0, 2));
+  if (fraction.length > 2 && fraction.charCodeAt(2) >= 53 /* '5' */) fen += 1;
+  if (!Number.isSafeInteger(fen)) throw new InvalidAmountError(yuan);
+  return sign === '-' && fen !== 0 ? -fen : fen;
+}
+
+export const money = (fen: number): MoneyModel => ({ fen, currency: 'CNY' });
+
+/** Writes integer fen as an exact decimal string of yuan: 98 → "0.98", -5 → "-0.05". */
+export function fenToDecimal(fen: number): string {
+  if (!Number.isSafeInteger(fen)) throw new InvalidAmountError(fen);
+  const sign = fen < 0 ? '-' : '';
+  const digits = String(Math.abs(fen)).padStart(3, '0');
+  return `${sign}${digits.slice(0, -2)}.${digits.slice(-2)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time. Polyv counts days in China Standard Time (UTC+8, no daylight saving).
+
+const CST_OFFSET_MS = 8 * 60 * 60 * 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** A 13-digit millisecond timestamp as an instant. */
+export const instantFromMillis = (ms: number): Date => new Date(ms);
+
+/** The CST calendar day (yyyy-MM-dd) an instant falls on. */
+export function cstDayOf(instant: Date | number): string {
+  const ms = typeof instant === 'number' ? instant : instant.getTime();
+  return new Date(ms + CST_OFFSET_MS).toISOString().slice(0, 10);
+}
+
+/** The first millisecond of a CST day, as a UTC timestamp. */
+export function cstDayStartMillis(day: string): number {
+  return Date.parse(`${day}T00:00:00.000Z`) - CST_OFFSET_MS;
+}
+
+/** True for yyyy-MM-dd strings naming a day that exists (no 2026-02-30). */
+export function isCalendarDay(text: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+  const ms = Date.parse(`${text}T00:00:00.000Z`);
+  return Number.isFinite(ms) && new Date(ms).toISOString().slice(0, 10) === text;
+}
+
+/** Every CST day from start to end, both included. */
+export function daysBetween(startDay: string, endDay: string): string[] {
+  const days: string[] = [];
+  for (let ms = Date.parse(`${startDay}T00:00:00Z`); ms <= Date.parse(`${endDay}T00:00:00Z`); ms += DAY_MS) {
+    days.push(new Date(ms).toISOString().slice(0, 10));
+  }
+  return days;
+}

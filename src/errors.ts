@@ -1,0 +1,33 @@
+import { GraphQLError } from 'graphql';
+
+/**
+ * The public error codes: `extensions.code` on every GraphQL error the gateway returns.
+ * Dashboards branch on these, so they are a contract: add, never rename.
+ */
+export const ErrorCode = {
+  /** An argument is invalid: a bad date, a foreign cursor, a page over the limit. */
+  BadUserInput: 'BAD_USER_INPUT',
+  /** A cursor's record is no longer where the list says it was; start again from the top. */
+  StaleCursor: 'STALE_CURSOR',
+  /** Polyv answered with an error (see `extensions.polyv`). */
+  UpstreamError: 'UPSTREAM_ERROR',
+  /** Polyv could not be reached or gave no usable answer, after retries. Try again later. */
+  UpstreamUnavailable: 'UPSTREAM_UNAVAILABLE',
+  /** A bug on our side; details are in the server log, never in the response. */
+  InternalServerError: 'INTERNAL_SERVER_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** An invalid argument: names the argument so a client can point at it. */
+export function badUserInput(message: string, argument?: string): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: { code: ErrorCode.BadUserInput, ...(argument ? { argument } : {}) },
+  });
+}
+
+/** Used by exhaustive switches: the compiler proves this is never reached. */
+export class UnreachableCaseError extends Error {
+  constructor(value: never) {
+    super(`Unreachable case: ${String(value)}`);
+  }
+}

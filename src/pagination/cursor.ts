@@ -1,0 +1,59 @@
+/**
+ * Cursors: opaque to clients, versioned, and bound to the list they came from.
+ *
+ * A cursor records where its record stood (`position`), which record it was (`id`, `time`)
+ * and how long the list was (`total`). The binding is a hash of the list's identity and
+ * filters, so a cursor from another channel or another date range is rejected instead of
+ * silently pointing at a different record.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+const VERSION = 'c1';
+
+export interface Cursor {
+  /** Hash of the list identity the cursor belongs to. */
+  binding: string;
+  /** 0-based position of the record in the list when the cursor was made. */
+  position: number;
+  /** The record's id, to find it again if the list has shifted. */
+  id: string;
+  /** The record's time (ms), kept for diagnostics and ordering checks. */
+  time: number;
+  /** The list's total when the cursor was made: the first guess of how far it shifted. */
+  total: number;
+}
+
+const payload = z.tuple([
+  z.literal(VERSION),
+  z.string(),
+  z.number().int().nonnegative(),
+  z.string(),
+  z.number().int(),
+  z.number().int().nonnegative(),
+]);
+
+/** A short, stable hash of a list's identity (endpoint and normalised filters). */
+export function bindingOf(listIdentity: string): string {
+  return createHash('sha256').update(listIdentity).digest('base64url').slice(0, 16);
+}
+
+export function encodeCursor(cursor: Cursor): string {
+  const fields = [VERSION, cursor.binding, cursor.position, cursor.id, cursor.time, cursor.total];
+  return Buffer.from(JSON.stringify(fields), 'utf8').toString('base64url');
+}
+
+/** Decodes a cursor; returns undefined for anything that is not a cursor of ours. */
+export function decodeCursor(text: string): Cursor | undefined {
+  if (text.length > 512 || !/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const parsed = payload.safeParse(json);
+  if (!parsed.success) return undefined;
+  const [, binding, position, id, time, total] = parsed.data;
+  return { binding, position, id, time, total };
+}

@@ -1,0 +1,11 @@
+/** One page of an upstream list, as Polyv pages it: by page number and page size. */
+export interface UpstreamPage<T> {
+  items: T[];
+  /** Polyv's totalItems: everything matching the filters, not just this page. */
+  totalItems: number;
+  pageNumber: number;
+  pageSize: number;
+}
+
+/** Polyv accepts at most this many records per page. */
+export const MAX_UPSTREAM_PAGE_SIZE = 1000;

@@ -1,0 +1,72 @@
+import { ErrorCode } from '../errors.js';
+
+/** What Polyv said about a failure, when it said anything. */
+export interface PolyvErrorDetails {
+  /** Which upstream endpoint failed, e.g. `redPackStatistics`. */
+  endpoint: string;
+  /** HTTP status of the last attempt, when there was a response. */
+  httpStatus?: number;
+  /** Polyv's own error code (v4 `error.code`, else the envelope's `code`). */
+  polyvCode?: number;
+  /** Polyv's own message (v4 `error.desc`, v2 `message`). */
+  polyvMessage?: string;
+  /** Polyv's requestId, for Polyv's support. */
+  requestId?: string;
+  /** Attempts made, retries included. */
+  attempts?: number;
+  cause?: Error;
+}
+
+/**
+ * Every upstream failure derives from this class and carries a stable public `code`.
+ * Messages are written by us: never the URL, the signature or the app secret.
+ */
+export abstract class PolyvError extends Error {
+  abstract readonly code: ErrorCode;
+  /** Whether another attempt may succeed (network trouble, 5xx, Polyv's QPS limit). */
+  abstract readonly retryable: boolean;
+  readonly endpoint: string;
+  readonly httpStatus: number | undefined;
+  readonly polyvCode: number | undefined;
+  readonly polyvMessage: string | undefined;
+  readonly requestId: string | undefined;
+  attempts: number;
+
+  constructor(message: string, details: PolyvErrorDetails) {
+    super(message, details.cause ? { cause: details.cause } : undefined);
+    this.name = new.target.name;
+    this.endpoint = details.endpoint;
+    this.httpStatus = details.httpStatus;
+    this.polyvCode = details.polyvCode;
+    this.polyvMessage = details.polyvMessage;
+    this.requestId = details.requestId;
+    this.attempts = details.attempts ?? 1;
+  }
+}
+
+/** Polyv answered with an error envelope: bad signature, validation, not found, forbidden. */
+export class PolyvApiError extends PolyvError {
+  readonly code = ErrorCode.UpstreamError;
+  readonly retryable = false;
+}
+
+/** Polyv's "qps exceeds number of calls": transient, but every caller should slow down. */
+export class PolyvRateLimitedError extends PolyvError {
+  readonly code = ErrorCode.UpstreamUnavailable;
+  readonly retryable = true;
+}
+
+/** No answer: connection refused or reset, timeout, or a 5xx. */
+export class PolyvUnavailableError extends PolyvError {
+  readonly code = ErrorCode.UpstreamUnavailable;
+  readonly retryable = true;
+}
+
+/**
+ * An answer we cannot use: not JSON, HTML, or JSON of the wrong shape. Not retried: the same
+ * request is likely to get the same answer, and retrying would only add load.
+ */
+export class PolyvMalformedResponseError extends PolyvError {
+  readonly code = ErrorCode.UpstreamUnavailable;
+  readonly retryable = false;
+}

@@ -1,0 +1,227 @@
+/**
+ * The one signed Polyv fetcher. Every upstream call goes through `PolyvHttpClient.call`:
+ * a fresh timestamp and signature per attempt, a bounded number of calls in flight,
+ * retries with jittered exponential backoff for transient faults only, and both of Polyv's
+ * envelopes turned into data or a typed PolyvError.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
+import got, { RequestError, type Got } from 'got';
+import pLimit, { type LimitFunction } from 'p-limit';
+import type { z } from 'zod';
+import {
+  PolyvApiError,
+  PolyvError,
+  PolyvMalformedResponseError,
+  PolyvRateLimitedError,
+  PolyvUnavailableError,
+  type PolyvErrorDetails,
+} from './errors.js';
+import { v2Envelope, v4Envelope } from './responses.js';
+import { signedParams, type ParamValue } from './sign.js';
+
+export interface PolyvClientOptions {
+  baseUrl: string;
+  appId: string;
+  appSecret: string;
+  /** Per-attempt timeout. */
+  timeoutMs: number;
+  /** Retries after the first attempt, for retryable faults only. */
+  retries: number;
+  /** Upstream calls in flight at once, across every request this process serves. */
+  maxConcurrency: number;
+  /** First backoff step; later steps double, each one drawn at random below it ("full jitter"). */
+  backoffBaseMs?: number;
+  /** Largest backoff step. */
+  backoffCapMs?: number;
+}
+
+/** One upstream call, described independently of signing and transport. */
+export interface PolyvRequest<T> {
+  /** Short endpoint name used in errors (and later metrics), e.g. `redPackStatistics`. */
+  endpoint: string;
+  method: 'GET' | 'POST';
+  /** Path below the base URL, e.g. `/live/v4/channel/red-pack/statistics/list`. */
+  path: string;
+  /** Business parameters; appId, timestamp and sign are added per attempt. */
+  params: Record<string, ParamValue>;
+  /** Which of Polyv's two response envelopes this endpoint answers in. */
+  envelope: 'v4' | 'v2';
+  /** Shape of `data` on success. */
+  data: z.ZodType<T>;
+}
+
+export interface PolyvResponse<T> {
+  data: T;
+  requestId: string | undefined;
+}
+
+/** Polyv reports its QPS limit only in the message text, in either envelope. */
+const QPS_EXCEEDED = /qps exceed/i;
+
+export class PolyvHttpClient {
+  private readonly http: Got;
+  private readonly limit: LimitFunction;
+  private readonly agents: { http: http.Agent; https: https.Agent };
+
+  constructor(private readonly options: PolyvClientOptions) {
+    this.agents = {
+      http: new http.Agent({ keepAlive: true, maxSockets: options.maxConcurrency }),
+      https: new https.Agent({ keepAlive: true, maxSockets: options.maxConcurrency }),
+    };
+    this.limit = pLimit(options.maxConcurrency);
+    this.http = got.extend({
+      prefixUrl: options.baseUrl,
+      agent: this.agents,
+      timeout: { request: options.timeoutMs },
+      // Retries are ours (below): Polyv signals some transient faults inside HTTP 200 bodies,
+      // and every attempt needs a new timestamp and signature.
+      retry: { limit: 0 },
+      throwHttpErrors: false,
+      responseType: 'text',
+      headers: { 'user-agent': 'polyv-graphql', accept: 'application/json' },
+    });
+  }
+
+  /** Calls Polyv, retrying transient faults; resolves with `data` or rejects with a PolyvError. */
+  async call<T>(request: PolyvRequest<T>): Promise<PolyvResponse<T>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.limit(() => this.attempt(request));
+      } catch (error) {
+        const failure = error instanceof PolyvError ? error : this.unexpected(request, error);
+        failure.attempts = attempt;
+        if (!failure.retryable || attempt > this.options.retries) throw failure;
+        await sleep(this.backoffMs(attempt, failure));
+      }
+    }
+  }
+
+  /** Closes pooled keep-alive sockets. */
+  close(): void {
+    this.agents.http.destroy();
+    this.agents.https.destroy();
+  }
+
+  private async attempt<T>(request: PolyvRequest<T>): Promise<PolyvResponse<T>> {
+    const { appId, appSecret } = this.options;
+    const params = signedParams(request.params, { appId, appSecret });
+    const path = request.path.replace(/^\//, '');
+    let response;
+    try {
+      response =
+        request.method === 'GET'
+          ? await this.http.get(path, { searchParams: params })
+          : await this.http.post(path, { form: params });
+    } catch (error) {
+      throw this.transportFailure(request, error);
+    }
+    const status = response.statusCode;
+    let body: unknown;
+    try {
+      body = JSON.parse(response.body);
+    } catch {
+      const details = { endpoint: request.endpoint, httpStatus: status };
+      // An HTML error page from a proxy in front of Polyv is a 5xx: transient.
+      if (status >= 500) throw new PolyvUnavailableError(`Polyv answered HTTP ${status} without a JSON body`, details);
+      throw new PolyvMalformedResponseError(
+        `Polyv answered HTTP ${status} with a body that is not JSON (${describeBody(response.body)})`,
+        details,
+      );
+    }
+    return request.envelope === 'v4' ? this.readV4(request, status, body) : this.readV2(request, status, body);
+  }
+
+  private readV4<T>(request: PolyvRequest<T>, httpStatus: number, body: unknown): PolyvResponse<T> {
+    const envelope = v4Envelope.safeParse(body);
+    if (!envelope.success) throw this.malformed(request, httpStatus, 'an unrecognised envelope');
+    const { code, success, requestId, error, data } = envelope.data;
+    if (code !== 200 || success === false || error) {
+      throw this.apiError(request, {
+        httpStatus,
+        requestId,
+        polyvCode: error?.code ?? code,
+        polyvMessage: error?.desc || envelope.data.status || `code ${code}`,
+      });
+    }
+    return { data: this.readData(request, httpStatus, data, requestId), requestId };
+  }
+
+  private readV2<T>(request: PolyvRequest<T>, httpStatus: number, body: unknown): PolyvResponse<T> {
+    const envelope = v2Envelope.safeParse(body);
+    if (!envelope.success) throw this.malformed(request, httpStatus, 'an unrecognised envelope');
+    const { code, message, status, data } = envelope.data;
+    if (code !== 200) {
+      throw this.apiError(request, {
+        httpStatus,
+        polyvCode: code,
+        polyvMessage: message || status || `code ${code}`,
+      });
+    }
+    return { data: this.readData(request, httpStatus, data, undefined), requestId: undefined };
+  }
+
+  private readData<T>(request: PolyvRequest<T>, httpStatus: number, data: unknown, requestId?: string): T {
+    const parsed = request.data.safeParse(data);
+    if (parsed.success) return parsed.data;
+    const issue = parsed.error.issues[0];
+    const where = issue ? `${issue.path.join('.') || 'data'}: ${issue.message}` : 'data';
+    throw this.malformed(request, httpStatus, `unexpected data (${where})`, requestId);
+  }
+
+  private apiError(
+    request: PolyvRequest<unknown>,
+    details: Omit<PolyvErrorDetails, 'endpoint'> & { polyvMessage: string },
+  ): PolyvError {
+    const full = { endpoint: request.endpoint, ...details };
+    if (QPS_EXCEEDED.test(details.polyvMessage)) {
+      return new PolyvRateLimitedError(`Polyv's rate limit was exceeded: ${details.polyvMessage}`, full);
+    }
+    // A 5xx with a Polyv envelope is still Polyv being unwell, not an answer about our request.
+    if (details.httpStatus !== undefined && details.httpStatus >= 500) {
+      return new PolyvUnavailableError(`Polyv failed (HTTP ${details.httpStatus}): ${details.polyvMessage}`, full);
+    }
+    return new PolyvApiError(`Polyv refused the request: ${details.polyvMessage}`, full);
+  }
+
+  private malformed(request: PolyvRequest<unknown>, httpStatus: number, what: string, requestId?: string) {
+    return new PolyvMalformedResponseError(`Polyv answered HTTP ${httpStatus} with ${what}`, {
+      endpoint: request.endpoint,
+      httpStatus,
+      requestId,
+    });
+  }
+
+  private transportFailure(request: PolyvRequest<unknown>, error: unknown): PolyvError {
+    // got's errors hold the request options (and so the signed URL): keep only code and kind.
+    const code = error instanceof RequestError ? error.code : 'UNKNOWN';
+    const kind = code === 'ETIMEDOUT' ? `timed out after ${this.options.timeoutMs} ms` : `failed (${code})`;
+    return new PolyvUnavailableError(`The request to Polyv ${kind}`, {
+      endpoint: request.endpoint,
+      cause: Object.assign(new Error(code), { code }),
+    });
+  }
+
+  private unexpected(request: PolyvRequest<unknown>, error: unknown): PolyvError {
+    const name = error instanceof Error ? error.name : typeof error;
+    return new PolyvUnavailableError(`The request to Polyv failed unexpectedly (${name})`, {
+      endpoint: request.endpoint,
+    });
+  }
+
+  private backoffMs(attempt: number, failure: PolyvError): number {
+    const base = this.options.backoffBaseMs ?? 200;
+    const cap = this.options.backoffCapMs ?? 5_000;
+    // Polyv's QPS limit blocks the caller's IP: step back harder than for a lost packet.
+    const step = Math.min(cap, base * 2 ** (attempt - 1) * (failure instanceof PolyvRateLimitedError ? 5 : 1));
+    return Math.random() * step;
+  }
+}
+
+/** A short, safe description of a body we could not parse (no content echoed). */
+function describeBody(body: string): string {
+  if (body.trim() === '') return 'empty';
+  if (/^\s*</.test(body)) return 'looks like HTML';
+  return `${body.length} bytes`;
+}

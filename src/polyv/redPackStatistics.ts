@@ -1,0 +1,68 @@
+/** Endpoint: red-pack dispatch statistics of a channel (GET /live/v4/channel/red-pack/statistics/list). */
+import { allotTypeFromLabel, instantFromMillis, money, redPackStatusFromLabel, redPackTypeFromLabel, yuanToFen } from '../domain/convert.js';
+import type { RedPackModel } from '../domain/models.js';
+import type { UpstreamPage } from '../pagination/page.js';
+import type { PolyvHttpClient } from './http.js';
+import { redPackPage, type RawRedPack } from './responses.js';
+
+/** The filters of one red-pack list; every page of the list shares them. */
+export interface RedPackFilter {
+  channelId: string;
+  sessionId?: string | undefined;
+  /** Inclusive bounds on createdTime, ms. */
+  startTime?: number | undefined;
+  endTime?: number | undefined;
+}
+
+export interface RedPackPageQuery extends RedPackFilter {
+  pageNumber: number;
+  pageSize: number;
+}
+
+export async function fetchRedPackPage(client: PolyvHttpClient, query: RedPackPageQuery): Promise<UpstreamPage<RedPackModel>> {
+  const { data } = await client.call({
+    endpoint: 'redPackStatistics',
+    method: 'GET',
+    path: '/live/v4/channel/red-pack/statistics/list',
+    envelope: 'v4',
+    data: redPackPage,
+    params: {
+      channelId: query.channelId,
+      sessionId: query.sessionId,
+      startTime: query.startTime,
+      endTime: query.endTime,
+      pageNumber: query.pageNumber,
+      pageSize: query.pageSize,
+    },
+  });
+  return {
+    items: data.contents.map(toRedPack),
+    totalItems: data.totalItems,
+    pageNumber: query.pageNumber,
+    pageSize: query.pageSize,
+  };
+}
+
+function toRedPack(raw: RawRedPack): RedPackModel {
+  return {
+    id: raw.redPackId,
+    channelId: raw.channelId,
+    sessionId: raw.channelSessionId ?? raw.sessionId ?? null,
+    sender: { openId: raw.userId, nickname: raw.nickName, avatarUrl: null },
+    amount: money(yuanToFen(raw.amount)),
+    balance: money(yuanToFen(raw.balance)),
+    allotType: allotTypeFromLabel(raw.allotType),
+    allotTypeLabel: raw.allotType,
+    status: redPackStatusFromLabel(raw.status),
+    statusLabel: raw.status,
+    type: redPackTypeFromLabel(raw.redPackType),
+    typeLabel: raw.redPackType,
+    createdAt: instantFromMillis(raw.createdTime),
+    receives: raw.redPackReceiveList.map((receive) => ({
+      redPackId: receive.redPackId,
+      user: { openId: receive.userId, nickname: receive.nickName, avatarUrl: receive.avatar },
+      amount: money(yuanToFen(receive.amount)),
+      receivedAt: instantFromMillis(receive.createdTime),
+    })),
+  };
+}

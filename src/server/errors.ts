@@ -1,0 +1,58 @@
+/**
+ * The single place where errors become what clients see. Upstream failures keep Polyv's own
+ * code, message and requestId; anything without a public code is a bug on our side and
+ * becomes INTERNAL_SERVER_ERROR with no details (those go to the log).
+ */
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError } from 'graphql';
+import { ErrorCode } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { PolyvError } from '../polyv/errors.js';
+
+/** Codes Apollo Server itself assigns to request problems; they are already safe to show. */
+const APOLLO_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+]);
+const PUBLIC_CODES = new Set<string>([...Object.values(ErrorCode), ...APOLLO_CODES]);
+
+export function createErrorFormatter(logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const { message, locations, path } = formatted;
+
+    if (original instanceof PolyvError) {
+      const polyv =
+        original.polyvCode !== undefined || original.requestId !== undefined
+          ? { code: original.polyvCode ?? null, message: original.polyvMessage ?? null, requestId: original.requestId ?? null }
+          : undefined;
+      return {
+        message: original.message,
+        locations,
+        path,
+        extensions: {
+          code: original.code,
+          endpoint: original.endpoint,
+          ...(original.httpStatus !== undefined ? { httpStatus: original.httpStatus } : {}),
+          attempts: original.attempts,
+          ...(polyv ? { polyv } : {}),
+        },
+      };
+    }
+
+    const code = formatted.extensions?.code;
+    if (typeof code === 'string' && PUBLIC_CODES.has(code) && (original instanceof GraphQLError || code !== ErrorCode.InternalServerError)) {
+      const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
+      return { message, locations, path, extensions };
+    }
+
+    logger.error({ err: original, path }, 'unexpected error while resolving');
+    return { message: 'Internal server error', locations, path, extensions: { code: ErrorCode.InternalServerError } };
+  };
+}

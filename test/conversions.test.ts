@@ -1,0 +1,120 @@
+import { describe, expect, it } from '@jest/globals';
+import {
+  allotTypeFromLabel,
+  cstDayOf,
+  cstDayStartMillis,
+  daysBetween,
+  fenToDecimal,
+  isCalendarDay,
+  payTypeFromCode,
+  redPackStatusFromLabel,
+  redPackTypeFromLabel,
+  yuanToFen,
+} from '../src/domain/convert.js';
+
+describe('labels to enums', () => {
+  it.each([
+    ['随机分配红包', 'RANDOM'],
+    ['平均分配红包', 'AVERAGE'],
+    ['定向红包', 'UNKNOWN'],
+    ['', 'UNKNOWN'],
+  ])('allotType %s → %s', (label, value) => expect(allotTypeFromLabel(label)).toBe(value));
+
+  it.each([
+    ['进行中', 'IN_PROGRESS'],
+    ['已结束', 'ENDED'],
+    ['退款中', 'REFUNDING'],
+    ['已退款', 'REFUNDED'],
+    ['已过期', 'UNKNOWN'],
+  ])('status %s → %s', (label, value) => expect(redPackStatusFromLabel(label)).toBe(value));
+
+  it.each([
+    ['红包雨', 'RAIN'],
+    ['口令红包', 'PASSWORD'],
+    ['普通红包', 'NORMAL'],
+    ['拼手气红包', 'UNKNOWN'],
+    ['toString', 'UNKNOWN'],
+  ])('redPackType %s → %s', (label, value) => expect(redPackTypeFromLabel(label)).toBe(value));
+
+  it.each([
+    ['cash', 'CASH'],
+    ['pay', 'PAY_PER_VIEW'],
+    ['good', 'GIFT'],
+    ['point', 'POINT_GIFT'],
+    ['coupon', 'UNKNOWN'],
+    ['constructor', 'UNKNOWN'],
+  ])('payType %s → %s', (code, value) => expect(payTypeFromCode(code)).toBe(value));
+});
+
+describe('money', () => {
+  it.each([
+    [0.98, 98],
+    [0.01, 1],
+    [0, 0],
+    [20000, 2000000],
+    [0.1 + 0.2, 30],
+    [1.1 * 3, 330],
+    [19.99, 1999],
+    // More than two decimals: half away from zero, on the decimal digits Polyv sent.
+    [1.005, 101],
+    [2.675, 268],
+    [1.004, 100],
+    [-1.005, -101],
+    [-0.001, 0],
+    [1e-7, 0],
+    [123456789.12, 12345678912],
+  ])('%p yuan is %p fen', (yuan, fen) => expect(yuanToFen(yuan)).toBe(fen));
+
+  it('rejects what is not an amount', () => {
+    expect(() => yuanToFen(Number.NaN)).toThrow('not a valid amount');
+    expect(() => yuanToFen(Infinity)).toThrow('not a valid amount');
+    expect(() => yuanToFen(1e300)).toThrow('not a valid amount');
+  });
+
+  it.each([
+    [98, '0.98'],
+    [1, '0.01'],
+    [0, '0.00'],
+    [100, '1.00'],
+    [2000000, '20000.00'],
+    [-5, '-0.05'],
+    [-123, '-1.23'],
+  ])('%p fen is "%s"', (fen, decimal) => expect(fenToDecimal(fen)).toBe(decimal));
+
+  it('sums in fen exactly where floats drift', () => {
+    const yuan = Array.from({ length: 1000 }, () => 0.1);
+    const floatSum = yuan.reduce((a, b) => a + b, 0);
+    expect(floatSum).not.toBe(100);
+    expect(fenToDecimal(yuan.map(yuanToFen).reduce((a, b) => a + b, 0))).toBe('100.00');
+  });
+});
+
+describe('China Standard Time days', () => {
+  it('places instants on either side of CST midnight on the right day', () => {
+    expect(cstDayOf(Date.parse('2026-10-01T23:59:59.999+08:00'))).toBe('2026-10-01');
+    expect(cstDayOf(Date.parse('2026-10-02T00:00:00.000+08:00'))).toBe('2026-10-02');
+    // 16:00 UTC is already the next day in China.
+    expect(cstDayOf(new Date('2026-10-01T16:00:00.000Z'))).toBe('2026-10-02');
+    expect(cstDayOf(new Date('2026-10-01T15:59:59.999Z'))).toBe('2026-10-01');
+  });
+
+  it('starts a CST day at 16:00 UTC the day before', () => {
+    expect(new Date(cstDayStartMillis('2026-10-02')).toISOString()).toBe('2026-10-01T16:00:00.000Z');
+  });
+
+  it.each([
+    ['2026-02-28', true],
+    ['2024-02-29', true],
+    ['2026-02-29', false],
+    ['2026-02-30', false],
+    ['2026-13-01', false],
+    ['2026-1-01', false],
+    ['2026-01-01T00:00', false],
+    ['', false],
+  ])('%s is a calendar day: %p', (text, valid) => expect(isCalendarDay(text)).toBe(valid));
+
+  it('lists every day of a range, both ends included', () => {
+    expect(daysBetween('2026-02-27', '2026-03-02')).toEqual(['2026-02-27', '2026-02-28', '2026-03-01', '2026-03-02']);
+    expect(daysBetween('2026-03-02', '2026-03-02')).toEqual(['2026-03-02']);
+  });
+});
