@@ -1,0 +1,235 @@
+/** The signed Polyv client against the emulator over real HTTP: envelopes, errors, faults, retries. */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { startEmulator, type PolyvEmulator } from '../src/emulator/index.js';
+import { PolyvHttpClient } from '../src/polyv/http.js';
+import { fetchIncomePage } from '../src/polyv/incomeDetail.js';
+import { fetchRedPackPage } from '../src/polyv/redPackStatistics.js';
+import {
+  PolyvApiError,
+  PolyvError,
+  PolyvMalformedResponseError,
+  PolyvRateLimitedError,
+  PolyvUnavailableError,
+} from '../src/polyv/errors.js';
+
+let emulator: PolyvEmulator;
+let client: PolyvHttpClient;
+
+const makeClient = (overrides: Partial<ConstructorParameters<typeof PolyvHttpClient>[0]> = {}) =>
+  new PolyvHttpClient({
+    baseUrl: emulator.url,
+    appId: emulator.credentials.appId,
+    appSecret: emulator.credentials.appSecret,
+    timeoutMs: 500,
+    retries: 2,
+    maxConcurrency: 8,
+    backoffBaseMs: 10,
+    ...overrides,
+  });
+
+const redPacks = (c = client, pageSize = 10) =>
+  fetchRedPackPage(c, { channelId: '2812610', pageNumber: 1, pageSize });
+const income = (c = client) =>
+  fetchIncomePage(c, {
+    userId: emulator.credentials.userId,
+    startDate: '2026-08-01',
+    endDate: '2026-11-30',
+    pageNumber: 1,
+    pageSize: 12,
+  });
+
+/** The rejection of a promise, asserted to be a PolyvError. */
+async function failure(promise: Promise<unknown>): Promise<PolyvError> {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(PolyvError);
+  return error as PolyvError;
+}
+
+beforeAll(async () => {
+  emulator = await startEmulator({ port: 0 });
+  client = makeClient();
+});
+afterAll(async () => {
+  client.close();
+  await emulator.close();
+});
+afterEach(() => {
+  emulator.clearFaults();
+  emulator.setLatency(0);
+  emulator.resetCounters();
+});
+
+describe('red-pack statistics (v4 envelope)', () => {
+  it('returns the newest red packs of the channel with every field converted', async () => {
+    const page = await redPacks(client, 5);
+    const expected = emulator.store.redPacks.get('2812610')!.slice(0, 5);
+    expect(page.totalItems).toBe(3500);
+    expect(page.items.map((item) => item.id)).toEqual(expected.map((pack) => pack.redPackId));
+    const [first] = page.items;
+    const source = expected[0]!;
+    expect(first).toMatchObject({
+      channelId: '2812610',
+      sessionId: source.channelSessionId,
+      sender: { openId: source.userId, nickname: source.nickName },
+      amount: { fen: source.amountFen, currency: 'CNY' },
+      allotTypeLabel: source.allotType,
+      statusLabel: source.status,
+      typeLabel: source.redPackType,
+      createdAt: new Date(source.createdTime),
+    });
+    expect(first!.receives.map((receive) => receive.amount.fen)).toEqual(source.receives.map((receive) => receive.amountFen));
+  });
+
+  it('signs every call with a fresh timestamp (Polyv accepts each one)', async () => {
+    await redPacks();
+    await redPacks();
+    const timestamps = emulator.calls.map((call) => call.params.timestamp);
+    expect(emulator.calls.every((call) => call.outcome === 'ok')).toBe(true);
+    expect(timestamps).toHaveLength(2);
+    for (const timestamp of timestamps) expect(timestamp).toMatch(/^\d{13}$/);
+  });
+
+  it('turns an error envelope into a typed error with Polyv code, message and requestId', async () => {
+    const error = await failure(fetchRedPackPage(client, { channelId: '99999999', pageNumber: 1, pageSize: 10 }));
+    expect(error).toBeInstanceOf(PolyvApiError);
+    expect(error.code).toBe('UPSTREAM_ERROR');
+    expect(error.polyvCode).toBe(20005);
+    expect(error.polyvMessage).toBe('channel not found.');
+    expect(error.requestId).toEqual(expect.any(String));
+    expect(error.httpStatus).toBe(400);
+    expect(emulator.calls).toHaveLength(1); // not retried
+  });
+
+  it('reports a wrong secret as an invalid signature, without retrying and without the secret', async () => {
+    const wrong = makeClient({ appSecret: 'not-the-secret-123' });
+    const error = await failure(redPacks(wrong));
+    wrong.close();
+    expect(error).toBeInstanceOf(PolyvApiError);
+    expect(error.polyvMessage).toBe('invalid signature.');
+    expect(emulator.calls).toHaveLength(1);
+    expect(JSON.stringify({ ...error, message: error.message })).not.toContain('not-the-secret-123');
+  });
+
+  it('reports an unknown app id as "application not found."', async () => {
+    const stranger = makeClient({ appId: 'nosuchapp' });
+    const error = await failure(redPacks(stranger));
+    stranger.close();
+    expect(error.polyvCode).toBe(20001);
+    expect(error.polyvMessage).toBe('application not found.');
+  });
+});
+
+describe('income detail (v2 envelope)', () => {
+  it('returns income records converted', async () => {
+    const page = await income();
+    const inRange = emulator.store.income;
+    expect(page.totalItems).toBe(inRange.length);
+    expect(page.items.map((record) => record.id)).toEqual(inRange.slice(0, 12).map((record) => record.outTradeNo));
+    expect(page.items[0]).toMatchObject({
+      accountId: emulator.credentials.userId,
+      amount: { fen: inRange[0]!.amountFen },
+      payTypeLabel: inRange[0]!.payTypeName,
+      paidAt: new Date(inRange[0]!.payTime),
+    });
+  });
+
+  it('treats code != 200 inside an HTTP 200 answer as an error', async () => {
+    const error = await failure(
+      fetchIncomePage(client, { userId: emulator.credentials.userId, startDate: '2026-10-02', endDate: '2026-10-01', pageNumber: 1, pageSize: 12 }),
+    );
+    expect(error).toBeInstanceOf(PolyvApiError);
+    expect(error.httpStatus).toBe(200);
+    expect(error.polyvCode).toBe(400);
+    expect(error.polyvMessage).toBe('invalid date time format');
+  });
+
+  it('reports another account as access forbidden', async () => {
+    const error = await failure(
+      fetchIncomePage(client, { userId: 'someone-else', startDate: '2026-10-01', endDate: '2026-10-02', pageNumber: 1, pageSize: 12 }),
+    );
+    expect(error.polyvMessage).toBe('access forbidden');
+  });
+});
+
+describe('faults and retries', () => {
+  it.each([
+    ['http500', PolyvUnavailableError],
+    ['http502', PolyvUnavailableError],
+    ['http503', PolyvUnavailableError],
+    ['html', PolyvUnavailableError],
+    ['reset', PolyvUnavailableError],
+    ['qps', PolyvRateLimitedError],
+  ] as const)('retries a transient %s and then succeeds', async (fault) => {
+    emulator.injectFaults(fault, 2);
+    const page = await redPacks();
+    expect(page.items).toHaveLength(10);
+    expect(emulator.calls.filter((call) => call.endpoint === 'redPackStatistics')).toHaveLength(3);
+  });
+
+  it.each([
+    ['http500', PolyvUnavailableError, 'UPSTREAM_UNAVAILABLE'],
+    ['html', PolyvUnavailableError, 'UPSTREAM_UNAVAILABLE'],
+    ['qps', PolyvRateLimitedError, 'UPSTREAM_UNAVAILABLE'],
+  ] as const)('gives up on a persistent %s after the configured retries', async (fault, type, code) => {
+    emulator.injectFaults(fault, 10);
+    const error = await failure(redPacks());
+    expect(error).toBeInstanceOf(type);
+    expect(error.code).toBe(code);
+    expect(error.attempts).toBe(3);
+    expect(emulator.calls).toHaveLength(3);
+  });
+
+  it('retries the v2 QPS answer that arrives inside HTTP 200', async () => {
+    emulator.injectFaults('qps', 1, 'incomeDetail');
+    const page = await income();
+    expect(page.items).toHaveLength(12);
+    expect(emulator.calls).toHaveLength(2);
+  });
+
+  it('times out a call that never answers, retries it, and reports UPSTREAM_UNAVAILABLE', async () => {
+    emulator.injectFaults('timeout', 10);
+    const started = Date.now();
+    const error = await failure(redPacks());
+    expect(error).toBeInstanceOf(PolyvUnavailableError);
+    expect(error.message).toContain('timed out after 500 ms');
+    expect(error.attempts).toBe(3);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it.each(['malformedJson', 'html200'] as const)('does not retry a malformed 200 answer (%s)', async (fault) => {
+    emulator.injectFaults(fault, 1);
+    const error = await failure(redPacks());
+    expect(error).toBeInstanceOf(PolyvMalformedResponseError);
+    expect(error.code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(error.message).toMatch(/not JSON/);
+    expect(emulator.calls).toHaveLength(1);
+  });
+
+  it('recovers after faults: the next healthy call succeeds', async () => {
+    emulator.injectFaults('reset', 3);
+    await failure(redPacks());
+    expect((await redPacks()).items).toHaveLength(10);
+  });
+
+  it('reports a refused connection as UPSTREAM_UNAVAILABLE', async () => {
+    const nowhere = makeClient({ baseUrl: 'http://127.0.0.1:9', retries: 1 });
+    const error = await failure(redPacks(nowhere));
+    nowhere.close();
+    expect(error).toBeInstanceOf(PolyvUnavailableError);
+    expect(error.message).toContain('ECONNREFUSED');
+  });
+
+  it('never puts the secret or a signature in an error', async () => {
+    emulator.injectFaults('timeout', 1);
+    emulator.injectFaults('malformedJson', 1);
+    const errors = [await failure(redPacks(makeClient({ retries: 0 }))), await failure(redPacks(makeClient({ retries: 0 })))];
+    for (const error of errors) {
+      const text = [error.message, error.stack, JSON.stringify(error), String(error.cause)].join('\n');
+      expect(text).not.toContain(emulator.credentials.appSecret);
+      expect(text).not.toMatch(/sign=|[0-9A-F]{32}/);
+    }
+  });
+});
