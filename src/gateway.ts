@@ -21,10 +21,15 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     upstream = { baseUrl: emulator.url, ...emulator.credentials };
     const banner = 'NO POLYV CREDENTIALS: serving DEMO DATA from the built-in Polyv emulator';
     logger.warn({ emulatorUrl: emulator.url }, `*** ${banner} ***`);
-    logger.warn('*** Set POLYV_APP_ID, POLYV_APP_SECRET and POLYV_USER_ID to serve your real Polyv account. ***');
+    logger.warn(
+      '*** Set POLYV_APP_ID, POLYV_APP_SECRET and POLYV_USER_ID to serve your real Polyv account. ***',
+    );
   } else {
     upstream = { baseUrl: config.polyv.baseUrl, ...config.polyv.credentials };
-    logger.info({ polyvBaseUrl: upstream.baseUrl, appId: upstream.appId }, 'serving the Polyv account');
+    logger.info(
+      { polyvBaseUrl: upstream.baseUrl, appId: upstream.appId },
+      'serving the Polyv account',
+    );
   }
 
   const client = new PolyvHttpClient({

@@ -8,7 +8,14 @@ export function createLogger(options: { level?: string } = {}): Logger {
     level: options.level ?? process.env.LOG_LEVEL ?? 'info',
     base: { service: 'polyv-graphql' },
     redact: {
-      paths: ['appSecret', '*.appSecret', 'sign', '*.sign', 'headers.authorization', '*.headers.authorization'],
+      paths: [
+        'appSecret',
+        '*.appSecret',
+        'sign',
+        '*.sign',
+        'headers.authorization',
+        '*.headers.authorization',
+      ],
       censor: '[redacted]',
     },
   });

@@ -14,31 +14,93 @@ beforeEach(() => stack.emulator.resetCounters());
 
 interface Page {
   totalCount: number;
-  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+  pageInfo: {
+    hasNextPage: boolean;
+    hasPreviousPage: boolean;
+    startCursor: string | null;
+    endCursor: string | null;
+  };
   edges: { cursor: string; node: { id: string } }[];
   nodes: { id: string }[];
 }
 
 const RED_PACKS = /* GraphQL */ `
-  query RedPacks($channel: ID!, $first: Int, $after: String, $last: Int, $before: String, $sessionId: ID, $startTime: DateTime, $endTime: DateTime) {
+  query RedPacks(
+    $channel: ID!
+    $first: Int
+    $after: String
+    $last: Int
+    $before: String
+    $sessionId: ID
+    $startTime: DateTime
+    $endTime: DateTime
+  ) {
     channel(id: $channel) {
-      redPacks(first: $first, after: $after, last: $last, before: $before, sessionId: $sessionId, startTime: $startTime, endTime: $endTime) {
+      redPacks(
+        first: $first
+        after: $after
+        last: $last
+        before: $before
+        sessionId: $sessionId
+        startTime: $startTime
+        endTime: $endTime
+      ) {
         totalCount
-        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-        edges { cursor node { id } }
-        nodes { id }
+        pageInfo {
+          hasNextPage
+          hasPreviousPage
+          startCursor
+          endCursor
+        }
+        edges {
+          cursor
+          node {
+            id
+          }
+        }
+        nodes {
+          id
+        }
       }
     }
   }
 `;
 
 const INCOME = /* GraphQL */ `
-  query Income($startDate: Date!, $endDate: Date!, $channelId: ID, $first: Int, $after: String, $last: Int, $before: String) {
-    incomeRecords(startDate: $startDate, endDate: $endDate, channelId: $channelId, first: $first, after: $after, last: $last, before: $before) {
+  query Income(
+    $startDate: Date!
+    $endDate: Date!
+    $channelId: ID
+    $first: Int
+    $after: String
+    $last: Int
+    $before: String
+  ) {
+    incomeRecords(
+      startDate: $startDate
+      endDate: $endDate
+      channelId: $channelId
+      first: $first
+      after: $after
+      last: $last
+      before: $before
+    ) {
       totalCount
-      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-      edges { cursor node { id } }
-      nodes { id }
+      pageInfo {
+        hasNextPage
+        hasPreviousPage
+        startCursor
+        endCursor
+      }
+      edges {
+        cursor
+        node {
+          id
+        }
+      }
+      nodes {
+        id
+      }
     }
   }
 `;
@@ -46,7 +108,10 @@ const INCOME = /* GraphQL */ `
 const upstreamCalls = () => stack.emulator.calls.length;
 
 async function redPacks(channel: string, args: Record<string, unknown> = {}) {
-  const response = await stack.graphql<{ channel: { redPacks: Page } }>(RED_PACKS, { channel, ...args });
+  const response = await stack.graphql<{ channel: { redPacks: Page } }>(RED_PACKS, {
+    channel,
+    ...args,
+  });
   if (response.errors) throw new Error(JSON.stringify(response.errors));
   return response.data!.channel.redPacks;
 }
@@ -58,7 +123,8 @@ async function redPackErrors(channel: string, args: Record<string, unknown>) {
 }
 
 const idsOf = (page: Page) => page.edges.map((edge) => edge.node.id);
-const storeIds = (channel: string) => stack.emulator.store.redPacks.get(channel)!.map((pack) => pack.redPackId);
+const storeIds = (channel: string) =>
+  stack.emulator.store.redPacks.get(channel)!.map((pack) => pack.redPackId);
 
 describe('red-pack connection windows', () => {
   it('defaults to the first 20, newest first, in one upstream call', async () => {
@@ -77,7 +143,12 @@ describe('red-pack connection windows', () => {
     const page = await redPacks('2812610', { first: 0 });
     expect(page.edges).toEqual([]);
     expect(page.totalCount).toBe(3500);
-    expect(page.pageInfo).toEqual({ hasNextPage: true, hasPreviousPage: false, startCursor: null, endCursor: null });
+    expect(page.pageInfo).toEqual({
+      hasNextPage: true,
+      hasPreviousPage: false,
+      startCursor: null,
+      endCursor: null,
+    });
     expect(upstreamCalls()).toBe(1);
   });
 
@@ -94,16 +165,19 @@ describe('red-pack connection windows', () => {
     [999, 1000],
     [1499, 1000],
     [2490, 1000],
-  ])('after the record at %p, first: %p costs at most 2 calls and is exact', async (position, first) => {
-    const after = await cursorAt('2812610', position);
-    stack.emulator.resetCounters();
-    const page = await redPacks('2812610', { first, after });
-    const all = storeIds('2812610');
-    expect(idsOf(page)).toEqual(all.slice(position + 1, position + 1 + first));
-    expect(page.pageInfo.hasPreviousPage).toBe(true);
-    expect(page.pageInfo.hasNextPage).toBe(position + 1 + first < all.length);
-    expect(upstreamCalls()).toBeLessThanOrEqual(2);
-  });
+  ])(
+    'after the record at %p, first: %p costs at most 2 calls and is exact',
+    async (position, first) => {
+      const after = await cursorAt('2812610', position);
+      stack.emulator.resetCounters();
+      const page = await redPacks('2812610', { first, after });
+      const all = storeIds('2812610');
+      expect(idsOf(page)).toEqual(all.slice(position + 1, position + 1 + first));
+      expect(page.pageInfo.hasPreviousPage).toBe(true);
+      expect(page.pageInfo.hasNextPage).toBe(position + 1 + first < all.length);
+      expect(upstreamCalls()).toBeLessThanOrEqual(2);
+    },
+  );
 
   it('pages forward through every record with no duplicate and no gap', async () => {
     const seen: string[] = [];
@@ -174,7 +248,9 @@ describe('red-pack connection windows', () => {
   it('returns what lies between after and before, and nothing when they cross', async () => {
     const after = await cursorAt('2812610', 10);
     const before = await cursorAt('2812610', 15);
-    expect(idsOf(await redPacks('2812610', { after, before }))).toEqual(storeIds('2812610').slice(11, 15));
+    expect(idsOf(await redPacks('2812610', { after, before }))).toEqual(
+      storeIds('2812610').slice(11, 15),
+    );
     const crossed = await redPacks('2812610', { after: before, before: after });
     expect(crossed.edges).toEqual([]);
   });
@@ -184,7 +260,12 @@ describe('red-pack connection windows', () => {
     const page = await redPacks('2812614', { first: 10, after: last });
     expect(page.edges).toEqual([]);
     expect(page.totalCount).toBe(5);
-    expect(page.pageInfo).toMatchObject({ hasNextPage: false, hasPreviousPage: true, startCursor: null, endCursor: null });
+    expect(page.pageInfo).toMatchObject({
+      hasNextPage: false,
+      hasPreviousPage: true,
+      startCursor: null,
+      endCursor: null,
+    });
   });
 
   it('handles an empty list', async () => {
@@ -194,7 +275,12 @@ describe('red-pack connection windows', () => {
         totalCount: 0,
         edges: [],
         nodes: [],
-        pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null },
+        pageInfo: {
+          hasNextPage: false,
+          hasPreviousPage: false,
+          startCursor: null,
+          endCursor: null,
+        },
       });
     }
   });
@@ -203,11 +289,22 @@ describe('red-pack connection windows', () => {
     const all = stack.emulator.store.redPacks.get('2812610')!;
     const session = all[0]!.channelSessionId;
     const bySession = await redPacks('2812610', { sessionId: session, first: 1000 });
-    expect(idsOf(bySession)).toEqual(all.filter((pack) => pack.channelSessionId === session).map((pack) => pack.redPackId).slice(0, 1000));
+    expect(idsOf(bySession)).toEqual(
+      all
+        .filter((pack) => pack.channelSessionId === session)
+        .map((pack) => pack.redPackId)
+        .slice(0, 1000),
+    );
     const start = all[200]!.createdTime;
     const end = all[100]!.createdTime;
-    const byTime = await redPacks('2812610', { startTime: new Date(start).toISOString(), endTime: new Date(end).toISOString(), first: 1000 });
-    const expected = all.filter((pack) => pack.createdTime >= start && pack.createdTime <= end).map((pack) => pack.redPackId);
+    const byTime = await redPacks('2812610', {
+      startTime: new Date(start).toISOString(),
+      endTime: new Date(end).toISOString(),
+      first: 1000,
+    });
+    const expected = all
+      .filter((pack) => pack.createdTime >= start && pack.createdTime <= end)
+      .map((pack) => pack.redPackId);
     expect(idsOf(byTime)).toEqual(expected);
     expect(byTime.totalCount).toBe(expected.length);
   });
@@ -222,19 +319,29 @@ describe('cursor and argument validation', () => {
     [{ after: 'garbage' }, 'after', /not a valid cursor/],
     [{ before: 'eyJub3QiOiJvdXJzIn0' }, 'before', /not a valid cursor/],
     [{ sessionId: 'a b c' }, 'sessionId', /session id/],
-    [{ startTime: '2026-10-02T00:00:00Z', endTime: '2026-10-01T00:00:00Z' }, 'startTime', /must not be after/],
-  ])('rejects %j as BAD_USER_INPUT naming %s, before any upstream call', async (args, argument, message) => {
-    const [error] = await redPackErrors('2812610', args);
-    expect(error!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument });
-    expect(error!.message).toMatch(message);
-    expect(upstreamCalls()).toBe(0);
-  });
+    [
+      { startTime: '2026-10-02T00:00:00Z', endTime: '2026-10-01T00:00:00Z' },
+      'startTime',
+      /must not be after/,
+    ],
+  ])(
+    'rejects %j as BAD_USER_INPUT naming %s, before any upstream call',
+    async (args, argument, message) => {
+      const [error] = await redPackErrors('2812610', args);
+      expect(error!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument });
+      expect(error!.message).toMatch(message);
+      expect(upstreamCalls()).toBe(0);
+    },
+  );
 
-  it.each([['2026-10-01'], ['1633017600000'], ['yesterday']])('rejects the DateTime %p', async (startTime) => {
-    const [error] = await redPackErrors('2812610', { startTime });
-    expect(error!.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
-    expect(error!.message).toMatch(/DateTime/);
-  });
+  it.each([['2026-10-01'], ['1633017600000'], ['yesterday']])(
+    'rejects the DateTime %p',
+    async (startTime) => {
+      const [error] = await redPackErrors('2812610', { startTime });
+      expect(error!.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
+      expect(error!.message).toMatch(/DateTime/);
+    },
+  );
 
   it('rejects a cursor from another channel', async () => {
     const foreign = await cursorAt('2812611', 3);
@@ -245,15 +352,23 @@ describe('cursor and argument validation', () => {
 
   it('rejects a cursor from the same channel with another filter', async () => {
     const session = stack.emulator.store.redPacks.get('2812610')![0]!.channelSessionId;
-    const filtered = (await redPacks('2812610', { sessionId: session, first: 2 })).pageInfo.endCursor;
+    const filtered = (await redPacks('2812610', { sessionId: session, first: 2 })).pageInfo
+      .endCursor;
     const [error] = await redPackErrors('2812610', { after: filtered });
     expect(error!.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
   });
 
   it('rejects a red-pack cursor on the income connection', async () => {
     const cursor = await cursorAt('2812610', 0);
-    const response = await stack.graphql(INCOME, { startDate: '2026-08-01', endDate: '2026-11-30', after: cursor });
-    expect(response.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'after' });
+    const response = await stack.graphql(INCOME, {
+      startDate: '2026-08-01',
+      endDate: '2026-11-30',
+      after: cursor,
+    });
+    expect(response.errors![0]!.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      argument: 'after',
+    });
   });
 });
 
@@ -263,7 +378,11 @@ describe('records arriving at the head between requests', () => {
     const before = storeIds(channel);
     const first = await redPacks(channel, { first: 10 });
     expect(idsOf(first)).toEqual(before.slice(0, 10));
-    const inserted = [stack.emulator.insertRedPack(channel), stack.emulator.insertRedPack(channel), stack.emulator.insertRedPack(channel)];
+    const inserted = [
+      stack.emulator.insertRedPack(channel),
+      stack.emulator.insertRedPack(channel),
+      stack.emulator.insertRedPack(channel),
+    ];
     expect(storeIds(channel).slice(0, 3)).toEqual(inserted.map((pack) => pack.redPackId).reverse());
 
     stack.emulator.resetCounters();
@@ -301,7 +420,12 @@ describe('income connection', () => {
     const seen: string[] = [];
     let after: string | undefined;
     for (;;) {
-      const response = await stack.graphql<{ incomeRecords: Page }>(INCOME, { startDate: '2026-01-01', endDate: '2026-12-31', first: 100, after });
+      const response = await stack.graphql<{ incomeRecords: Page }>(INCOME, {
+        startDate: '2026-01-01',
+        endDate: '2026-12-31',
+        first: 100,
+        after,
+      });
       const page = response.data!.incomeRecords;
       seen.push(...idsOf(page));
       if (!page.pageInfo.hasNextPage) break;
@@ -311,11 +435,19 @@ describe('income connection', () => {
   });
 
   it('counts CST days, both ends included, and filters by channel', async () => {
-    const response = await stack.graphql<{ incomeRecords: Page }>(INCOME, { startDate: '2026-10-02', endDate: '2026-10-02', channelId: '2812611', first: 1000 });
+    const response = await stack.graphql<{ incomeRecords: Page }>(INCOME, {
+      startDate: '2026-10-02',
+      endDate: '2026-10-02',
+      channelId: '2812611',
+      first: 1000,
+    });
     const dayStart = Date.parse('2026-10-02T00:00:00+08:00');
     const dayEnd = Date.parse('2026-10-03T00:00:00+08:00');
     const expected = all()
-      .filter((record) => record.channelId === '2812611' && record.payTime >= dayStart && record.payTime < dayEnd)
+      .filter(
+        (record) =>
+          record.channelId === '2812611' && record.payTime >= dayStart && record.payTime < dayEnd,
+      )
       .map((record) => record.outTradeNo);
     expect(expected.length).toBeGreaterThan(0);
     expect(idsOf(response.data!.incomeRecords)).toEqual(expected);

@@ -99,7 +99,9 @@ describe('China Standard Time days', () => {
   });
 
   it('starts a CST day at 16:00 UTC the day before', () => {
-    expect(new Date(cstDayStartMillis('2026-10-02')).toISOString()).toBe('2026-10-01T16:00:00.000Z');
+    expect(new Date(cstDayStartMillis('2026-10-02')).toISOString()).toBe(
+      '2026-10-01T16:00:00.000Z',
+    );
   });
 
   it.each([
@@ -114,7 +116,12 @@ describe('China Standard Time days', () => {
   ])('%s is a calendar day: %p', (text, valid) => expect(isCalendarDay(text)).toBe(valid));
 
   it('lists every day of a range, both ends included', () => {
-    expect(daysBetween('2026-02-27', '2026-03-02')).toEqual(['2026-02-27', '2026-02-28', '2026-03-01', '2026-03-02']);
+    expect(daysBetween('2026-02-27', '2026-03-02')).toEqual([
+      '2026-02-27',
+      '2026-02-28',
+      '2026-03-01',
+      '2026-03-02',
+    ]);
     expect(daysBetween('2026-03-02', '2026-03-02')).toEqual(['2026-03-02']);
   });
 });

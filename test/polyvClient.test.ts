@@ -80,7 +80,9 @@ describe('red-pack statistics (v4 envelope)', () => {
       typeLabel: source.redPackType,
       createdAt: new Date(source.createdTime),
     });
-    expect(first!.receives.map((receive) => receive.amount.fen)).toEqual(source.receives.map((receive) => receive.amountFen));
+    expect(first!.receives.map((receive) => receive.amount.fen)).toEqual(
+      source.receives.map((receive) => receive.amountFen),
+    );
   });
 
   it('signs every call with a fresh timestamp (Polyv accepts each one)', async () => {
@@ -93,7 +95,9 @@ describe('red-pack statistics (v4 envelope)', () => {
   });
 
   it('turns an error envelope into a typed error with Polyv code, message and requestId', async () => {
-    const error = await failure(fetchRedPackPage(client, { channelId: '99999999', pageNumber: 1, pageSize: 10 }));
+    const error = await failure(
+      fetchRedPackPage(client, { channelId: '99999999', pageNumber: 1, pageSize: 10 }),
+    );
     expect(error).toBeInstanceOf(PolyvApiError);
     expect(error.code).toBe('UPSTREAM_ERROR');
     expect(error.polyvCode).toBe(20005);
@@ -110,7 +114,9 @@ describe('red-pack statistics (v4 envelope)', () => {
     expect(error).toBeInstanceOf(PolyvApiError);
     expect(error.polyvMessage).toBe('invalid signature.');
     expect(emulator.calls).toHaveLength(1);
-    expect(JSON.stringify({ ...error, message: error.message })).not.toContain('not-the-secret-123');
+    expect(JSON.stringify({ ...error, message: error.message })).not.toContain(
+      'not-the-secret-123',
+    );
   });
 
   it('reports an unknown app id as "application not found."', async () => {
@@ -127,7 +133,9 @@ describe('income detail (v2 envelope)', () => {
     const page = await income();
     const inRange = emulator.store.income;
     expect(page.totalItems).toBe(inRange.length);
-    expect(page.items.map((record) => record.id)).toEqual(inRange.slice(0, 12).map((record) => record.outTradeNo));
+    expect(page.items.map((record) => record.id)).toEqual(
+      inRange.slice(0, 12).map((record) => record.outTradeNo),
+    );
     expect(page.items[0]).toMatchObject({
       accountId: emulator.credentials.userId,
       amount: { fen: inRange[0]!.amountFen },
@@ -138,7 +146,13 @@ describe('income detail (v2 envelope)', () => {
 
   it('treats code != 200 inside an HTTP 200 answer as an error', async () => {
     const error = await failure(
-      fetchIncomePage(client, { userId: emulator.credentials.userId, startDate: '2026-10-02', endDate: '2026-10-01', pageNumber: 1, pageSize: 12 }),
+      fetchIncomePage(client, {
+        userId: emulator.credentials.userId,
+        startDate: '2026-10-02',
+        endDate: '2026-10-01',
+        pageNumber: 1,
+        pageSize: 12,
+      }),
     );
     expect(error).toBeInstanceOf(PolyvApiError);
     expect(error.httpStatus).toBe(200);
@@ -148,39 +162,46 @@ describe('income detail (v2 envelope)', () => {
 
   it('reports another account as access forbidden', async () => {
     const error = await failure(
-      fetchIncomePage(client, { userId: 'someone-else', startDate: '2026-10-01', endDate: '2026-10-02', pageNumber: 1, pageSize: 12 }),
+      fetchIncomePage(client, {
+        userId: 'someone-else',
+        startDate: '2026-10-01',
+        endDate: '2026-10-02',
+        pageNumber: 1,
+        pageSize: 12,
+      }),
     );
     expect(error.polyvMessage).toBe('access forbidden');
   });
 });
 
 describe('faults and retries', () => {
-  it.each([
-    ['http500', PolyvUnavailableError],
-    ['http502', PolyvUnavailableError],
-    ['http503', PolyvUnavailableError],
-    ['html', PolyvUnavailableError],
-    ['reset', PolyvUnavailableError],
-    ['qps', PolyvRateLimitedError],
-  ] as const)('retries a transient %s and then succeeds', async (fault) => {
-    emulator.injectFaults(fault, 2);
-    const page = await redPacks();
-    expect(page.items).toHaveLength(10);
-    expect(emulator.calls.filter((call) => call.endpoint === 'redPackStatistics')).toHaveLength(3);
-  });
+  it.each(['http500', 'http502', 'http503', 'html', 'reset', 'qps'] as const)(
+    'retries a transient %s and then succeeds',
+    async (fault) => {
+      emulator.injectFaults(fault, 2);
+      const page = await redPacks();
+      expect(page.items).toHaveLength(10);
+      expect(emulator.calls.filter((call) => call.endpoint === 'redPackStatistics')).toHaveLength(
+        3,
+      );
+    },
+  );
 
   it.each([
     ['http500', PolyvUnavailableError, 'UPSTREAM_UNAVAILABLE'],
     ['html', PolyvUnavailableError, 'UPSTREAM_UNAVAILABLE'],
     ['qps', PolyvRateLimitedError, 'UPSTREAM_UNAVAILABLE'],
-  ] as const)('gives up on a persistent %s after the configured retries', async (fault, type, code) => {
-    emulator.injectFaults(fault, 10);
-    const error = await failure(redPacks());
-    expect(error).toBeInstanceOf(type);
-    expect(error.code).toBe(code);
-    expect(error.attempts).toBe(3);
-    expect(emulator.calls).toHaveLength(3);
-  });
+  ] as const)(
+    'gives up on a persistent %s after the configured retries',
+    async (fault, type, code) => {
+      emulator.injectFaults(fault, 10);
+      const error = await failure(redPacks());
+      expect(error).toBeInstanceOf(type);
+      expect(error.code).toBe(code);
+      expect(error.attempts).toBe(3);
+      expect(emulator.calls).toHaveLength(3);
+    },
+  );
 
   it('retries the v2 QPS answer that arrives inside HTTP 200', async () => {
     emulator.injectFaults('qps', 1, 'incomeDetail');
@@ -199,14 +220,17 @@ describe('faults and retries', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
-  it.each(['malformedJson', 'html200'] as const)('does not retry a malformed 200 answer (%s)', async (fault) => {
-    emulator.injectFaults(fault, 1);
-    const error = await failure(redPacks());
-    expect(error).toBeInstanceOf(PolyvMalformedResponseError);
-    expect(error.code).toBe('UPSTREAM_UNAVAILABLE');
-    expect(error.message).toMatch(/not JSON/);
-    expect(emulator.calls).toHaveLength(1);
-  });
+  it.each(['malformedJson', 'html200'] as const)(
+    'does not retry a malformed 200 answer (%s)',
+    async (fault) => {
+      emulator.injectFaults(fault, 1);
+      const error = await failure(redPacks());
+      expect(error).toBeInstanceOf(PolyvMalformedResponseError);
+      expect(error.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(error.message).toMatch(/not JSON/);
+      expect(emulator.calls).toHaveLength(1);
+    },
+  );
 
   it('recovers after faults: the next healthy call succeeds', async () => {
     emulator.injectFaults('reset', 3);
@@ -225,9 +249,14 @@ describe('faults and retries', () => {
   it('never puts the secret or a signature in an error', async () => {
     emulator.injectFaults('timeout', 1);
     emulator.injectFaults('malformedJson', 1);
-    const errors = [await failure(redPacks(makeClient({ retries: 0 }))), await failure(redPacks(makeClient({ retries: 0 })))];
+    const errors = [
+      await failure(redPacks(makeClient({ retries: 0 }))),
+      await failure(redPacks(makeClient({ retries: 0 }))),
+    ];
     for (const error of errors) {
-      const text = [error.message, error.stack, JSON.stringify(error), String(error.cause)].join('\n');
+      const text = [error.message, error.stack, JSON.stringify(error), String(error.cause)].join(
+        '\n',
+      );
       expect(text).not.toContain(emulator.credentials.appSecret);
       expect(text).not.toMatch(/sign=|[0-9A-F]{32}/);
     }

@@ -11,12 +11,17 @@ describe('Polyv signing', () => {
       startDay: '2022-05-20',
       timestamp: 1660270926732,
     };
-    expect(signParams(params, 'fsq2k5weced1h8vui657xtdva66whf0g')).toBe('0D2BDA2FD04D93A2B8832B91FD973C4D');
+    expect(signParams(params, 'fsq2k5weced1h8vui657xtdva66whf0g')).toBe(
+      '0D2BDA2FD04D93A2B8832B91FD973C4D',
+    );
   });
 
   it('ignores key order, the sign parameter itself, and empty values', () => {
     const secret = 'fsq2k5weced1h8vui657xtdva66whf0g';
-    const a = signParams({ b: '2', a: '1', sign: 'X', empty: '', blank: '  ', none: null, missing: undefined }, secret);
+    const a = signParams(
+      { b: '2', a: '1', sign: 'X', empty: '', blank: '  ', none: null, missing: undefined },
+      secret,
+    );
     expect(a).toBe(signParams({ a: '1', b: '2' }, secret));
     expect(normaliseParams({ a: 1, b: ' ', c: null })).toEqual({ a: '1' });
   });
@@ -36,7 +41,11 @@ describe('Polyv signing', () => {
   });
 
   it('adds appId, a 13-digit timestamp and the signature, never the secret', () => {
-    const signed = signedParams({ channelId: '1' }, { appId: 'app', appSecret: 'top-secret' }, 1700000000000);
+    const signed = signedParams(
+      { channelId: '1' },
+      { appId: 'app', appSecret: 'top-secret' },
+      1700000000000,
+    );
     expect(signed).toEqual({
       channelId: '1',
       appId: 'app',

@@ -15,7 +15,9 @@ const envSchema = z.object({
   POLYV_APP_SECRET: z.string().trim().min(1).optional(),
   /** The Polyv account whose income `incomeRecords` reports. */
   POLYV_USER_ID: z.string().trim().min(1).optional(),
-  POLYV_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default(DEFAULT_BASE_URL),
+  POLYV_BASE_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .default(DEFAULT_BASE_URL),
   /** Per-attempt timeout of one upstream call. */
   POLYV_TIMEOUT_MS: positiveInt(10_000),
   /** Retries after the first attempt, for transient faults only. */
@@ -35,9 +37,7 @@ export interface PolyvCredentials {
 
 export interface GatewayConfig {
   /** Where the upstream is: the real Polyv, or the built-in emulator when no credentials are set. */
-  polyv:
-    | { mode: 'polyv'; baseUrl: string; credentials: PolyvCredentials }
-    | { mode: 'emulator' };
+  polyv: { mode: 'polyv'; baseUrl: string; credentials: PolyvCredentials } | { mode: 'emulator' };
   upstream: { timeoutMs: number; retries: number; maxConcurrency: number };
   server: { port: number; host: string };
   environment: 'development' | 'production' | 'test';
@@ -66,13 +66,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
 
   let polyv: GatewayConfig['polyv'] = { mode: 'emulator' };
   if (appId && appSecret) {
-    if (!userId) problems.push('POLYV_USER_ID: required with real Polyv credentials (the account whose income is reported)');
-    else polyv = { mode: 'polyv', baseUrl: vars.POLYV_BASE_URL, credentials: { appId, appSecret, userId } };
+    if (!userId)
+      problems.push(
+        'POLYV_USER_ID: required with real Polyv credentials (the account whose income is reported)',
+      );
+    else
+      polyv = {
+        mode: 'polyv',
+        baseUrl: vars.POLYV_BASE_URL,
+        credentials: { appId, appSecret, userId },
+      };
   } else if (appId || appSecret) {
     // Half a credential is a mistake, never a reason to fall back to the emulator silently.
     const missing = appId ? 'POLYV_APP_SECRET' : 'POLYV_APP_ID';
     const given = appId ? 'POLYV_APP_ID' : 'POLYV_APP_SECRET';
-    problems.push(`${missing}: required because ${given} is set (set both to use Polyv, or neither to run on the built-in emulator)`);
+    problems.push(
+      `${missing}: required because ${given} is set (set both to use Polyv, or neither to run on the built-in emulator)`,
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
 

@@ -3,7 +3,13 @@
  * Chinese labels to enums, yuan floats to integer fen, millisecond timestamps to instants,
  * and calendar days as Polyv counts them (China Standard Time).
  */
-import type { MoneyModel, PayType, RedPackAllotType, RedPackStatus, RedPackType } from './models.js';
+import type {
+  MoneyModel,
+  PayType,
+  RedPackAllotType,
+  RedPackStatus,
+  RedPackType,
+} from './models.js';
 
 // ---------------------------------------------------------------------------------------------
 // Labels. Polyv sends display names, not codes, and may add new ones: an unknown label maps to
@@ -32,13 +38,19 @@ const PAY_TYPES: Readonly<Record<string, PayType>> = {
   point: 'POINT_GIFT',
 };
 
-const lookup = <T extends string>(table: Readonly<Record<string, T>>, label: string): T | 'UNKNOWN' =>
-  Object.hasOwn(table, label) ? (table[label] as T) : 'UNKNOWN';
+const lookup = <T extends string>(
+  table: Readonly<Record<string, T>>,
+  label: string,
+): T | 'UNKNOWN' => (Object.hasOwn(table, label) ? (table[label] as T) : 'UNKNOWN');
 
-export const allotTypeFromLabel = (label: string): RedPackAllotType => lookup(ALLOT_TYPES, label.trim());
-export const redPackStatusFromLabel = (label: string): RedPackStatus => lookup(STATUSES, label.trim());
-export const redPackTypeFromLabel = (label: string): RedPackType => lookup(RED_PACK_TYPES, label.trim());
-export const payTypeFromCode = (code: string): PayType => lookup(PAY_TYPES, code.trim().toLowerCase());
+export const allotTypeFromLabel = (label: string): RedPackAllotType =>
+  lookup(ALLOT_TYPES, label.trim());
+export const redPackStatusFromLabel = (label: string): RedPackStatus =>
+  lookup(STATUSES, label.trim());
+export const redPackTypeFromLabel = (label: string): RedPackType =>
+  lookup(RED_PACK_TYPES, label.trim());
+export const payTypeFromCode = (code: string): PayType =>
+  lookup(PAY_TYPES, code.trim().toLowerCase());
 
 // ---------------------------------------------------------------------------------------------
 // Money. Polyv reports yuan as JSON numbers. We never do arithmetic on them: the number's
@@ -111,7 +123,11 @@ export function isCalendarDay(text: string): boolean {
 /** Every CST day from start to end, both included. */
 export function daysBetween(startDay: string, endDay: string): string[] {
   const days: string[] = [];
-  for (let ms = Date.parse(`${startDay}T00:00:00Z`); ms <= Date.parse(`${endDay}T00:00:00Z`); ms += DAY_MS) {
+  for (
+    let ms = Date.parse(`${startDay}T00:00:00Z`);
+    ms <= Date.parse(`${endDay}T00:00:00Z`);
+    ms += DAY_MS
+  ) {
     days.push(new Date(ms).toISOString().slice(0, 10));
   }
   return days;

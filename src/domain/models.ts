@@ -3,7 +3,12 @@
  * Upstream quirks are gone by now: money is integer fen, times are Date, labels are enums
  * with the original label kept beside them.
  */
-import type { PayType, RedPackAllotType, RedPackStatus, RedPackType } from '../generated/graphql.js';
+import type {
+  PayType,
+  RedPackAllotType,
+  RedPackStatus,
+  RedPackType,
+} from '../generated/graphql.js';
 
 export type { PayType, RedPackAllotType, RedPackStatus, RedPackType };
 

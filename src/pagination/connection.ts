@@ -67,7 +67,10 @@ interface Window {
 }
 
 /** Resolves a Relay connection over a paged list. Errors are GraphQL errors with public codes. */
-export async function resolveConnection<T>(list: PagedList<T>, args: ConnectionArgs): Promise<Connection<T>> {
+export async function resolveConnection<T>(
+  list: PagedList<T>,
+  args: ConnectionArgs,
+): Promise<Connection<T>> {
   const binding = bindingOf(list.identity);
   const first = readCount(args.first, 'first');
   const last = readCount(args.last, 'last');
@@ -93,12 +96,19 @@ export async function resolveConnection<T>(list: PagedList<T>, args: ConnectionA
 
     const found = reader.positionOf(misplaced.id);
     const nextShift =
-      found !== undefined ? found - misplaced.position : (reader.knownTotal ?? misplaced.total) - misplaced.total;
+      found !== undefined
+        ? found - misplaced.position
+        : (reader.knownTotal ?? misplaced.total) - misplaced.total;
     if (attempt >= 2 || nextShift === shift) {
       throw new GraphQLError(
         'The list changed since this cursor was issued and its record could not be found again; ' +
           'start again from the first page.',
-        { extensions: { code: ErrorCode.StaleCursor, argument: misplaced === after ? 'after' : 'before' } },
+        {
+          extensions: {
+            code: ErrorCode.StaleCursor,
+            argument: misplaced === after ? 'after' : 'before',
+          },
+        },
       );
     }
     shift = nextShift;
@@ -115,16 +125,23 @@ function windowOf(
   let end = args.before ? args.before.position + shift : (total ?? Infinity);
   if (args.first !== undefined) end = Math.min(end, start + args.first);
   if (args.last !== undefined) start = Math.max(start, end - args.last);
-  if (args.first === undefined && args.last === undefined) end = Math.min(end, start + DEFAULT_PAGE_SIZE);
+  if (args.first === undefined && args.last === undefined)
+    end = Math.min(end, start + DEFAULT_PAGE_SIZE);
   // Cursors that cross leave nothing between them.
   if (end < start) end = start;
   return { start, end };
 }
 
-function readCount(value: number | null | undefined, argument: 'first' | 'last'): number | undefined {
+function readCount(
+  value: number | null | undefined,
+  argument: 'first' | 'last',
+): number | undefined {
   if (value === null || value === undefined) return undefined;
   if (!Number.isInteger(value) || value < 0) {
-    throw badUserInput(`\`${argument}\` must be a whole number from 0 to ${MAX_PAGE_SIZE}; got ${value}.`, argument);
+    throw badUserInput(
+      `\`${argument}\` must be a whole number from 0 to ${MAX_PAGE_SIZE}; got ${value}.`,
+      argument,
+    );
   }
   if (value > MAX_PAGE_SIZE) {
     throw badUserInput(
@@ -135,7 +152,11 @@ function readCount(value: number | null | undefined, argument: 'first' | 'last')
   return value;
 }
 
-function readCursor(text: string | null | undefined, argument: 'after' | 'before', binding: string): Cursor | undefined {
+function readCursor(
+  text: string | null | undefined,
+  argument: 'after' | 'before',
+  binding: string,
+): Cursor | undefined {
   if (text === null || text === undefined) return undefined;
   const cursor = decodeCursor(text);
   if (!cursor) throw badUserInput(`\`${argument}\` is not a valid cursor.`, argument);
@@ -180,7 +201,10 @@ class PositionReader<T> {
       else if (position === end) end = position + 1;
       else if (position < start || position >= end) apart.push(position);
     }
-    await Promise.all([this.read(start, end), ...apart.map((position) => this.read(position, position + 1))]);
+    await Promise.all([
+      this.read(start, end),
+      ...apart.map((position) => this.read(position, position + 1)),
+    ]);
   }
 
   /** Makes positions [from, to) known, as far as the list reaches. */
@@ -210,7 +234,10 @@ class PositionReader<T> {
       // The reads above covered the window; a hole means Polyv's pages disagreed with its total.
       if (node === undefined) throw listChangedWhileReading();
       const { id, time } = this.list.keyOf(node);
-      edges.push({ node, cursor: encodeCursor({ binding, position, id, time, total: totalCount }) });
+      edges.push({
+        node,
+        cursor: encodeCursor({ binding, position, id, time, total: totalCount }),
+      });
     }
     return {
       edges,
@@ -227,7 +254,8 @@ class PositionReader<T> {
 
   private async load(pageNumber: number, pageSize: number): Promise<void> {
     const page = await this.list.fetchPage(pageNumber, pageSize);
-    if (this.knownTotal !== undefined && this.knownTotal !== page.totalItems) throw listChangedWhileReading();
+    if (this.knownTotal !== undefined && this.knownTotal !== page.totalItems)
+      throw listChangedWhileReading();
     this.knownTotal = page.totalItems;
     const offset = (pageNumber - 1) * pageSize;
     page.items.forEach((record, index) => {

@@ -18,7 +18,11 @@ export interface PagePlan {
 }
 
 /** Plans pages covering positions [start, end) (0-based, end exclusive, end > start). */
-export function planPages(start: number, end: number, maxPageSize = MAX_UPSTREAM_PAGE_SIZE): PagePlan {
+export function planPages(
+  start: number,
+  end: number,
+  maxPageSize = MAX_UPSTREAM_PAGE_SIZE,
+): PagePlan {
   const length = end - start;
   if (!Number.isSafeInteger(start) || start < 0 || !(length > 0)) {
     throw new RangeError(`cannot plan pages for positions [${start}, ${end})`);

@@ -124,13 +124,19 @@ export class PolyvHttpClient {
     } catch {
       const details = { endpoint: request.endpoint, httpStatus: status };
       // An HTML error page from a proxy in front of Polyv is a 5xx: transient.
-      if (status >= 500) throw new PolyvUnavailableError(`Polyv answered HTTP ${status} without a JSON body`, details);
+      if (status >= 500)
+        throw new PolyvUnavailableError(
+          `Polyv answered HTTP ${status} without a JSON body`,
+          details,
+        );
       throw new PolyvMalformedResponseError(
         `Polyv answered HTTP ${status} with a body that is not JSON (${describeBody(response.body)})`,
         details,
       );
     }
-    return request.envelope === 'v4' ? this.readV4(request, status, body) : this.readV2(request, status, body);
+    return request.envelope === 'v4'
+      ? this.readV4(request, status, body)
+      : this.readV2(request, status, body);
   }
 
   private readV4<T>(request: PolyvRequest<T>, httpStatus: number, body: unknown): PolyvResponse<T> {
@@ -162,7 +168,12 @@ export class PolyvHttpClient {
     return { data: this.readData(request, httpStatus, data, undefined), requestId: undefined };
   }
 
-  private readData<T>(request: PolyvRequest<T>, httpStatus: number, data: unknown, requestId?: string): T {
+  private readData<T>(
+    request: PolyvRequest<T>,
+    httpStatus: number,
+    data: unknown,
+    requestId?: string,
+  ): T {
     const parsed = request.data.safeParse(data);
     if (parsed.success) return parsed.data;
     const issue = parsed.error.issues[0];
@@ -176,16 +187,27 @@ export class PolyvHttpClient {
   ): PolyvError {
     const full = { endpoint: request.endpoint, ...details };
     if (QPS_EXCEEDED.test(details.polyvMessage)) {
-      return new PolyvRateLimitedError(`Polyv's rate limit was exceeded: ${details.polyvMessage}`, full);
+      return new PolyvRateLimitedError(
+        `Polyv's rate limit was exceeded: ${details.polyvMessage}`,
+        full,
+      );
     }
     // A 5xx with a Polyv envelope is still Polyv being unwell, not an answer about our request.
     if (details.httpStatus !== undefined && details.httpStatus >= 500) {
-      return new PolyvUnavailableError(`Polyv failed (HTTP ${details.httpStatus}): ${details.polyvMessage}`, full);
+      return new PolyvUnavailableError(
+        `Polyv failed (HTTP ${details.httpStatus}): ${details.polyvMessage}`,
+        full,
+      );
     }
     return new PolyvApiError(`Polyv refused the request: ${details.polyvMessage}`, full);
   }
 
-  private malformed(request: PolyvRequest<unknown>, httpStatus: number, what: string, requestId?: string) {
+  private malformed(
+    request: PolyvRequest<unknown>,
+    httpStatus: number,
+    what: string,
+    requestId?: string,
+  ) {
     return new PolyvMalformedResponseError(`Polyv answered HTTP ${httpStatus} with ${what}`, {
       endpoint: request.endpoint,
       httpStatus,
@@ -196,7 +218,8 @@ export class PolyvHttpClient {
   private transportFailure(request: PolyvRequest<unknown>, error: unknown): PolyvError {
     // got's errors hold the request options (and so the signed URL): keep only code and kind.
     const code = error instanceof RequestError ? error.code : 'UNKNOWN';
-    const kind = code === 'ETIMEDOUT' ? `timed out after ${this.options.timeoutMs} ms` : `failed (${code})`;
+    const kind =
+      code === 'ETIMEDOUT' ? `timed out after ${this.options.timeoutMs} ms` : `failed (${code})`;
     return new PolyvUnavailableError(`The request to Polyv ${kind}`, {
       endpoint: request.endpoint,
       cause: Object.assign(new Error(code), { code }),
@@ -214,7 +237,10 @@ export class PolyvHttpClient {
     const base = this.options.backoffBaseMs ?? 200;
     const cap = this.options.backoffCapMs ?? 5_000;
     // Polyv's QPS limit blocks the caller's IP: step back harder than for a lost packet.
-    const step = Math.min(cap, base * 2 ** (attempt - 1) * (failure instanceof PolyvRateLimitedError ? 5 : 1));
+    const step = Math.min(
+      cap,
+      base * 2 ** (attempt - 1) * (failure instanceof PolyvRateLimitedError ? 5 : 1),
+    );
     return Math.random() * step;
   }
 }

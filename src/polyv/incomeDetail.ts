@@ -21,7 +21,10 @@ export interface IncomePageQuery extends IncomeFilter {
   pageSize: number;
 }
 
-export async function fetchIncomePage(client: PolyvHttpClient, query: IncomePageQuery): Promise<UpstreamPage<IncomeRecordModel>> {
+export async function fetchIncomePage(
+  client: PolyvHttpClient,
+  query: IncomePageQuery,
+): Promise<UpstreamPage<IncomeRecordModel>> {
   const { data } = await client.call({
     endpoint: 'incomeDetail',
     method: 'POST',

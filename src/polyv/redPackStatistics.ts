@@ -1,5 +1,12 @@
 /** Endpoint: red-pack dispatch statistics of a channel (GET /live/v4/channel/red-pack/statistics/list). */
-import { allotTypeFromLabel, instantFromMillis, money, redPackStatusFromLabel, redPackTypeFromLabel, yuanToFen } from '../domain/convert.js';
+import {
+  allotTypeFromLabel,
+  instantFromMillis,
+  money,
+  redPackStatusFromLabel,
+  redPackTypeFromLabel,
+  yuanToFen,
+} from '../domain/convert.js';
 import type { RedPackModel } from '../domain/models.js';
 import type { UpstreamPage } from '../pagination/page.js';
 import type { PolyvHttpClient } from './http.js';
@@ -19,7 +26,10 @@ export interface RedPackPageQuery extends RedPackFilter {
   pageSize: number;
 }
 
-export async function fetchRedPackPage(client: PolyvHttpClient, query: RedPackPageQuery): Promise<UpstreamPage<RedPackModel>> {
+export async function fetchRedPackPage(
+  client: PolyvHttpClient,
+  query: RedPackPageQuery,
+): Promise<UpstreamPage<RedPackModel>> {
   const { data } = await client.call({
     endpoint: 'redPackStatistics',
     method: 'GET',

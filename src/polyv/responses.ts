@@ -6,7 +6,10 @@ import { z } from 'zod';
 
 /** Polyv sends ids sometimes as numbers (channelId in examples), sometimes as strings. */
 const idString = z.union([z.string(), z.number().int()]).transform(String);
-const optionalText = z.string().nullish().transform((value) => value ?? null);
+const optionalText = z
+  .string()
+  .nullish()
+  .transform((value) => value ?? null);
 const millis = z.number().int().nonnegative();
 const yuan = z.number();
 
@@ -50,7 +53,10 @@ export const redPack = z.object({
   redPackType: z.string(),
   channelSessionId: idString.nullish(),
   sessionId: idString.nullish(),
-  redPackReceiveList: z.array(redPackReceive).nullish().transform((list) => list ?? []),
+  redPackReceiveList: z
+    .array(redPackReceive)
+    .nullish()
+    .transform((list) => list ?? []),
 });
 export type RawRedPack = z.infer<typeof redPack>;
 
@@ -65,7 +71,11 @@ export const redPackPage = z.object({
 export const incomeRecord = z.object({
   userId: idString,
   amount: yuan,
-  goodNum: z.number().int().nullish().transform((value) => value ?? null),
+  goodNum: z
+    .number()
+    .int()
+    .nullish()
+    .transform((value) => value ?? null),
   channelId: idString,
   payType: z.string(),
   payTypeName: optionalText,

@@ -4,17 +4,30 @@ import { badUserInput } from '../errors.js';
 /** Polyv channel numbers are digits; anything else can never be a channel. */
 export const isChannelNumber = (id: string): boolean => /^\d{1,20}$/.test(id);
 
-export function channelIdArgument(id: string | null | undefined, argument: string): string | undefined {
+export function channelIdArgument(
+  id: string | null | undefined,
+  argument: string,
+): string | undefined {
   if (id === null || id === undefined) return undefined;
-  if (!isChannelNumber(id)) throw badUserInput(`\`${argument}\` must be a Polyv channel number (digits only); got ${JSON.stringify(id)}.`, argument);
+  if (!isChannelNumber(id))
+    throw badUserInput(
+      `\`${argument}\` must be a Polyv channel number (digits only); got ${JSON.stringify(id)}.`,
+      argument,
+    );
   // Polyv reads channelId 0 as "every channel": the same as leaving it out.
   return /^0+$/.test(id) ? undefined : id;
 }
 
 /** A CST day range, both ends included. The Date scalar has already checked each day. */
-export function dayRange(startDate: string, endDate: string): { startDate: string; endDate: string } {
+export function dayRange(
+  startDate: string,
+  endDate: string,
+): { startDate: string; endDate: string } {
   if (startDate > endDate) {
-    throw badUserInput(`\`startDate\` (${startDate}) must not be after \`endDate\` (${endDate}).`, 'startDate');
+    throw badUserInput(
+      `\`startDate\` (${startDate}) must not be after \`endDate\` (${endDate}).`,
+      'startDate',
+    );
   }
   return { startDate, endDate };
 }
@@ -23,8 +36,10 @@ export function dayRange(startDate: string, endDate: string): { startDate: strin
 export function timeRange(startTime: Date | null | undefined, endTime: Date | null | undefined) {
   const start = startTime?.getTime();
   const end = endTime?.getTime();
-  if (start !== undefined && start < 0) throw badUserInput('`startTime` must not be before 1970.', 'startTime');
-  if (end !== undefined && end < 0) throw badUserInput('`endTime` must not be before 1970.', 'endTime');
+  if (start !== undefined && start < 0)
+    throw badUserInput('`startTime` must not be before 1970.', 'startTime');
+  if (end !== undefined && end < 0)
+    throw badUserInput('`endTime` must not be before 1970.', 'endTime');
   if (start !== undefined && end !== undefined && start > end) {
     throw badUserInput('`startTime` must not be after `endTime`.', 'startTime');
   }
@@ -35,7 +50,10 @@ export function sessionIdArgument(sessionId: string | null | undefined): string 
   if (sessionId === null || sessionId === undefined) return undefined;
   const trimmed = sessionId.trim();
   if (trimmed === '' || trimmed.length > 64 || !/^[\w-]+$/.test(trimmed)) {
-    throw badUserInput(`\`sessionId\` must be a Polyv session id (letters, digits, - and _); got ${JSON.stringify(sessionId)}.`, 'sessionId');
+    throw badUserInput(
+      `\`sessionId\` must be a Polyv session id (letters, digits, - and _); got ${JSON.stringify(sessionId)}.`,
+      'sessionId',
+    );
   }
   return trimmed;
 }

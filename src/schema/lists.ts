@@ -6,15 +6,22 @@ import type { RedPackFilter } from '../polyv/redPackStatistics.js';
 import { pageKey } from '../server/loaders.js';
 import type { GatewayContext } from '../server/context.js';
 
-export function redPackList(context: GatewayContext, filter: RedPackFilter): PagedList<RedPackModel> {
+export function redPackList(
+  context: GatewayContext,
+  filter: RedPackFilter,
+): PagedList<RedPackModel> {
   return {
     identity: `redPacks:${pageKey(filter)}`,
-    fetchPage: (pageNumber, pageSize) => context.pages.redPacks({ ...filter, pageNumber, pageSize }),
+    fetchPage: (pageNumber, pageSize) =>
+      context.pages.redPacks({ ...filter, pageNumber, pageSize }),
     keyOf: (redPack) => ({ id: redPack.id, time: redPack.createdAt.getTime() }),
   };
 }
 
-export function incomeList(context: GatewayContext, filter: IncomeFilter): PagedList<IncomeRecordModel> {
+export function incomeList(
+  context: GatewayContext,
+  filter: IncomeFilter,
+): PagedList<IncomeRecordModel> {
   return {
     identity: `income:${pageKey(filter)}`,
     fetchPage: (pageNumber, pageSize) => context.pages.income({ ...filter, pageNumber, pageSize }),

@@ -5,7 +5,13 @@
 import { fenToDecimal } from '../domain/convert.js';
 import type { Resolvers } from '../generated/graphql.js';
 import { resolveConnection } from '../pagination/connection.js';
-import { channelIdArgument, dayRange, isChannelNumber, sessionIdArgument, timeRange } from './arguments.js';
+import {
+  channelIdArgument,
+  dayRange,
+  isChannelNumber,
+  sessionIdArgument,
+  timeRange,
+} from './arguments.js';
 import { incomeList, redPackList } from './lists.js';
 import { DateScalar, DateTimeScalar, DecimalScalar } from './scalars.js';
 
@@ -44,7 +50,11 @@ export const resolvers: Resolvers = {
       ),
     incomeRecords: (channel, { startDate, endDate, ...page }, context) =>
       resolveConnection(
-        incomeList(context, { userId: context.accountId, ...dayRange(startDate, endDate), channelId: channel.id }),
+        incomeList(context, {
+          userId: context.accountId,
+          ...dayRange(startDate, endDate),
+          channelId: channel.id,
+        }),
         page,
       ),
   },

@@ -3,7 +3,8 @@ import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 import { isCalendarDay } from '../domain/convert.js';
 import { ErrorCode } from '../errors.js';
 
-const invalid = (message: string) => new GraphQLError(message, { extensions: { code: ErrorCode.BadUserInput } });
+const invalid = (message: string) =>
+  new GraphQLError(message, { extensions: { code: ErrorCode.BadUserInput } });
 
 const literalString = (ast: ValueNode, scalar: string): string => {
   if (ast.kind !== Kind.STRING) throw invalid(`${scalar} must be written as a string.`);
@@ -15,7 +16,9 @@ const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\
 
 function parseDateTime(value: unknown): Date {
   if (typeof value !== 'string' || !ISO_INSTANT.test(value)) {
-    throw invalid(`DateTime must be an ISO-8601 string with an offset, e.g. 2026-10-01T00:00:00+08:00; got ${JSON.stringify(value)}.`);
+    throw invalid(
+      `DateTime must be an ISO-8601 string with an offset, e.g. 2026-10-01T00:00:00+08:00; got ${JSON.stringify(value)}.`,
+    );
   }
   const instant = new Date(value);
   if (Number.isNaN(instant.getTime()) || !isCalendarDay(value.slice(0, 10))) {
@@ -36,7 +39,9 @@ export const DateTimeScalar = new GraphQLScalarType<Date, string>({
 
 function parseDay(value: unknown): string {
   if (typeof value !== 'string' || !isCalendarDay(value)) {
-    throw invalid(`Date must be a real calendar day written yyyy-MM-dd; got ${JSON.stringify(value)}.`);
+    throw invalid(
+      `Date must be a real calendar day written yyyy-MM-dd; got ${JSON.stringify(value)}.`,
+    );
   }
   return value;
 }
@@ -55,7 +60,9 @@ const DECIMAL = /^-?\d{1,15}(\.\d{1,15})?$/;
 
 function parseDecimal(value: unknown): string {
   if (typeof value !== 'string' || !DECIMAL.test(value)) {
-    throw invalid(`Decimal must be a decimal number written as a string, e.g. "0.98"; got ${JSON.stringify(value)}.`);
+    throw invalid(
+      `Decimal must be a decimal number written as a string, e.g. "0.98"; got ${JSON.stringify(value)}.`,
+    );
   }
   return value;
 }

@@ -38,8 +38,12 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
 
   const apollo = new ApolloServer<GatewayContext>({
     schema: buildSchema(),
+    // Apollo's own notices go to our log, as JSON like every other line.
+    logger: options.logger.child({ component: 'apollo' }),
     formatError: createErrorFormatter(options.logger),
     includeStacktraceInErrorResponses: false,
+    // Shutdown is ours (src/index.ts): Apollo's handler would re-raise the signal and skip it.
+    stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       // Apollo's default landing page loads from a CDN; our own playground replaces it.

@@ -30,7 +30,11 @@ export function createErrorFormatter(logger: Logger) {
     if (original instanceof PolyvError) {
       const polyv =
         original.polyvCode !== undefined || original.requestId !== undefined
-          ? { code: original.polyvCode ?? null, message: original.polyvMessage ?? null, requestId: original.requestId ?? null }
+          ? {
+              code: original.polyvCode ?? null,
+              message: original.polyvMessage ?? null,
+              requestId: original.requestId ?? null,
+            }
           : undefined;
       return {
         message: original.message,
@@ -47,12 +51,21 @@ export function createErrorFormatter(logger: Logger) {
     }
 
     const code = formatted.extensions?.code;
-    if (typeof code === 'string' && PUBLIC_CODES.has(code) && (original instanceof GraphQLError || code !== ErrorCode.InternalServerError)) {
+    if (
+      typeof code === 'string' &&
+      PUBLIC_CODES.has(code) &&
+      (original instanceof GraphQLError || code !== ErrorCode.InternalServerError)
+    ) {
       const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
       return { message, locations, path, extensions };
     }
 
     logger.error({ err: original, path }, 'unexpected error while resolving');
-    return { message: 'Internal server error', locations, path, extensions: { code: ErrorCode.InternalServerError } };
+    return {
+      message: 'Internal server error',
+      locations,
+      path,
+      extensions: { code: ErrorCode.InternalServerError },
+    };
   };
 }

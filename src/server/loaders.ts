@@ -25,14 +25,19 @@ export function createPageLoaders(client: PolyvHttpClient): PageLoaders {
 
 /** A cache key that does not depend on the order properties were written in. */
 export function pageKey(query: object): string {
-  return JSON.stringify(Object.entries(query).filter(([, value]) => value !== undefined).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return JSON.stringify(
+    Object.entries(query)
+      .filter(([, value]) => value !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
 }
 
 function pageLoader<Q extends object, T>(fetch: (query: Q) => Promise<UpstreamPage<T>>) {
   // Polyv has no batch endpoint: a "batch" is a set of independent calls started together.
   // Failures are returned as values so one failed page does not fail its neighbours.
   const loader = new DataLoader<Q, UpstreamPage<T>, string>(
-    (queries) => Promise.all(queries.map((query) => fetch(query).catch((error: unknown) => toError(error)))),
+    (queries) =>
+      Promise.all(queries.map((query) => fetch(query).catch((error: unknown) => toError(error)))),
     { cacheKeyFn: pageKey },
   );
   return (query: Q) =>
@@ -43,4 +48,5 @@ function pageLoader<Q extends object, T>(fetch: (query: Q) => Promise<UpstreamPa
     });
 }
 
-const toError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
+const toError = (error: unknown): Error =>
+  error instanceof Error ? error : new Error(String(error));

@@ -3,7 +3,11 @@
  * end-to-end test talks to. Nothing of ours is mocked.
  */
 import type { GatewayConfig } from '../../src/config/index.js';
-import { startEmulator, type EmulatorOptions, type PolyvEmulator } from '../../src/emulator/index.js';
+import {
+  startEmulator,
+  type EmulatorOptions,
+  type PolyvEmulator,
+} from '../../src/emulator/index.js';
 import { startGateway, type RunningGateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/logger.js';
 
@@ -17,7 +21,10 @@ export interface Stack {
   emulator: PolyvEmulator;
   gateway: RunningGateway;
   /** POSTs a GraphQL operation to the gateway and returns the parsed answer. */
-  graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
+  graphql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<GraphQLResponse<T>>;
   close(): Promise<void>;
 }
 
@@ -43,7 +50,11 @@ export async function startStack(
   };
 }
 
-export async function postGraphQL<T>(url: string, query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>> {
+export async function postGraphQL<T>(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<GraphQLResponse<T>> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -1,0 +1,124 @@
+/** How failures reach clients: stable codes, Polyv's details, partial data, and no secrets. */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { startStack, type Stack } from './support/stack.js';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ upstream: { timeoutMs: 300, retries: 2 } });
+});
+afterAll(() => stack.close());
+beforeEach(() => {
+  stack.emulator.resetCounters();
+  stack.emulator.clearFaults();
+});
+
+const TWO_CHANNELS = `{
+  ok: channel(id: "2812612") { redPacks(first: 2) { totalCount } }
+  bad: channel(id: "99999") { redPacks(first: 2) { totalCount } }
+}`;
+
+describe('errors as data', () => {
+  it('fails only the field Polyv refused, with Polyv code, message and requestId', async () => {
+    const response = await stack.graphql<{ ok: unknown; bad: unknown }>(TWO_CHANNELS);
+    expect(response.status).toBe(200);
+    expect(response.data).toEqual({ ok: { redPacks: { totalCount: 40 } }, bad: null });
+    expect(response.errors).toHaveLength(1);
+    const [error] = response.errors!;
+    expect(error!.path).toEqual(['bad', 'redPacks']);
+    expect(error!.message).toBe('Polyv refused the request: channel not found.');
+    expect(error!.extensions).toEqual({
+      code: 'UPSTREAM_ERROR',
+      endpoint: 'redPackStatistics',
+      httpStatus: 400,
+      attempts: 1,
+      polyv: { code: 20005, message: 'channel not found.', requestId: expect.any(String) },
+    });
+  });
+
+  it.each([
+    ['http503', 3, /HTTP 503/],
+    ['timeout', 3, /timed out/],
+    ['reset', 3, /ECONNRESET|failed/],
+    ['qps', 3, /rate limit/],
+  ] as const)(
+    'reports a persistent %s as UPSTREAM_UNAVAILABLE after %p attempts, and recovers',
+    async (fault, attempts, message) => {
+      stack.emulator.injectFaults(fault, attempts);
+      const response = await stack.graphql(
+        '{ channel(id: "2812612") { redPacks(first: 2) { totalCount } } }',
+      );
+      expect(response.data).toEqual({ channel: null });
+      expect(response.errors![0]!.extensions).toMatchObject({
+        code: 'UPSTREAM_UNAVAILABLE',
+        attempts,
+      });
+      expect(response.errors![0]!.message).toMatch(message);
+      // Every attempt reached Polyv, and no more than the retry budget allows.
+      expect(stack.emulator.calls.map((call) => call.outcome)).toEqual(
+        Array(attempts).fill(`fault:${fault}`),
+      );
+      const healthy = await stack.graphql(
+        '{ channel(id: "2812612") { redPacks(first: 2) { totalCount } } }',
+      );
+      expect(healthy.data).toEqual({ channel: { redPacks: { totalCount: 40 } } });
+    },
+  );
+
+  it('reports a malformed answer as UPSTREAM_UNAVAILABLE without retrying it', async () => {
+    stack.emulator.injectFaults('malformedJson', 1);
+    const response = await stack.graphql(
+      '{ channel(id: "2812612") { redPacks(first: 2) { totalCount } } }',
+    );
+    expect(response.errors![0]!.extensions).toMatchObject({
+      code: 'UPSTREAM_UNAVAILABLE',
+      attempts: 1,
+    });
+    expect(response.errors![0]!.message).toMatch(/not JSON/);
+  });
+
+  it('answers null, not an error, for ids that are not channel numbers', async () => {
+    const response = await stack.graphql(
+      `{ channel(id: "abc") { id } channels(ids: ["x1", "2812610", ""]) { id } }`,
+    );
+    expect(response).toEqual({
+      status: 200,
+      data: { channel: null, channels: [null, { id: '2812610' }, null] },
+    });
+    expect(stack.emulator.calls).toHaveLength(0);
+  });
+
+  it('answers a syntax error with GRAPHQL_PARSE_FAILED and HTTP 400', async () => {
+    const response = await stack.graphql('{ channel(id: ');
+    expect(response.status).toBe(400);
+    expect(response.errors![0]!.extensions).toMatchObject({ code: 'GRAPHQL_PARSE_FAILED' });
+  });
+
+  it('answers an unknown field with GRAPHQL_VALIDATION_FAILED', async () => {
+    const response = await stack.graphql('{ channel(id: "1") { title } }');
+    expect(response.status).toBe(400);
+    expect(response.errors![0]!.extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED' });
+  });
+
+  it('never puts the app secret or a signature in a response', async () => {
+    const bodies: string[] = [];
+    for (const fault of ['http500', 'timeout', 'malformedJson', 'html', 'qps'] as const) {
+      stack.emulator.injectFaults(fault, 3);
+      bodies.push(
+        JSON.stringify(
+          await stack.graphql('{ channel(id: "2812612") { redPacks { totalCount } } }'),
+        ),
+      );
+    }
+    bodies.push(JSON.stringify(await stack.graphql(TWO_CHANNELS)));
+    for (const body of bodies) {
+      expect(body).not.toContain(stack.emulator.credentials.appSecret);
+      expect(body).not.toMatch(/sign=|[0-9A-F]{32}/);
+    }
+  });
+
+  it('serves /healthz', async () => {
+    const response = await fetch(`${stack.gateway.url}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+  });
+});

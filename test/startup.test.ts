@@ -1,0 +1,168 @@
+/**
+ * The gateway as `npm start` runs it: a child process of the built `dist/index.js` (npm test
+ * builds first), with a clean environment. Expected data is computed independently from a
+ * fresh copy of the emulator's seeded dataset.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createDemoDataset, redPackBalanceFen } from '../src/emulator/index.js';
+import { fenToDecimal } from '../src/domain/convert.js';
+import { postGraphQL } from './support/stack.js';
+
+const ENTRY = new URL('../dist/index.js', import.meta.url).pathname;
+
+/** Only what a fresh shell would have: no Polyv credentials leak in from the developer's env. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'development', ...extra };
+}
+
+interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+/** Starts the gateway and resolves once it logs its URL, with every log line so far. */
+async function startProcess(
+  env: NodeJS.ProcessEnv,
+): Promise<{ child: ChildProcess; url: string; lines: LogLine[] }> {
+  const child = spawn(process.execPath, [ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: LogLine[] = [];
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no "gateway listening" line: ${JSON.stringify(lines)}`)),
+      20_000,
+    );
+    createInterface({ input: child.stdout! }).on('line', (text) => {
+      const line = JSON.parse(text) as LogLine;
+      lines.push(line);
+      if (line.msg === 'gateway listening') {
+        clearTimeout(timer);
+        resolve(String(line.url).replace(/\/graphql$/, ''));
+      }
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`exited with ${code}: ${JSON.stringify(lines)}`)),
+    );
+  });
+  return { child, url, lines };
+}
+
+/** Runs the gateway expecting it to refuse to start; returns its exit code and output. */
+async function refusal(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, output };
+}
+
+describe('npm start without credentials', () => {
+  let gateway: Awaited<ReturnType<typeof startProcess>>;
+  const data = createDemoDataset();
+
+  beforeAll(async () => {
+    gateway = await startProcess(cleanEnv({ PORT: '0', HOST: '127.0.0.1' }));
+  });
+  afterAll(() => {
+    if (gateway.child.exitCode === null) gateway.child.kill('SIGKILL');
+  });
+
+  it('says loudly, first, that it serves the built-in emulator', () => {
+    expect(gateway.lines[0]).toMatchObject({
+      level: 40,
+      msg: expect.stringMatching(/NO POLYV CREDENTIALS.*emulator/),
+    });
+    expect(gateway.lines[1]!.msg).toMatch(/POLYV_APP_ID/);
+  });
+
+  it("answers a channel's red packs with receives, exactly the emulator's data", async () => {
+    const response = await postGraphQL<{
+      channel: { redPacks: { totalCount: number; nodes: Record<string, unknown>[] } };
+    }>(
+      `${gateway.url}/graphql`,
+      `{ channel(id: "2812610") { redPacks(first: 3) { totalCount nodes {
+          id sessionId createdAt typeLabel statusLabel allotTypeLabel receiveCount
+          sender { openId nickname } amount { amount fen currency } balance { amount }
+          receives { redPackId user { openId nickname avatarUrl } amount { amount fen } receivedAt }
+        } } } }`,
+    );
+    expect(response.errors).toBeUndefined();
+    const expected = data.redPacks
+      .get('2812610')!
+      .slice(0, 3)
+      .map((pack) => ({
+        id: pack.redPackId,
+        sessionId: pack.channelSessionId,
+        createdAt: new Date(pack.createdTime).toISOString(),
+        typeLabel: pack.redPackType,
+        statusLabel: pack.status,
+        allotTypeLabel: pack.allotType,
+        receiveCount: pack.receives.length,
+        sender: { openId: pack.userId, nickname: pack.nickName },
+        amount: { amount: fenToDecimal(pack.amountFen), fen: pack.amountFen, currency: 'CNY' },
+        balance: { amount: fenToDecimal(redPackBalanceFen(pack)) },
+        receives: pack.receives.map((receive) => ({
+          redPackId: receive.redPackId,
+          user: { openId: receive.userId, nickname: receive.nickName, avatarUrl: receive.avatar },
+          amount: { amount: fenToDecimal(receive.amountFen), fen: receive.amountFen },
+          receivedAt: new Date(receive.createdTime).toISOString(),
+        })),
+      }));
+    expect(response.data!.channel.redPacks).toEqual({ totalCount: 3500, nodes: expected });
+  });
+
+  it("answers account income for a date range, exactly the emulator's data", async () => {
+    const response = await postGraphQL<{
+      incomeRecords: { totalCount: number; nodes: Record<string, unknown>[] };
+    }>(
+      `${gateway.url}/graphql`,
+      `{ incomeRecords(startDate: "2026-10-01", endDate: "2026-10-07", first: 1000) { totalCount nodes {
+          id accountId channel { id } amount { amount fen } giftCount payTypeLabel paidAt payer { openId nickname } wechatAppId
+        } } }`,
+    );
+    expect(response.errors).toBeUndefined();
+    const from = Date.parse('2026-10-01T00:00:00+08:00');
+    const to = Date.parse('2026-10-08T00:00:00+08:00');
+    const expected = data.income
+      .filter((record) => record.payTime >= from && record.payTime < to)
+      .map((record) => ({
+        id: record.outTradeNo,
+        accountId: data.userId,
+        channel: { id: record.channelId },
+        amount: { amount: fenToDecimal(record.amountFen), fen: record.amountFen },
+        giftCount: record.goodNum,
+        payTypeLabel: record.payTypeName,
+        paidAt: new Date(record.payTime).toISOString(),
+        payer: { openId: record.openId, nickname: record.viewerName },
+        wechatAppId: record.weixinAppId,
+      }));
+    expect(expected.length).toBeGreaterThan(5);
+    expect(response.data!.incomeRecords).toEqual({ totalCount: expected.length, nodes: expected });
+  });
+
+  it('stops cleanly on SIGTERM', async () => {
+    gateway.child.kill('SIGTERM');
+    const [code] = (await once(gateway.child, 'exit')) as [number | null];
+    expect(code).toBe(0);
+  });
+});
+
+describe('configuration refusals', () => {
+  it.each([
+    [{ POLYV_APP_ID: 'abc' }, /POLYV_APP_SECRET: required because POLYV_APP_ID is set/],
+    [{ POLYV_APP_SECRET: 'xyz' }, /POLYV_APP_ID: required because POLYV_APP_SECRET is set/],
+    [{ POLYV_APP_ID: 'abc', POLYV_APP_SECRET: 'xyz' }, /POLYV_USER_ID: required/],
+    [{ PORT: 'eighty' }, /PORT:/],
+    [{ POLYV_BASE_URL: 'ftp://example' }, /POLYV_BASE_URL: must be an http\(s\) URL/],
+    [{ POLYV_TIMEOUT_MS: '-5' }, /POLYV_TIMEOUT_MS: must be > 0/],
+  ])('refuses %j and names the variable', async (env, message) => {
+    const { code, output } = await refusal(cleanEnv({ PORT: '0', ...env }));
+    expect(code).toBe(1);
+    expect(output).toMatch(message);
+    expect(output).not.toContain('xyz');
+  });
+});
