@@ -12,3 +12,10 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
   echo "test prerequisites: starting redis-server on 127.0.0.1:6379" >&2
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
 fi
+
+# Debian's Chromium for the browser tests (driven by playwright-core; no browser download).
+# A CJK font, so screenshots show Polyv's Chinese labels as a user's browser would.
+if ! [ -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi wqy; then
+  echo "test prerequisites: installing Debian's chromium and a CJK font" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null
+fi

@@ -3,6 +3,7 @@
  * the built-in emulator), the one signed client, and the HTTP server.
  */
 import type { GatewayConfig } from './config/index.js';
+import { cstDayOf } from './domain/convert.js';
 import { startEmulator, type PolyvEmulator } from './emulator/index.js';
 import type { Logger } from './logger.js';
 import { PolyvHttpClient } from './polyv/http.js';
@@ -46,8 +47,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     logger,
     port: config.server.port,
     host: config.server.host,
+    playground: config.playground ? { exampleVariables: exampleVariables(emulator) } : undefined,
   });
-  logger.info({ url: `${server.url}/graphql` }, 'gateway listening');
+  logger.info({ url: `${server.url}/graphql`, playground: config.playground }, 'gateway listening');
 
   return {
     ...server,
@@ -56,5 +58,16 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       await server.stop();
       await emulator?.close();
     },
+  };
+}
+
+/** The playground's example: the emulator's busiest channel, or a placeholder and the last week. */
+function exampleVariables(emulator: PolyvEmulator | undefined) {
+  if (emulator) return { channel: '2812610', from: '2026-11-01', to: '2026-11-19' };
+  const day = 24 * 60 * 60 * 1000;
+  return {
+    channel: 'YOUR_CHANNEL_NUMBER',
+    from: cstDayOf(Date.now() - 6 * day),
+    to: cstDayOf(Date.now()),
   };
 }

@@ -163,21 +163,17 @@ describe('through @apollo/gateway', () => {
         title: channel.name,
         redPacks: {
           totalCount: packs.length,
-          nodes: packs
-            .slice(0, 2)
-            .map((pack) => ({
-              id: pack.redPackId,
-              amount: { amount: (pack.amountFen / 100).toFixed(2), fen: pack.amountFen },
-            })),
+          nodes: packs.slice(0, 2).map((pack) => ({
+            id: pack.redPackId,
+            amount: { amount: (pack.amountFen / 100).toFixed(2), fen: pack.amountFen },
+          })),
         },
         incomeRecords: {
           totalCount: income.length,
-          nodes: income
-            .slice(0, 2)
-            .map((record) => ({
-              id: record.outTradeNo,
-              amount: { amount: (record.amountFen / 100).toFixed(2) },
-            })),
+          nodes: income.slice(0, 2).map((record) => ({
+            id: record.outTradeNo,
+            amount: { amount: (record.amountFen / 100).toFixed(2) },
+          })),
         },
       };
     });

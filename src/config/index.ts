@@ -27,6 +27,8 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().trim().min(1).default('0.0.0.0'),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  /** The GraphiQL playground at GET /graphql: on in development and on the emulator, off in production. */
+  GATEWAY_PLAYGROUND: z.enum(['on', 'off']).optional(),
 });
 
 export interface PolyvCredentials {
@@ -40,6 +42,8 @@ export interface GatewayConfig {
   polyv: { mode: 'polyv'; baseUrl: string; credentials: PolyvCredentials } | { mode: 'emulator' };
   upstream: { timeoutMs: number; retries: number; maxConcurrency: number };
   server: { port: number; host: string };
+  /** Serve the GraphiQL playground (GET /graphql and /). */
+  playground: boolean;
   environment: 'development' | 'production' | 'test';
 }
 
@@ -94,6 +98,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       maxConcurrency: vars.POLYV_MAX_CONCURRENCY,
     },
     server: { port: vars.PORT, host: vars.HOST },
+    playground: vars.GATEWAY_PLAYGROUND
+      ? vars.GATEWAY_PLAYGROUND === 'on'
+      : vars.NODE_ENV !== 'production' || polyv.mode === 'emulator',
     environment: vars.NODE_ENV,
   };
 }

@@ -13,21 +13,11 @@ export type Scalars = {
   Boolean: { input: boolean; output: boolean; }
   Int: { input: number; output: number; }
   Float: { input: number; output: number; }
-  /**
-   * A calendar day, `yyyy-MM-dd`, as Polyv counts days: China Standard Time (UTC+8).
-   * Only days that exist are accepted (`2026-02-30` is rejected).
-   */
+  /** A calendar day, `yyyy-MM-dd`, as Polyv counts days: China Standard Time (UTC+8). Only days that exist are accepted (`2026-02-30` is rejected). */
   Date: { input: string; output: string; }
-  /**
-   * An instant, ISO-8601 with a UTC offset, e.g. `2022-04-02T02:40:34.000Z`.
-   * Polyv's 13-digit millisecond timestamps map to it. As an argument, an offset is required
-   * (`2026-10-01T00:00:00+08:00` or `...Z`) so that no instant is ambiguous.
-   */
+  /** An instant, ISO-8601 with a UTC offset, e.g. `2022-04-02T02:40:34.000Z`. Polyv's 13-digit millisecond timestamps map to it. As an argument, an offset is required (`2026-10-01T00:00:00+08:00` or `...Z`) so that no instant is ambiguous. */
   DateTime: { input: Date; output: Date; }
-  /**
-   * An exact decimal number written as a string, e.g. `"0.98"`. Never a binary float:
-   * add amounts with a decimal library or use `Money.fen`.
-   */
+  /** An exact decimal number written as a string, e.g. `"0.98"`. Never a binary float: add amounts with a decimal library or use `Money.fen`. */
   Decimal: { input: string; output: string; }
   _FieldSet: { input: unknown; output: unknown; }
 };
@@ -37,16 +27,9 @@ export type Channel = {
   __typename?: 'Channel';
   /** Polyv's channel number (频道号). */
   id: Scalars['ID']['output'];
-  /**
-   * Income of this channel between two days, both included, newest first (get-income-detail
-   * with channelId). Paged like `Query.incomeRecords`.
-   */
+  /** Income of this channel between two days, both included, newest first (get-income-detail with channelId). Paged like `Query.incomeRecords`. */
   incomeRecords: IncomeRecordConnection;
-  /**
-   * Red packs dispatched in this channel, newest first (Polyv's red-pack/statistics/list).
-   * `startTime`/`endTime` bound `createdAt`, both included. A Relay connection: page with
-   * `first`/`after` or `last`/`before` (at most 1000 a page; 20 when neither is given).
-   */
+  /** Red packs dispatched in this channel, newest first (Polyv's red-pack/statistics/list). `startTime`/`endTime` bound `createdAt`, both included. A Relay connection: page with `first`/`after` or `last`/`before` (at most 1000 a page; 20 when neither is given). */
   redPacks: RedPackConnection;
 };
 
@@ -159,20 +142,11 @@ export type PayType =
 
 export type Query = {
   __typename?: 'Query';
-  /**
-   * A Polyv live channel by its channel number (频道号). Returns null when `id` is not a
-   * channel number (digits only). The channel's lists are fetched from Polyv when asked for,
-   * so a number that is not a channel of this account shows up as an error on those fields.
-   */
+  /** A Polyv live channel by its channel number (频道号). Returns null when `id` is not a channel number (digits only). The channel's lists are fetched from Polyv when asked for, so a number that is not a channel of this account shows up as an error on those fields. */
   channel?: Maybe<Channel>;
   /** Several channels at once, in the order asked; null where an id is not a channel number. */
   channels: Array<Maybe<Channel>>;
-  /**
-   * Income of the whole configured Polyv account between two days, both included, newest
-   * first: all channels unless `channelId` is given (Polyv's get-income-detail).
-   * A Relay connection: page with `first`/`after` or `last`/`before` (at most 1000 a page;
-   * 20 when neither `first` nor `last` is given).
-   */
+  /** Income of the whole configured Polyv account between two days, both included, newest first: all channels unless `channelId` is given (Polyv's get-income-detail). A Relay connection: page with `first`/`after` or `last`/`before` (at most 1000 a page; 20 when neither `first` nor `last` is given). */
   incomeRecords: IncomeRecordConnection;
 };
 

@@ -14,6 +14,7 @@ import type { PolyvHttpClient } from '../polyv/http.js';
 import { buildSchema } from '../schema/index.js';
 import { createContext, type GatewayContext } from './context.js';
 import { createErrorFormatter } from './errors.js';
+import { checkPlaygroundAssets, playgroundRouter, type PlaygroundOptions } from './playground.js';
 
 export interface GatewayServerOptions {
   client: PolyvHttpClient;
@@ -22,7 +23,12 @@ export interface GatewayServerOptions {
   logger: Logger;
   port: number;
   host: string;
+  /** Serve GraphiQL at GET /graphql (and /) with this example; absent: no playground. */
+  playground?: Omit<PlaygroundOptions, 'endpoint'> | undefined;
 }
+
+/** Where GraphQL is served. */
+export const GRAPHQL_PATH = '/graphql';
 
 export interface GatewayServer {
   /** Base URL, e.g. http://127.0.0.1:4000; GraphQL is at `${url}/graphql`. */
@@ -55,8 +61,12 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
   app.get('/healthz', (_request, response) => {
     response.json({ status: 'ok' });
   });
+  if (options.playground) {
+    checkPlaygroundAssets();
+    app.use(playgroundRouter({ endpoint: GRAPHQL_PATH, ...options.playground }));
+  }
   app.use(
-    '/graphql',
+    GRAPHQL_PATH,
     express.json({ limit: '100kb' }),
     expressMiddleware(apollo, {
       context: async () => createContext({ client: options.client, accountId: options.accountId }),

@@ -28,24 +28,38 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(
-  options: { emulator?: EmulatorOptions; upstream?: Partial<GatewayConfig['upstream']> } = {},
-): Promise<Stack> {
-  const emulator = await startEmulator({ port: 0, ...options.emulator });
+export interface StackOptions {
+  emulator?: EmulatorOptions;
+  upstream?: Partial<GatewayConfig['upstream']>;
+  /** Run as `npm start` does without credentials: the gateway starts its own emulator. */
+  builtInEmulator?: boolean;
+  /** Serve the playground (default: yes). */
+  playground?: boolean;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const external = options.builtInEmulator
+    ? undefined
+    : await startEmulator({ port: 0, ...options.emulator });
   const config: GatewayConfig = {
-    polyv: { mode: 'polyv', baseUrl: emulator.url, credentials: emulator.credentials },
+    polyv: external
+      ? { mode: 'polyv', baseUrl: external.url, credentials: external.credentials }
+      : { mode: 'emulator' },
     upstream: { timeoutMs: 2_000, retries: 2, maxConcurrency: 20, ...options.upstream },
     server: { port: 0, host: '127.0.0.1' },
+    playground: options.playground ?? true,
     environment: 'test',
   };
   const gateway = await startGateway(config, createLogger({ level: 'silent' }));
+  const emulator = external ?? gateway.emulator;
+  if (!emulator) throw new Error('the gateway did not start its emulator');
   return {
     emulator,
     gateway,
     graphql: (query, variables) => postGraphQL(`${gateway.url}/graphql`, query, variables),
     async close() {
       await gateway.stop();
-      await emulator.close();
+      await external?.close();
     },
   };
 }

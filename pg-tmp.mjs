@@ -1,0 +1,16 @@
+import { chromium } from 'playwright-core';
+const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox','--disable-gpu','--disable-background-networking'] });
+const ctx = await b.newContext({ viewport: { width: 1400, height: 900 } }); const page = await ctx.newPage(); await ctx.route('**/*', (route) => { const url = route.request().url(); console.log('route', url.slice(0,80)); return route.continue(); });
+page.setDefaultTimeout(5000);
+page.on('console', m => console.log('console', m.type(), m.text().slice(0,300)));
+await page.goto('http://127.0.0.1:4557/graphql');
+await page.locator('.graphiql-container').waitFor(); console.log('container');
+console.log((await page.locator('.graphiql-query-editor').innerText()).slice(0,80));
+const docs = page.locator('.graphiql-doc-explorer');
+await docs.getByText('Query', { exact: true }).first().click(); console.log('clicked Query');
+await docs.getByText('A Polyv live channel by its channel number').first().waitFor(); console.log('desc');
+await page.locator('.graphiql-execute-button').click(); console.log('exec');
+const result = page.locator('.result-window');
+await result.getByText('"totalCount"').first().waitFor(); console.log('result');
+console.log((await result.innerText()).slice(0,300));
+await b.close();

@@ -1,0 +1,88 @@
+/** The GraphiQL playground in a real headless Chromium: served offline, runs the example, shows data. */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Browser } from 'playwright-core';
+import { launchBrowser, openWatchedPage, TEST_OUTPUT } from './support/browser.js';
+import { startStack, type Stack } from './support/stack.js';
+
+let stack: Stack;
+let browser: Browser;
+beforeAll(async () => {
+  stack = await startStack({ builtInEmulator: true });
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await stack?.close();
+});
+
+describe('GraphiQL playground', () => {
+  it('opens on GET /graphql, runs the example query, and shows the emulator data', async () => {
+    const { page, offsiteRequests, problems } = await openWatchedPage(browser, stack.gateway.url);
+    await page.goto(`${stack.gateway.url}/graphql`);
+    await page.locator('.graphiql-container').waitFor();
+
+    // The example query and its variables are there, and the docs explorer shows our descriptions.
+    await expect(page.locator('.graphiql-query-editor').innerText()).resolves.toContain(
+      'query Dashboard',
+    );
+    const docs = page.locator('.graphiql-doc-explorer');
+    await docs.getByText('Query', { exact: true }).first().click();
+    await docs.getByText('A Polyv live channel by its channel number').first().waitFor();
+
+    await page.locator('.graphiql-execute-button').click();
+    const result = page.locator('.result-window');
+    await result.getByText('"totalCount"').first().waitFor();
+    const shown = await result.innerText();
+
+    const newest = stack.emulator.store.redPacks.get('2812610')![0]!;
+    expect(shown).toContain('"totalCount": 3500');
+    expect(shown).toContain(newest.redPackId);
+    expect(shown).toContain(newest.nickName);
+    expect(shown).not.toContain('"errors"');
+    expect(stack.emulator.calls.length).toBeGreaterThan(0);
+
+    await page.screenshot({ path: `${TEST_OUTPUT}playground.png` });
+    expect(offsiteRequests).toEqual([]);
+    expect(problems).toEqual([]);
+  });
+
+  it('sends the browser from / to the playground', async () => {
+    const { page } = await openWatchedPage(browser, stack.gateway.url);
+    await page.goto(stack.gateway.url);
+    expect(new URL(page.url()).pathname).toBe('/graphql');
+  });
+
+  it('still answers GraphQL GET requests and non-browser GETs at /graphql', async () => {
+    const query = encodeURIComponent('{ channel(id: "2812614") { redPacks { totalCount } } }');
+    const response = await fetch(`${stack.gateway.url}/graphql?query=${query}`, {
+      headers: { 'apollo-require-preflight': 'true' },
+    });
+    expect(await response.json()).toEqual({ data: { channel: { redPacks: { totalCount: 5 } } } });
+  });
+
+  it('serves only the files it lists', async () => {
+    for (const path of [
+      '/playground/package.json',
+      '/playground/..%2F..%2Fpackage.json',
+      '/playground/graphiql.js',
+    ]) {
+      expect((await fetch(`${stack.gateway.url}${path}`)).status).toBe(404);
+    }
+  });
+});
+
+describe('with the playground switched off', () => {
+  it('serves no page and no assets, and GraphQL still works', async () => {
+    const off = await startStack({ playground: false });
+    try {
+      const page = await fetch(`${off.gateway.url}/graphql`, { headers: { accept: 'text/html' } });
+      expect(page.headers.get('content-type')).not.toMatch(/html/);
+      expect((await fetch(`${off.gateway.url}/playground/graphiql.min.js`)).status).toBe(404);
+      expect((await off.graphql('{ channel(id: "2812614") { id } }')).data).toEqual({
+        channel: { id: '2812614' },
+      });
+    } finally {
+      await off.close();
+    }
+  });
+});
