@@ -6,7 +6,10 @@ export default tseslint.config(
   { ignores: ['dist/', 'coverage/', 'test-output/', 'src/generated/', 'node_modules/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
-  { files: ['public/**/*.js'], languageOptions: { globals: globals.browser, sourceType: 'script' } },
+  {
+    files: ['public/**/*.js'],
+    languageOptions: { globals: globals.browser, sourceType: 'script' },
+  },
   { files: ['**/*.ts', '*.js'], languageOptions: { globals: globals.node } },
   {
     rules: {

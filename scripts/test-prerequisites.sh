@@ -15,7 +15,7 @@ fi
 
 # Debian's Chromium for the browser tests (driven by playwright-core; no browser download).
 # A CJK font, so screenshots show Polyv's Chinese labels as a user's browser would.
-if ! [ -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi wqy; then
+if ! [ -x /usr/bin/chromium ] || ! [ -d /usr/share/fonts/truetype/wqy ]; then
   echo "test prerequisites: installing Debian's chromium and a CJK font" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null
 fi

@@ -1,0 +1,56 @@
+/** The built-in Polyv emulator: start it, sign requests for DEMO_CREDENTIALS, call it. */
+export {
+  CONTROL_PATH_PREFIX,
+  DEMO_CREDENTIALS,
+  PolyvEmulator,
+  RED_PACK_STATISTICS_PATH,
+  startEmulator,
+  type EmulatorCall,
+  type EmulatorOptions,
+} from './server.js';
+export {
+  DATA_PERIOD,
+  DEMO_CHANNELS,
+  DEMO_USER_ID,
+  FOREIGN_CHANNEL_ID,
+  KNOWN_ALLOT_TYPES,
+  KNOWN_PAY_TYPES,
+  KNOWN_RED_PACK_STATUSES,
+  KNOWN_RED_PACK_TYPES,
+  UNKNOWN_ALLOT_TYPE,
+  UNKNOWN_PAY_TYPE,
+  UNKNOWN_RED_PACK_STATUS,
+  UNKNOWN_RED_PACK_TYPE,
+  createDemoDataset,
+  insertIncome,
+  insertRedPack,
+  redPackBalanceFen,
+  type DemoChannel,
+  type DemoDataset,
+  type DemoWechatUser,
+  type EmulatedIncome,
+  type EmulatedReceive,
+  type EmulatedRedPack,
+  type IncomeOverrides,
+  type KnownPayType,
+  type RedPackOverrides,
+} from './data.js';
+export {
+  EMULATED_ENDPOINTS,
+  INCOME_DEFAULT_PAGE_SIZE,
+  MAX_PAGE_SIZE,
+  RED_PACK_DEFAULT_PAGE_SIZE,
+  TIMESTAMP_TOLERANCE_MS,
+  type EmulatedEndpoint,
+  type EmulatorCredentials,
+} from './endpoints.js';
+export { FAULTS, SLOW_FAULT_DELAY_MS, type Fault } from './faults.js';
+export {
+  POLYV_ERRORS,
+  toPolyvIncome,
+  toPolyvRedPack,
+  type PolyvErrorKind,
+  type PolyvIncomeItem,
+  type PolyvReceiveItem,
+  type PolyvRedPackItem,
+} from './wire.js';

@@ -1,0 +1,238 @@
+/**
+ * What the emulator puts on the wire: Polyv's item shapes, its two envelope styles (v4
+ * and v2) and its error table. The only fen-to-yuan conversion of the emulator is here.
+ */
+import {
+  redPackBalanceFen,
+  type EmulatedIncome,
+  type EmulatedReceive,
+  type EmulatedRedPack,
+} from './data.js';
+
+/** A reply an endpoint computed: the HTTP status, the JSON body, and how to record it. */
+export interface EndpointReply {
+  status: number;
+  body: unknown;
+  /** 'ok' or the error text, for the emulator's call log. */
+  outcome: string;
+}
+
+/** The errors the emulator can answer with, whichever envelope they are written in. */
+export type PolyvErrorKind =
+  | 'applicationNotFound'
+  | 'invalidSignature'
+  | 'invalidTimestamp'
+  | 'paramValidate'
+  | 'channelNotFound'
+  | 'accessForbidden'
+  | 'invalidDateTime'
+  | 'qps';
+
+interface PolyvErrorSpec {
+  /** Polyv's text: v4 `error.desc`, v2 `message`. */
+  message: string;
+  /** v4 `error.code`. */
+  v4Code: number;
+  /** v4 top-level `code`, which is also the HTTP status. */
+  v4Status: number;
+  /** v2 `code`; v2 errors always travel with HTTP 200. */
+  v2Code: number;
+}
+
+/**
+ * One table for both envelope styles. The texts are Polyv's documented messages; the
+ * v4 error codes beyond 20001 are the emulator's own numbering (Polyv does not publish
+ * a table), which is why the gateway should key on the text and the status, not these.
+ */
+export const POLYV_ERRORS: Readonly<Record<PolyvErrorKind, PolyvErrorSpec>> = {
+  applicationNotFound: {
+    message: 'application not found.',
+    v4Code: 20001,
+    v4Status: 400,
+    v2Code: 400,
+  },
+  invalidSignature: { message: 'invalid signature.', v4Code: 20002, v4Status: 400, v2Code: 400 },
+  invalidTimestamp: { message: 'invalid timestamp.', v4Code: 20003, v4Status: 400, v2Code: 400 },
+  paramValidate: { message: 'param validate error', v4Code: 20004, v4Status: 400, v2Code: 400 },
+  channelNotFound: { message: 'channel not found.', v4Code: 20005, v4Status: 400, v2Code: 400 },
+  qps: { message: 'qps exceeds number of calls', v4Code: 20006, v4Status: 429, v2Code: 403 },
+  accessForbidden: { message: 'access forbidden', v4Code: 20007, v4Status: 403, v2Code: 403 },
+  invalidDateTime: {
+    message: 'invalid date time format',
+    v4Code: 20008,
+    v4Status: 400,
+    v2Code: 400,
+  },
+};
+
+/** A red-pack claim as Polyv lists it. */
+export interface PolyvReceiveItem {
+  redPackId: string;
+  userId: string;
+  nickName: string;
+  avatar: string;
+  amount: number;
+  createdTime: number;
+}
+
+/** A red pack as `red-pack/statistics/list` returns it. */
+export interface PolyvRedPackItem {
+  redPackId: string;
+  userId: string;
+  channelId: number;
+  nickName: string;
+  amount: number;
+  balance: number;
+  allotType: string;
+  createdTime: number;
+  channelSessionId: string;
+  status: string;
+  redPackType: string;
+  redPackReceiveList: PolyvReceiveItem[];
+}
+
+/** An income record as `get-income-detail` returns it. */
+export interface PolyvIncomeItem {
+  userId: string;
+  amount: number;
+  goodNum: number | null;
+  channelId: number;
+  payType: string;
+  payTypeName: string;
+  viewerName: string;
+  payTime: number;
+  weixinAppId: string;
+  outTradeNo: string;
+  openId: string;
+}
+
+/**
+ * Polyv's yuan float. Dividing an integer by 100 gives the double nearest the exact
+ * two-decimal value, which JSON then prints in its shortest form (98 → 0.98).
+ */
+export function fenToYuan(fen: number): number {
+  return fen / 100;
+}
+
+/** A red pack in Polyv's shape; channelId is a number, as in Polyv's example. */
+export function toPolyvRedPack(pack: EmulatedRedPack): PolyvRedPackItem {
+  return {
+    redPackId: pack.redPackId,
+    userId: pack.userId,
+    channelId: Number(pack.channelId),
+    nickName: pack.nickName,
+    amount: fenToYuan(pack.amountFen),
+    balance: fenToYuan(redPackBalanceFen(pack)),
+    allotType: pack.allotType,
+    createdTime: pack.createdTime,
+    channelSessionId: pack.channelSessionId,
+    status: pack.status,
+    redPackType: pack.redPackType,
+    redPackReceiveList: pack.receives.map(toPolyvReceive),
+  };
+}
+
+function toPolyvReceive(receive: EmulatedReceive): PolyvReceiveItem {
+  return {
+    redPackId: receive.redPackId,
+    userId: receive.userId,
+    nickName: receive.nickName,
+    avatar: receive.avatar,
+    amount: fenToYuan(receive.amountFen),
+    createdTime: receive.createdTime,
+  };
+}
+
+/** An income record in Polyv's shape. */
+export function toPolyvIncome(income: EmulatedIncome): PolyvIncomeItem {
+  return {
+    userId: income.userId,
+    amount: fenToYuan(income.amountFen),
+    goodNum: income.goodNum,
+    channelId: Number(income.channelId),
+    payType: income.payType,
+    payTypeName: income.payTypeName,
+    viewerName: income.viewerName,
+    payTime: income.payTime,
+    weixinAppId: income.weixinAppId,
+    outTradeNo: income.outTradeNo,
+    openId: income.openId,
+  };
+}
+
+/** A v4 success: `{ code, status, requestId, data, success }`. */
+export function v4Success(requestId: string, data: unknown): EndpointReply {
+  return {
+    status: 200,
+    body: { code: 200, status: 'success', requestId, data, success: true },
+    outcome: 'ok',
+  };
+}
+
+/** A v4 error, sent with the HTTP status equal to its top-level code. */
+export function v4Error(kind: PolyvErrorKind, requestId: string): EndpointReply {
+  const spec = POLYV_ERRORS[kind];
+  return {
+    status: spec.v4Status,
+    body: {
+      code: spec.v4Status,
+      status: 'error',
+      requestId,
+      error: { code: spec.v4Code, desc: spec.message },
+      success: false,
+    },
+    outcome: spec.message,
+  };
+}
+
+/** A v2 success: `{ code, status, message, data }`. */
+export function v2Success(data: unknown): EndpointReply {
+  return { status: 200, body: { code: 200, status: 'success', message: '', data }, outcome: 'ok' };
+}
+
+/** A v2 error: HTTP 200 with the failure only in the envelope, as Polyv's v2 API does. */
+export function v2Error(kind: PolyvErrorKind): EndpointReply {
+  const spec = POLYV_ERRORS[kind];
+  return {
+    status: 200,
+    body: { code: spec.v2Code, status: 'error', message: spec.message, data: '' },
+    outcome: spec.message,
+  };
+}
+
+/** v4 paging: `{ pageNumber, pageSize, totalPages, totalItems, contents }`. */
+export function v4Page<T>(contents: T[], totalItems: number, pageNumber: number, pageSize: number) {
+  return {
+    pageNumber,
+    pageSize,
+    totalPages: Math.ceil(totalItems / pageSize),
+    totalItems,
+    contents,
+  };
+}
+
+/**
+ * v2 paging, with the derived fields of Polyv's example: `limit` is the number of rows on
+ * this page, rows are numbered from 1 (0 when the page is empty), and the previous/next
+ * page numbers stay within [1, totalPages].
+ */
+export function v2Page<T>(contents: T[], totalItems: number, pageNumber: number, pageSize: number) {
+  const totalPages = Math.ceil(totalItems / pageSize);
+  const offset = (pageNumber - 1) * pageSize;
+  const empty = contents.length === 0;
+  return {
+    pageSize,
+    pageNumber,
+    totalItems,
+    contents,
+    startRow: empty ? 0 : offset + 1,
+    firstPage: pageNumber === 1,
+    lastPage: pageNumber >= totalPages,
+    prePageNumber: Math.max(1, pageNumber - 1),
+    limit: contents.length,
+    totalPages,
+    nextPageNumber: Math.max(1, Math.min(totalPages, pageNumber + 1)),
+    endRow: empty ? 0 : offset + contents.length,
+    offset,
+  };
+}
