@@ -20,6 +20,7 @@ import {
   type PolyvEmulator,
 } from '../src/emulator/index.js';
 import { signParams } from '../src/polyv/sign.js';
+import type { Fault } from '../src/emulator/index.js';
 
 const RED_PACK_PATH = '/live/v4/channel/red-pack/statistics/list';
 const BIG_CHANNEL = '2812610';
@@ -834,11 +835,11 @@ describe('faults', () => {
     getRedPacksRaw(emulator, signed({ channelId: '2812614' }));
   const income = (): Promise<HttpResult> => postIncomeRaw(emulator, signed(PERIOD));
 
-  it.each([
+  it.each<[Fault, number]>([
     ['http500', 500],
     ['http502', 502],
     ['http503', 503],
-  ] as const)('%s answers %i without JSON, once', async (fault, status) => {
+  ])('%s answers %i without JSON, once', async (fault, status) => {
     emulator.injectFaults(fault);
     const failed = await redPacks();
     expect(failed.status).toBe(status);

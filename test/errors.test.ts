@@ -1,5 +1,6 @@
 /** How failures reach clients: stable codes, Polyv's details, partial data, and no secrets. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import type { Fault } from '../src/emulator/index.js';
 import { startStack, type Stack } from './support/stack.js';
 
 let stack: Stack;
@@ -35,12 +36,12 @@ describe('errors as data', () => {
     });
   });
 
-  it.each([
+  it.each<[Fault, number, RegExp]>([
     ['http503', 3, /HTTP 503/],
     ['timeout', 3, /timed out/],
     ['reset', 3, /ECONNRESET|failed/],
     ['qps', 3, /rate limit/],
-  ] as const)(
+  ])(
     'reports a persistent %s as UPSTREAM_UNAVAILABLE after %p attempts, and recovers',
     async (fault, attempts, message) => {
       stack.emulator.injectFaults(fault, attempts);

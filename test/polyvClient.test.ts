@@ -1,6 +1,6 @@
 /** The signed Polyv client against the emulator over real HTTP: envelopes, errors, faults, retries. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { startEmulator, type PolyvEmulator } from '../src/emulator/index.js';
+import { startEmulator, type Fault, type PolyvEmulator } from '../src/emulator/index.js';
 import { PolyvHttpClient } from '../src/polyv/http.js';
 import { fetchIncomePage } from '../src/polyv/incomeDetail.js';
 import { fetchRedPackPage } from '../src/polyv/redPackStatistics.js';
@@ -175,7 +175,7 @@ describe('income detail (v2 envelope)', () => {
 });
 
 describe('faults and retries', () => {
-  it.each(['http500', 'http502', 'http503', 'html', 'reset', 'qps'] as const)(
+  it.each<Fault>(['http500', 'http502', 'http503', 'html', 'reset', 'qps'])(
     'retries a transient %s and then succeeds',
     async (fault) => {
       emulator.injectFaults(fault, 2);
@@ -187,21 +187,18 @@ describe('faults and retries', () => {
     },
   );
 
-  it.each([
+  it.each<[Fault, typeof PolyvUnavailableError, string]>([
     ['http500', PolyvUnavailableError, 'UPSTREAM_UNAVAILABLE'],
     ['html', PolyvUnavailableError, 'UPSTREAM_UNAVAILABLE'],
     ['qps', PolyvRateLimitedError, 'UPSTREAM_UNAVAILABLE'],
-  ] as const)(
-    'gives up on a persistent %s after the configured retries',
-    async (fault, type, code) => {
-      emulator.injectFaults(fault, 10);
-      const error = await failure(redPacks());
-      expect(error).toBeInstanceOf(type);
-      expect(error.code).toBe(code);
-      expect(error.attempts).toBe(3);
-      expect(emulator.calls).toHaveLength(3);
-    },
-  );
+  ])('gives up on a persistent %s after the configured retries', async (fault, type, code) => {
+    emulator.injectFaults(fault, 10);
+    const error = await failure(redPacks());
+    expect(error).toBeInstanceOf(type);
+    expect(error.code).toBe(code);
+    expect(error.attempts).toBe(3);
+    expect(emulator.calls).toHaveLength(3);
+  });
 
   it('retries the v2 QPS answer that arrives inside HTTP 200', async () => {
     emulator.injectFaults('qps', 1, 'incomeDetail');
@@ -220,7 +217,7 @@ describe('faults and retries', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
-  it.each(['malformedJson', 'html200'] as const)(
+  it.each<Fault>(['malformedJson', 'html200'])(
     'does not retry a malformed 200 answer (%s)',
     async (fault) => {
       emulator.injectFaults(fault, 1);
