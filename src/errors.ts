@@ -9,6 +9,16 @@ export const ErrorCode = {
   BadUserInput: 'BAD_USER_INPUT',
   /** A cursor's record is no longer where the list says it was; start again from the top. */
   StaleCursor: 'STALE_CURSOR',
+  /** No API key, or a key we do not know (HTTP 401). */
+  Unauthenticated: 'UNAUTHENTICATED',
+  /** The key is valid but not allowed this channel or the account-level income. */
+  Forbidden: 'FORBIDDEN',
+  /** Too many requests for this key; retry after `Retry-After` seconds (HTTP 429). */
+  RateLimited: 'RATE_LIMITED',
+  /** The query is too big, deep, wide or costly (see `extensions.limit`); nothing was executed. */
+  QueryLimitExceeded: 'QUERY_LIMIT_EXCEEDED',
+  /** The HTTP request itself is unusable: not JSON, too large, no query (HTTP 4xx). */
+  BadRequest: 'BAD_REQUEST',
   /** Polyv answered with an error (see `extensions.polyv`). */
   UpstreamError: 'UPSTREAM_ERROR',
   /** Polyv could not be reached or gave no usable answer, after retries. Try again later. */
@@ -23,6 +33,11 @@ export function badUserInput(message: string, argument?: string): GraphQLError {
   return new GraphQLError(message, {
     extensions: { code: ErrorCode.BadUserInput, ...(argument ? { argument } : {}) },
   });
+}
+
+/** A principal asked for data its key does not allow; decided before any upstream call. */
+export function forbidden(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.Forbidden } });
 }
 
 /** Used by exhaustive switches: the compiler proves this is never reached. */

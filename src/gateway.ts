@@ -1,17 +1,21 @@
 /**
  * Assembles a running gateway from a validated configuration: the upstream (real Polyv or
- * the built-in emulator), the one signed client, and the HTTP server.
+ * the built-in emulator), the upstream guard and the one signed client, and the HTTP server.
  */
 import type { GatewayConfig } from './config/index.js';
 import { cstDayOf } from './domain/convert.js';
 import { startEmulator, type PolyvEmulator } from './emulator/index.js';
 import type { Logger } from './logger.js';
+import { UpstreamGuard } from './polyv/guard.js';
 import { PolyvHttpClient } from './polyv/http.js';
+import { MemoryTokenBuckets } from './ratelimit/tokenBucket.js';
 import { startGatewayServer, type GatewayServer } from './server/app.js';
 
 export interface RunningGateway extends GatewayServer {
   /** The in-process emulator, when the gateway runs without Polyv credentials. */
   emulator: PolyvEmulator | undefined;
+  /** Upstream protection state (breaker, queue), for health and tests. */
+  guard: UpstreamGuard;
 }
 
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
@@ -32,21 +36,47 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       'serving the Polyv account',
     );
   }
+  if (config.auth.mode === 'off') {
+    const level = config.polyv.mode === 'polyv' ? 'warn' : 'info';
+    logger[level](
+      'API keys are OFF: anyone who can reach this gateway can read the data it serves',
+    );
+  } else {
+    logger.info({ keys: config.auth.keys.map((key) => key.name) }, 'API keys required');
+  }
 
+  const { upstream: limits } = config;
+  const guard = new UpstreamGuard({
+    maxConcurrency: limits.maxConcurrency,
+    maxQueue: limits.maxQueue,
+    queueTimeoutMs: limits.queueTimeoutMs,
+    qpsBackoffMs: limits.qpsBackoffMs,
+    breaker: limits.breaker,
+    buckets: new MemoryTokenBuckets({
+      ratePerSecond: limits.ratePerSecond,
+      burst: limits.rateBurst,
+    }),
+  });
+  guard.onBreakerChange((state) =>
+    (state === 'open' ? logger.warn.bind(logger) : logger.info.bind(logger))(
+      { breaker: state },
+      `upstream circuit ${state}`,
+    ),
+  );
   const client = new PolyvHttpClient({
     baseUrl: upstream.baseUrl,
     appId: upstream.appId,
     appSecret: upstream.appSecret,
-    timeoutMs: config.upstream.timeoutMs,
-    retries: config.upstream.retries,
-    maxConcurrency: config.upstream.maxConcurrency,
+    timeoutMs: limits.timeoutMs,
+    retries: limits.retries,
+    guard,
+    maxSockets: limits.maxConcurrency,
   });
   const server = await startGatewayServer({
+    config,
     client,
     accountId: upstream.userId,
     logger,
-    port: config.server.port,
-    host: config.server.host,
     playground: config.playground ? { exampleVariables: exampleVariables(emulator) } : undefined,
   });
   logger.info({ url: `${server.url}/graphql`, playground: config.playground }, 'gateway listening');
@@ -54,8 +84,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   return {
     ...server,
     emulator,
+    guard,
     async stop() {
       await server.stop();
+      client.close();
+      guard.shutdown();
       await emulator?.close();
     },
   };

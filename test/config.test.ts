@@ -1,22 +1,71 @@
-/** Configuration: defaults, the emulator switch, the playground setting, and messages that name the variable. */
+/** Configuration: defaults, safe auth defaults, production defaults, and messages that name the variable. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
+import { hashApiKey } from '../src/auth/apiKeys.js';
 import { ConfigError, loadConfig } from '../src/config/index.js';
 
 const credentials = { POLYV_APP_ID: 'app', POLYV_APP_SECRET: 'secret', POLYV_USER_ID: 'user' };
+const noAuth = { ...credentials, GATEWAY_AUTH: 'off' };
+
+function problemsOf(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+function keysFile(content: unknown): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'keys-')), 'keys.json');
+  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+  return file;
+}
 
 describe('configuration', () => {
   it('runs on the emulator with documented defaults when nothing is set', () => {
     expect(loadConfig({})).toEqual({
       polyv: { mode: 'emulator' },
-      upstream: { timeoutMs: 10_000, retries: 2, maxConcurrency: 20 },
-      server: { port: 4000, host: '0.0.0.0' },
+      upstream: {
+        timeoutMs: 10_000,
+        retries: 2,
+        maxConcurrency: 20,
+        ratePerSecond: 100,
+        rateBurst: 50,
+        maxQueue: 1_000,
+        queueTimeoutMs: 5_000,
+        qpsBackoffMs: 5_000,
+        breaker: { errorPercent: 50, volume: 10, resetMs: 10_000 },
+      },
+      auth: { mode: 'off' },
+      limits: {
+        maxDepth: 12,
+        maxAliases: 30,
+        maxRootFields: 20,
+        maxDocumentBytes: 20_000,
+        maxCost: 200_000,
+        maxBodyBytes: 100_000,
+        requestTimeoutMs: 30_000,
+        ratePerSecond: 20,
+        rateBurst: 100,
+      },
+      server: { port: 4000, host: '0.0.0.0', shutdownGraceMs: 10_000 },
+      http: { corsOrigins: '*', introspection: true, stackTraces: true },
       playground: true,
       environment: 'development',
     });
   });
 
+  it("keeps the upstream rate well under Polyv's 1500 calls per 10 s by default", () => {
+    const { ratePerSecond, rateBurst } = loadConfig({}).upstream;
+    expect(rateBurst + ratePerSecond * 10).toBeLessThanOrEqual(1_100);
+  });
+
   it('uses Polyv with all three credentials, treating empty variables as unset', () => {
-    const config = loadConfig({ ...credentials, POLYV_BASE_URL: '', PORT: '8080' });
+    const config = loadConfig({ ...noAuth, POLYV_BASE_URL: '', PORT: '8080' });
     expect(config.polyv).toEqual({
       mode: 'polyv',
       baseUrl: 'https://api.polyv.net',
@@ -28,9 +77,9 @@ describe('configuration', () => {
   it.each([
     [{}, 'development', true],
     [{ NODE_ENV: 'production' }, 'production with the emulator', true],
-    [{ NODE_ENV: 'production', ...credentials }, 'production with Polyv', false],
+    [{ NODE_ENV: 'production', ...noAuth }, 'production with Polyv', false],
     [
-      { NODE_ENV: 'production', ...credentials, GATEWAY_PLAYGROUND: 'on' },
+      { NODE_ENV: 'production', ...noAuth, GATEWAY_PLAYGROUND: 'on' },
       'production, switched on',
       true,
     ],
@@ -39,17 +88,88 @@ describe('configuration', () => {
     expect(loadConfig(env).playground).toBe(expected);
   });
 
-  it('reports every bad variable at once, by name, without echoing secrets', () => {
-    let error: unknown;
-    try {
-      loadConfig({ POLYV_APP_SECRET: 'hush-hush', PORT: '99999', GATEWAY_PLAYGROUND: 'maybe' });
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    const { problems, message } = error as ConfigError;
-    expect(problems.join('\n')).toMatch(/PORT/);
-    expect(problems.join('\n')).toMatch(/GATEWAY_PLAYGROUND/);
+  it('closes CORS and turns off introspection and stack traces in production', () => {
+    expect(loadConfig({ NODE_ENV: 'production', ...noAuth }).http).toEqual({
+      corsOrigins: [],
+      introspection: false,
+      stackTraces: false,
+    });
+    expect(
+      loadConfig({
+        NODE_ENV: 'production',
+        ...noAuth,
+        GATEWAY_CORS_ORIGINS: 'https://a.example, https://b.example',
+        GATEWAY_INTROSPECTION: 'on',
+      }).http,
+    ).toEqual({
+      corsOrigins: ['https://a.example', 'https://b.example'],
+      introspection: true,
+      stackTraces: false,
+    });
+  });
+
+  it('reports bad variables by name, without echoing secrets', () => {
+    const message = problemsOf({
+      POLYV_APP_SECRET: 'hush-hush',
+      PORT: '99999',
+      GATEWAY_PLAYGROUND: 'maybe',
+    });
+    expect(message).toMatch(/PORT/);
+    expect(message).toMatch(/GATEWAY_PLAYGROUND/);
     expect(message).not.toContain('hush-hush');
+  });
+});
+
+describe('authentication settings', () => {
+  it('refuses to serve real credentials without a keys file unless auth is explicitly off', () => {
+    expect(problemsOf(credentials)).toMatch(
+      /GATEWAY_API_KEYS_FILE: required to serve Polyv data \(or set GATEWAY_AUTH=off/,
+    );
+    expect(loadConfig(noAuth).auth).toEqual({ mode: 'off' });
+  });
+
+  it('is off on the emulator unless asked for', () => {
+    expect(loadConfig({}).auth).toEqual({ mode: 'off' });
+    expect(problemsOf({ GATEWAY_AUTH: 'on' })).toMatch(/GATEWAY_API_KEYS_FILE/);
+  });
+
+  it('loads a keys file of hashes with optional channel lists', () => {
+    const file = keysFile([
+      { name: 'ops-dashboard', sha256: hashApiKey('k1'), channels: ['2812610'] },
+      { name: 'finance', sha256: hashApiKey('k2').toUpperCase() },
+    ]);
+    const auth = loadConfig({ ...credentials, GATEWAY_API_KEYS_FILE: file }).auth;
+    if (auth.mode !== 'keys') throw new Error('expected keys');
+    expect(auth.keys.map((key) => [key.name, key.hash.toString('hex'), key.channels])).toEqual([
+      ['ops-dashboard', hashApiKey('k1'), new Set(['2812610'])],
+      ['finance', hashApiKey('k2'), 'all'],
+    ]);
+  });
+
+  it.each([
+    ['not json', /cannot read .* as JSON/],
+    [[], /must list at least one key/],
+    [[{ name: 'a', sha256: 'abc' }], /0\.sha256: must be 64 hex digits/],
+    [
+      [{ name: 'a', sha256: hashApiKey('x'), channels: ['abc'] }],
+      /channels\.0: must be a channel number/,
+    ],
+    [
+      [
+        { name: 'a', sha256: hashApiKey('x') },
+        { name: 'a', sha256: hashApiKey('y') },
+      ],
+      /duplicate name a/,
+    ],
+  ])('rejects the keys file %j', (content, message) => {
+    expect(problemsOf({ ...credentials, GATEWAY_API_KEYS_FILE: keysFile(content) })).toMatch(
+      message,
+    );
+  });
+
+  it('names a missing keys file', () => {
+    expect(problemsOf({ ...credentials, GATEWAY_API_KEYS_FILE: '/nonexistent/keys.json' })).toMatch(
+      /GATEWAY_API_KEYS_FILE: cannot read \/nonexistent\/keys.json/,
+    );
   });
 });

@@ -28,7 +28,7 @@ function compose(
 }
 
 beforeAll(async () => {
-  stack = await startStack({ upstream: { maxConcurrency: 10 } });
+  stack = await startStack({ env: { POLYV_MAX_CONCURRENCY: '10' } });
   catalog = await startCatalogSubgraph();
   const composition = compose(`${stack.gateway.url}/graphql`, catalog.url);
   if (composition.errors) throw new Error(composition.errors.map(String).join('\n'));

@@ -73,7 +73,7 @@ describe('GraphiQL playground', () => {
 
 describe('with the playground switched off', () => {
   it('serves no page and no assets, and GraphQL still works', async () => {
-    const off = await startStack({ playground: false });
+    const off = await startStack({ env: { GATEWAY_PLAYGROUND: 'off' } });
     try {
       const page = await fetch(`${off.gateway.url}/graphql`, { headers: { accept: 'text/html' } });
       expect(page.headers.get('content-type')).not.toMatch(/html/);

@@ -158,7 +158,7 @@ describe('configuration refusals', () => {
     [{ POLYV_APP_ID: 'abc', POLYV_APP_SECRET: 'xyz' }, /POLYV_USER_ID: required/],
     [{ PORT: 'eighty' }, /PORT:/],
     [{ POLYV_BASE_URL: 'ftp://example' }, /POLYV_BASE_URL: must be an http\(s\) URL/],
-    [{ POLYV_TIMEOUT_MS: '-5' }, /POLYV_TIMEOUT_MS: must be > 0/],
+    [{ POLYV_TIMEOUT_MS: '-5' }, /POLYV_TIMEOUT_MS: must be at least 1/],
   ])('refuses %j and names the variable', async (env, message) => {
     const { code, output } = await refusal(cleanEnv({ PORT: '0', ...env }));
     expect(code).toBe(1);

@@ -1,34 +1,87 @@
 import { z } from 'zod';
+import { readApiKeysFile, type ApiKey } from '../auth/apiKeys.js';
 
 /**
  * Configuration, read from the environment once at start-up and validated as a whole.
  * Every problem is reported with the variable's name so an operator can fix it in one go.
+ * Defaults are stated next to each variable; README's configuration table lists them all.
  */
 
-const DEFAULT_BASE_URL = 'https://api.polyv.net';
-
-const positiveInt = (fallback: number) =>
-  z.coerce.number().int('must be a whole number').positive('must be > 0').default(fallback);
+const int = (fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce
+    .number()
+    .int('must be a whole number')
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`)
+    .default(fallback);
+const onOff = z.enum(['on', 'off']).optional();
 
 const envSchema = z.object({
+  // Polyv
   POLYV_APP_ID: z.string().trim().min(1).optional(),
   POLYV_APP_SECRET: z.string().trim().min(1).optional(),
   /** The Polyv account whose income `incomeRecords` reports. */
   POLYV_USER_ID: z.string().trim().min(1).optional(),
   POLYV_BASE_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
-    .default(DEFAULT_BASE_URL),
+    .default('https://api.polyv.net'),
+
+  // Upstream protection: whatever clients do, Polyv sees a careful client.
   /** Per-attempt timeout of one upstream call. */
-  POLYV_TIMEOUT_MS: positiveInt(10_000),
+  POLYV_TIMEOUT_MS: int(10_000),
   /** Retries after the first attempt, for transient faults only. */
-  POLYV_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
-  /** Upstream calls in flight at once, across all requests of this process. */
-  POLYV_MAX_CONCURRENCY: positiveInt(20),
-  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  POLYV_RETRIES: int(2, 0, 10),
+  /** Upstream calls in flight at once, for the whole process. */
+  POLYV_MAX_CONCURRENCY: int(20),
+  /** Token bucket on calls to Polyv: refill per second, and burst. Polyv blocks past 1500 per 10 s. */
+  POLYV_RATE_PER_SECOND: int(100),
+  POLYV_RATE_BURST: int(50),
+  /** Calls waiting for a slot or a token, at most; and how long one may wait. */
+  POLYV_MAX_QUEUE: int(1_000),
+  POLYV_QUEUE_TIMEOUT_MS: int(5_000),
+  /** After Polyv says "qps exceeds", nobody calls it for this long. */
+  POLYV_QPS_BACKOFF_MS: int(5_000),
+  /** Circuit breaker: open when this % of at least VOLUME calls in 10 s fail; probe after RESET. */
+  POLYV_BREAKER_ERROR_PERCENT: int(50, 1, 100),
+  POLYV_BREAKER_VOLUME: int(10),
+  POLYV_BREAKER_RESET_MS: int(10_000),
+
+  // Who may ask
+  /** `off` disables API keys (a warning is logged); otherwise keys are required with real credentials. */
+  GATEWAY_AUTH: onOff,
+  /** JSON file of SHA-256-hashed API keys. */
+  GATEWAY_API_KEYS_FILE: z.string().trim().min(1).optional(),
+  /** Token bucket per API key (per client address with auth off): refill per second, burst. */
+  GATEWAY_RATE_PER_SECOND: int(20),
+  GATEWAY_RATE_BURST: int(100),
+
+  // How much they may ask
+  GATEWAY_MAX_DEPTH: int(12),
+  GATEWAY_MAX_ALIASES: int(30),
+  GATEWAY_MAX_ROOT_FIELDS: int(20),
+  /** Largest GraphQL document, in bytes. */
+  GATEWAY_MAX_DOCUMENT_BYTES: int(20_000),
+  /** Largest estimated cost (objects and fields an answer may hold); see README. */
+  GATEWAY_MAX_COST: int(200_000),
+  /** Largest HTTP request body, in bytes. */
+  GATEWAY_MAX_BODY_BYTES: int(100_000),
+  /** Deadline of one GraphQL request, upstream waits included. */
+  GATEWAY_REQUEST_TIMEOUT_MS: int(30_000),
+  /** On SIGTERM, how long in-flight requests may take to finish. */
+  GATEWAY_SHUTDOWN_GRACE_MS: int(10_000, 0),
+
+  // HTTP
+  PORT: int(4000, 0, 65_535),
   HOST: z.string().trim().min(1).default('0.0.0.0'),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  /** Comma-separated allowed browser origins, or `*`. Default: any in development, none in production. */
+  GATEWAY_CORS_ORIGINS: z.string().trim().optional(),
   /** The GraphiQL playground at GET /graphql: on in development and on the emulator, off in production. */
-  GATEWAY_PLAYGROUND: z.enum(['on', 'off']).optional(),
+  GATEWAY_PLAYGROUND: onOff,
+  /** Schema introspection: on except in production. */
+  GATEWAY_INTROSPECTION: onOff,
+  /** Stack traces of internal errors in responses: off except in development. */
+  GATEWAY_STACK_TRACES: onOff,
 });
 
 export interface PolyvCredentials {
@@ -40,8 +93,33 @@ export interface PolyvCredentials {
 export interface GatewayConfig {
   /** Where the upstream is: the real Polyv, or the built-in emulator when no credentials are set. */
   polyv: { mode: 'polyv'; baseUrl: string; credentials: PolyvCredentials } | { mode: 'emulator' };
-  upstream: { timeoutMs: number; retries: number; maxConcurrency: number };
-  server: { port: number; host: string };
+  upstream: {
+    timeoutMs: number;
+    retries: number;
+    maxConcurrency: number;
+    ratePerSecond: number;
+    rateBurst: number;
+    maxQueue: number;
+    queueTimeoutMs: number;
+    qpsBackoffMs: number;
+    breaker: { errorPercent: number; volume: number; resetMs: number };
+  };
+  /** `keys`: every GraphQL request needs one of these keys. `off`: anyone may ask. */
+  auth: { mode: 'keys'; keys: ApiKey[] } | { mode: 'off' };
+  limits: {
+    maxDepth: number;
+    maxAliases: number;
+    maxRootFields: number;
+    maxDocumentBytes: number;
+    maxCost: number;
+    maxBodyBytes: number;
+    requestTimeoutMs: number;
+    /** Per principal: refill per second and burst. */
+    ratePerSecond: number;
+    rateBurst: number;
+  };
+  server: { port: number; host: string; shutdownGraceMs: number };
+  http: { corsOrigins: '*' | string[]; introspection: boolean; stackTraces: boolean };
   /** Serve the GraphiQL playground (GET /graphql and /). */
   playground: boolean;
   environment: 'development' | 'production' | 'test';
@@ -66,41 +144,114 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   }
   const vars = parsed.data;
   const problems: string[] = [];
-  const { POLYV_APP_ID: appId, POLYV_APP_SECRET: appSecret, POLYV_USER_ID: userId } = vars;
+  const production = vars.NODE_ENV === 'production';
 
-  let polyv: GatewayConfig['polyv'] = { mode: 'emulator' };
-  if (appId && appSecret) {
-    if (!userId)
-      problems.push(
-        'POLYV_USER_ID: required with real Polyv credentials (the account whose income is reported)',
-      );
-    else
-      polyv = {
-        mode: 'polyv',
-        baseUrl: vars.POLYV_BASE_URL,
-        credentials: { appId, appSecret, userId },
-      };
-  } else if (appId || appSecret) {
-    // Half a credential is a mistake, never a reason to fall back to the emulator silently.
-    const missing = appId ? 'POLYV_APP_SECRET' : 'POLYV_APP_ID';
-    const given = appId ? 'POLYV_APP_ID' : 'POLYV_APP_SECRET';
-    problems.push(
-      `${missing}: required because ${given} is set (set both to use Polyv, or neither to run on the built-in emulator)`,
-    );
-  }
+  const polyv = readPolyv(vars, problems);
+  const auth = readAuth(vars, polyv.mode, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
+  const defaultOn = (setting: 'on' | 'off' | undefined, fallback: boolean) =>
+    setting ? setting === 'on' : fallback;
   return {
     polyv,
     upstream: {
       timeoutMs: vars.POLYV_TIMEOUT_MS,
       retries: vars.POLYV_RETRIES,
       maxConcurrency: vars.POLYV_MAX_CONCURRENCY,
+      ratePerSecond: vars.POLYV_RATE_PER_SECOND,
+      rateBurst: vars.POLYV_RATE_BURST,
+      maxQueue: vars.POLYV_MAX_QUEUE,
+      queueTimeoutMs: vars.POLYV_QUEUE_TIMEOUT_MS,
+      qpsBackoffMs: vars.POLYV_QPS_BACKOFF_MS,
+      breaker: {
+        errorPercent: vars.POLYV_BREAKER_ERROR_PERCENT,
+        volume: vars.POLYV_BREAKER_VOLUME,
+        resetMs: vars.POLYV_BREAKER_RESET_MS,
+      },
     },
-    server: { port: vars.PORT, host: vars.HOST },
-    playground: vars.GATEWAY_PLAYGROUND
-      ? vars.GATEWAY_PLAYGROUND === 'on'
-      : vars.NODE_ENV !== 'production' || polyv.mode === 'emulator',
+    auth,
+    limits: {
+      maxDepth: vars.GATEWAY_MAX_DEPTH,
+      maxAliases: vars.GATEWAY_MAX_ALIASES,
+      maxRootFields: vars.GATEWAY_MAX_ROOT_FIELDS,
+      maxDocumentBytes: vars.GATEWAY_MAX_DOCUMENT_BYTES,
+      maxCost: vars.GATEWAY_MAX_COST,
+      maxBodyBytes: vars.GATEWAY_MAX_BODY_BYTES,
+      requestTimeoutMs: vars.GATEWAY_REQUEST_TIMEOUT_MS,
+      ratePerSecond: vars.GATEWAY_RATE_PER_SECOND,
+      rateBurst: vars.GATEWAY_RATE_BURST,
+    },
+    server: { port: vars.PORT, host: vars.HOST, shutdownGraceMs: vars.GATEWAY_SHUTDOWN_GRACE_MS },
+    http: {
+      corsOrigins: readCorsOrigins(vars.GATEWAY_CORS_ORIGINS, production),
+      introspection: defaultOn(vars.GATEWAY_INTROSPECTION, !production),
+      stackTraces: defaultOn(vars.GATEWAY_STACK_TRACES, vars.NODE_ENV === 'development'),
+    },
+    playground: defaultOn(vars.GATEWAY_PLAYGROUND, !production || polyv.mode === 'emulator'),
     environment: vars.NODE_ENV,
   };
+}
+
+type Vars = z.infer<typeof envSchema>;
+
+function readPolyv(vars: Vars, problems: string[]): GatewayConfig['polyv'] {
+  const { POLYV_APP_ID: appId, POLYV_APP_SECRET: appSecret, POLYV_USER_ID: userId } = vars;
+  if (appId && appSecret) {
+    if (userId)
+      return {
+        mode: 'polyv',
+        baseUrl: vars.POLYV_BASE_URL,
+        credentials: { appId, appSecret, userId },
+      };
+    problems.push(
+      'POLYV_USER_ID: required with real Polyv credentials (the account whose income is reported)',
+    );
+  } else if (appId || appSecret) {
+    // Half a credential is a mistake, never a reason to fall back to the emulator silently.
+    const [missing, given] = appId
+      ? ['POLYV_APP_SECRET', 'POLYV_APP_ID']
+      : ['POLYV_APP_ID', 'POLYV_APP_SECRET'];
+    problems.push(
+      `${missing}: required because ${given} is set (set both to use Polyv, or neither to run on the built-in emulator)`,
+    );
+  }
+  return { mode: 'emulator' };
+}
+
+/**
+ * Safe by default: real credentials open the whole account's money data, so with them a keys
+ * file is required unless auth is explicitly switched off. On the emulator auth is off unless
+ * a keys file is given.
+ */
+function readAuth(
+  vars: Vars,
+  mode: 'polyv' | 'emulator',
+  problems: string[],
+): GatewayConfig['auth'] {
+  const file = vars.GATEWAY_API_KEYS_FILE;
+  if (vars.GATEWAY_AUTH === 'off') return { mode: 'off' };
+  if (!file) {
+    if (mode === 'emulator' && vars.GATEWAY_AUTH !== 'on') return { mode: 'off' };
+    problems.push(
+      'GATEWAY_API_KEYS_FILE: required to serve Polyv data (or set GATEWAY_AUTH=off to let anyone who can reach the gateway read it)',
+    );
+    return { mode: 'off' };
+  }
+  try {
+    return { mode: 'keys', keys: readApiKeysFile(file) };
+  } catch (error) {
+    problems.push(
+      `GATEWAY_API_KEYS_FILE: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    return { mode: 'off' };
+  }
+}
+
+function readCorsOrigins(setting: string | undefined, production: boolean): '*' | string[] {
+  if (setting === undefined) return production ? [] : '*';
+  if (setting === '*') return '*';
+  return setting
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
 }

@@ -1,5 +1,20 @@
 import { ErrorCode } from '../errors.js';
 
+/**
+ * Why an upstream call gave no usable answer: `extensions.reason` of UPSTREAM_UNAVAILABLE.
+ * The first five are Polyv's side; the last four are the gateway protecting Polyv (and itself).
+ */
+export type UnavailableReason =
+  | 'NETWORK'
+  | 'TIMEOUT'
+  | 'HTTP_5XX'
+  | 'MALFORMED'
+  | 'POLYV_RATE_LIMIT'
+  | 'CIRCUIT_OPEN'
+  | 'QUEUE_FULL'
+  | 'QUEUE_TIMEOUT'
+  | 'DEADLINE_EXCEEDED';
+
 /** What Polyv said about a failure, when it said anything. */
 export interface PolyvErrorDetails {
   /** Which upstream endpoint failed, e.g. `redPackStatistics`. */
@@ -14,6 +29,8 @@ export interface PolyvErrorDetails {
   requestId?: string;
   /** Attempts made, retries included. */
   attempts?: number;
+  /** For UPSTREAM_UNAVAILABLE: why. */
+  reason?: UnavailableReason;
   cause?: Error;
 }
 
@@ -30,6 +47,7 @@ export abstract class PolyvError extends Error {
   readonly polyvCode: number | undefined;
   readonly polyvMessage: string | undefined;
   readonly requestId: string | undefined;
+  readonly reason: UnavailableReason | undefined;
   attempts: number;
 
   constructor(message: string, details: PolyvErrorDetails) {
@@ -40,6 +58,7 @@ export abstract class PolyvError extends Error {
     this.polyvCode = details.polyvCode;
     this.polyvMessage = details.polyvMessage;
     this.requestId = details.requestId;
+    this.reason = details.reason;
     this.attempts = details.attempts ?? 1;
   }
 }
@@ -60,6 +79,15 @@ export class PolyvRateLimitedError extends PolyvError {
 export class PolyvUnavailableError extends PolyvError {
   readonly code = ErrorCode.UpstreamUnavailable;
   readonly retryable = true;
+}
+
+/**
+ * The gateway did not call Polyv: the circuit is open, the queue is full, or waiting would
+ * pass the request's deadline. Retrying inside the same request would only make it worse.
+ */
+export class UpstreamRefusedError extends PolyvError {
+  readonly code = ErrorCode.UpstreamUnavailable;
+  readonly retryable = false;
 }
 
 /**

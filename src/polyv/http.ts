@@ -1,14 +1,14 @@
 /**
  * The one signed Polyv fetcher. Every upstream call goes through `PolyvHttpClient.call`:
- * a fresh timestamp and signature per attempt, a bounded number of calls in flight,
- * retries with jittered exponential backoff for transient faults only, and both of Polyv's
+ * a fresh timestamp and signature per attempt, each attempt through the UpstreamGuard
+ * (breaker, QPS back-off, concurrency, token bucket), retries with jittered exponential
+ * backoff for transient faults only, all within the request's deadline, and both of Polyv's
  * envelopes turned into data or a typed PolyvError.
  */
 import http from 'node:http';
 import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import got, { RequestError, type Got } from 'got';
-import pLimit, { type LimitFunction } from 'p-limit';
 import type { z } from 'zod';
 import {
   PolyvApiError,
@@ -18,6 +18,7 @@ import {
   PolyvUnavailableError,
   type PolyvErrorDetails,
 } from './errors.js';
+import type { UpstreamGuard } from './guard.js';
 import { v2Envelope, v4Envelope } from './responses.js';
 import { signedParams, type ParamValue } from './sign.js';
 
@@ -29,8 +30,10 @@ export interface PolyvClientOptions {
   timeoutMs: number;
   /** Retries after the first attempt, for retryable faults only. */
   retries: number;
-  /** Upstream calls in flight at once, across every request this process serves. */
-  maxConcurrency: number;
+  /** Protection shared by every call of this process. */
+  guard: UpstreamGuard;
+  /** Keep-alive sockets per origin. */
+  maxSockets: number;
   /** First backoff step; later steps double, each one drawn at random below it ("full jitter"). */
   backoffBaseMs?: number;
   /** Largest backoff step. */
@@ -52,6 +55,12 @@ export interface PolyvRequest<T> {
   data: z.ZodType<T>;
 }
 
+/** Per-call options. */
+export interface CallOptions {
+  /** Epoch ms by which the whole call, retries included, must be done. */
+  deadline?: number;
+}
+
 export interface PolyvResponse<T> {
   data: T;
   requestId: string | undefined;
@@ -62,19 +71,16 @@ const QPS_EXCEEDED = /qps exceed/i;
 
 export class PolyvHttpClient {
   private readonly http: Got;
-  private readonly limit: LimitFunction;
   private readonly agents: { http: http.Agent; https: https.Agent };
 
   constructor(private readonly options: PolyvClientOptions) {
     this.agents = {
-      http: new http.Agent({ keepAlive: true, maxSockets: options.maxConcurrency }),
-      https: new https.Agent({ keepAlive: true, maxSockets: options.maxConcurrency }),
+      http: new http.Agent({ keepAlive: true, maxSockets: options.maxSockets }),
+      https: new https.Agent({ keepAlive: true, maxSockets: options.maxSockets }),
     };
-    this.limit = pLimit(options.maxConcurrency);
     this.http = got.extend({
       prefixUrl: options.baseUrl,
       agent: this.agents,
-      timeout: { request: options.timeoutMs },
       // Retries are ours (below): Polyv signals some transient faults inside HTTP 200 bodies,
       // and every attempt needs a new timestamp and signature.
       retry: { limit: 0 },
@@ -85,15 +91,24 @@ export class PolyvHttpClient {
   }
 
   /** Calls Polyv, retrying transient faults; resolves with `data` or rejects with a PolyvError. */
-  async call<T>(request: PolyvRequest<T>): Promise<PolyvResponse<T>> {
+  async call<T>(request: PolyvRequest<T>, options: CallOptions = {}): Promise<PolyvResponse<T>> {
+    const deadline =
+      options.deadline ?? Date.now() + this.options.timeoutMs * (this.options.retries + 1);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.limit(() => this.attempt(request));
+        return await this.options.guard.run(
+          request.endpoint,
+          () => this.attempt(request, deadline),
+          deadline,
+        );
       } catch (error) {
         const failure = error instanceof PolyvError ? error : this.unexpected(request, error);
         failure.attempts = attempt;
         if (!failure.retryable || attempt > this.options.retries) throw failure;
-        await sleep(this.backoffMs(attempt, failure));
+        const pause = this.backoffMs(attempt, failure);
+        // A retry that cannot finish before the deadline is not worth starting.
+        if (Date.now() + pause >= deadline) throw failure;
+        await sleep(pause);
       }
     }
   }
@@ -104,18 +119,19 @@ export class PolyvHttpClient {
     this.agents.https.destroy();
   }
 
-  private async attempt<T>(request: PolyvRequest<T>): Promise<PolyvResponse<T>> {
+  private async attempt<T>(request: PolyvRequest<T>, deadline: number): Promise<PolyvResponse<T>> {
     const { appId, appSecret } = this.options;
     const params = signedParams(request.params, { appId, appSecret });
     const path = request.path.replace(/^\//, '');
+    const timeoutMs = Math.max(1, Math.min(this.options.timeoutMs, deadline - Date.now()));
     let response;
     try {
       response =
         request.method === 'GET'
-          ? await this.http.get(path, { searchParams: params })
-          : await this.http.post(path, { form: params });
+          ? await this.http.get(path, { searchParams: params, timeout: { request: timeoutMs } })
+          : await this.http.post(path, { form: params, timeout: { request: timeoutMs } });
     } catch (error) {
-      throw this.transportFailure(request, error);
+      throw this.transportFailure(request, error, timeoutMs);
     }
     const status = response.statusCode;
     let body: unknown;
@@ -124,14 +140,15 @@ export class PolyvHttpClient {
     } catch {
       const details = { endpoint: request.endpoint, httpStatus: status };
       // An HTML error page from a proxy in front of Polyv is a 5xx: transient.
-      if (status >= 500)
-        throw new PolyvUnavailableError(
-          `Polyv answered HTTP ${status} without a JSON body`,
-          details,
-        );
+      if (status >= 500) {
+        throw new PolyvUnavailableError(`Polyv answered HTTP ${status} without a JSON body`, {
+          ...details,
+          reason: 'HTTP_5XX',
+        });
+      }
       throw new PolyvMalformedResponseError(
         `Polyv answered HTTP ${status} with a body that is not JSON (${describeBody(response.body)})`,
-        details,
+        { ...details, reason: 'MALFORMED' },
       );
     }
     return request.envelope === 'v4'
@@ -187,16 +204,19 @@ export class PolyvHttpClient {
   ): PolyvError {
     const full = { endpoint: request.endpoint, ...details };
     if (QPS_EXCEEDED.test(details.polyvMessage)) {
-      return new PolyvRateLimitedError(
-        `Polyv's rate limit was exceeded: ${details.polyvMessage}`,
-        full,
-      );
+      return new PolyvRateLimitedError(`Polyv's rate limit was exceeded: ${details.polyvMessage}`, {
+        ...full,
+        reason: 'POLYV_RATE_LIMIT',
+      });
     }
     // A 5xx with a Polyv envelope is still Polyv being unwell, not an answer about our request.
     if (details.httpStatus !== undefined && details.httpStatus >= 500) {
       return new PolyvUnavailableError(
         `Polyv failed (HTTP ${details.httpStatus}): ${details.polyvMessage}`,
-        full,
+        {
+          ...full,
+          reason: 'HTTP_5XX',
+        },
       );
     }
     return new PolyvApiError(`Polyv refused the request: ${details.polyvMessage}`, full);
@@ -212,16 +232,22 @@ export class PolyvHttpClient {
       endpoint: request.endpoint,
       httpStatus,
       requestId,
+      reason: 'MALFORMED',
     });
   }
 
-  private transportFailure(request: PolyvRequest<unknown>, error: unknown): PolyvError {
+  private transportFailure(
+    request: PolyvRequest<unknown>,
+    error: unknown,
+    timeoutMs: number,
+  ): PolyvError {
     // got's errors hold the request options (and so the signed URL): keep only code and kind.
     const code = error instanceof RequestError ? error.code : 'UNKNOWN';
-    const kind =
-      code === 'ETIMEDOUT' ? `timed out after ${this.options.timeoutMs} ms` : `failed (${code})`;
+    const timedOut = code === 'ETIMEDOUT';
+    const kind = timedOut ? `timed out after ${timeoutMs} ms` : `failed (${code})`;
     return new PolyvUnavailableError(`The request to Polyv ${kind}`, {
       endpoint: request.endpoint,
+      reason: timedOut ? 'TIMEOUT' : 'NETWORK',
       cause: Object.assign(new Error(code), { code }),
     });
   }
@@ -230,6 +256,7 @@ export class PolyvHttpClient {
     const name = error instanceof Error ? error.name : typeof error;
     return new PolyvUnavailableError(`The request to Polyv failed unexpectedly (${name})`, {
       endpoint: request.endpoint,
+      reason: 'NETWORK',
     });
   }
 

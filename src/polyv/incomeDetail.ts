@@ -2,7 +2,7 @@
 import { instantFromMillis, money, payTypeFromCode, yuanToFen } from '../domain/convert.js';
 import type { IncomeRecordModel } from '../domain/models.js';
 import type { UpstreamPage } from '../pagination/page.js';
-import type { PolyvHttpClient } from './http.js';
+import type { CallOptions, PolyvHttpClient } from './http.js';
 import { incomePage, type RawIncomeRecord } from './responses.js';
 
 /** The filters of one income list; every page of the list shares them. */
@@ -24,21 +24,25 @@ export interface IncomePageQuery extends IncomeFilter {
 export async function fetchIncomePage(
   client: PolyvHttpClient,
   query: IncomePageQuery,
+  options: CallOptions = {},
 ): Promise<UpstreamPage<IncomeRecordModel>> {
-  const { data } = await client.call({
-    endpoint: 'incomeDetail',
-    method: 'POST',
-    path: `/live/v2/user/${encodeURIComponent(query.userId)}/get-income-detail`,
-    envelope: 'v2',
-    data: incomePage,
-    params: {
-      startDate: query.startDate,
-      endDate: query.endDate,
-      channelId: query.channelId,
-      page: query.pageNumber,
-      pageSize: query.pageSize,
+  const { data } = await client.call(
+    {
+      endpoint: 'incomeDetail',
+      method: 'POST',
+      path: `/live/v2/user/${encodeURIComponent(query.userId)}/get-income-detail`,
+      envelope: 'v2',
+      data: incomePage,
+      params: {
+        startDate: query.startDate,
+        endDate: query.endDate,
+        channelId: query.channelId,
+        page: query.pageNumber,
+        pageSize: query.pageSize,
+      },
     },
-  });
+    options,
+  );
   return {
     items: data.contents.map(toIncomeRecord),
     totalItems: data.totalItems,

@@ -9,7 +9,7 @@ import {
 } from '../domain/convert.js';
 import type { RedPackModel } from '../domain/models.js';
 import type { UpstreamPage } from '../pagination/page.js';
-import type { PolyvHttpClient } from './http.js';
+import type { CallOptions, PolyvHttpClient } from './http.js';
 import { redPackPage, type RawRedPack } from './responses.js';
 
 /** The filters of one red-pack list; every page of the list shares them. */
@@ -29,22 +29,26 @@ export interface RedPackPageQuery extends RedPackFilter {
 export async function fetchRedPackPage(
   client: PolyvHttpClient,
   query: RedPackPageQuery,
+  options: CallOptions = {},
 ): Promise<UpstreamPage<RedPackModel>> {
-  const { data } = await client.call({
-    endpoint: 'redPackStatistics',
-    method: 'GET',
-    path: '/live/v4/channel/red-pack/statistics/list',
-    envelope: 'v4',
-    data: redPackPage,
-    params: {
-      channelId: query.channelId,
-      sessionId: query.sessionId,
-      startTime: query.startTime,
-      endTime: query.endTime,
-      pageNumber: query.pageNumber,
-      pageSize: query.pageSize,
+  const { data } = await client.call(
+    {
+      endpoint: 'redPackStatistics',
+      method: 'GET',
+      path: '/live/v4/channel/red-pack/statistics/list',
+      envelope: 'v4',
+      data: redPackPage,
+      params: {
+        channelId: query.channelId,
+        sessionId: query.sessionId,
+        startTime: query.startTime,
+        endTime: query.endTime,
+        pageNumber: query.pageNumber,
+        pageSize: query.pageSize,
+      },
     },
-  });
+    options,
+  );
   return {
     items: data.contents.map(toRedPack),
     totalItems: data.totalItems,

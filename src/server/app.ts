@@ -1,62 +1,88 @@
 /**
  * The HTTP server: Apollo Server (our subgraph schema) on /graphql behind express, plus
- * /healthz. Returns handles to start, address and stop it; nothing here reads the environment.
+ * /healthz and the playground. The order of the middleware is the order of the checks:
+ * CORS, body size and shape, who is asking, how often, then GraphQL (limits, then execution).
+ * Nothing here reads the environment: it is all in the configuration it is given.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
+import cors from 'cors';
 import express from 'express';
+import type { GatewayConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import type { PolyvHttpClient } from '../polyv/http.js';
+import { MemoryTokenBuckets } from '../ratelimit/tokenBucket.js';
 import { buildSchema } from '../schema/index.js';
+import { authentication, principalOf, rateLimiting } from './access.js';
 import { createContext, type GatewayContext } from './context.js';
 import { createErrorFormatter } from './errors.js';
+import { bodyErrorHandler } from './httpErrors.js';
+import { queryLimitsPlugin, requestShape } from './limits.js';
 import { checkPlaygroundAssets, playgroundRouter, type PlaygroundOptions } from './playground.js';
 
 export interface GatewayServerOptions {
+  config: Pick<GatewayConfig, 'auth' | 'limits' | 'server' | 'http'>;
   client: PolyvHttpClient;
   /** The Polyv account whose income is reported. */
   accountId: string;
   logger: Logger;
-  port: number;
-  host: string;
   /** Serve GraphiQL at GET /graphql (and /) with this example; absent: no playground. */
   playground?: Omit<PlaygroundOptions, 'endpoint'> | undefined;
 }
-
-/** Where GraphQL is served. */
-export const GRAPHQL_PATH = '/graphql';
 
 export interface GatewayServer {
   /** Base URL, e.g. http://127.0.0.1:4000; GraphQL is at `${url}/graphql`. */
   url: string;
   httpServer: http.Server;
+  /** Stops accepting connections, lets in-flight requests finish (within the grace period), closes. */
   stop(): Promise<void>;
 }
 
+/** Where GraphQL is served. */
+export const GRAPHQL_PATH = '/graphql';
+
 export async function startGatewayServer(options: GatewayServerOptions): Promise<GatewayServer> {
+  const { config, logger } = options;
   const app = express();
   app.disable('x-powered-by');
+  // One proxy hop (a load balancer or router) may tell us the client's address, for per-address limits.
+  app.set('trust proxy', 1);
   const httpServer = http.createServer(app);
 
   const apollo = new ApolloServer<GatewayContext>({
     schema: buildSchema(),
     // Apollo's own notices go to our log, as JSON like every other line.
-    logger: options.logger.child({ component: 'apollo' }),
-    formatError: createErrorFormatter(options.logger),
-    includeStacktraceInErrorResponses: false,
+    logger: logger.child({ component: 'apollo' }),
+    formatError: createErrorFormatter(logger, { stackTraces: config.http.stackTraces }),
+    includeStacktraceInErrorResponses: config.http.stackTraces,
+    introspection: config.http.introspection,
+    csrfPrevention: true,
+    // A document must be parsed before it can be measured: bound the parser's work too.
+    parseOptions: { maxTokens: Math.max(1_000, Math.floor(config.limits.maxDocumentBytes / 2)) },
     // Shutdown is ours (src/index.ts): Apollo's handler would re-raise the signal and skip it.
     stopOnTerminationSignals: false,
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginDrainHttpServer({
+        httpServer,
+        stopGracePeriodMillis: config.server.shutdownGraceMs,
+      }),
       // Apollo's default landing page loads from a CDN; our own playground replaces it.
       ApolloServerPluginLandingPageDisabled(),
+      queryLimitsPlugin(config.limits),
     ],
   });
   await apollo.start();
+
+  const corsOrigins = config.http.corsOrigins;
+  app.use(
+    cors({
+      origin: corsOrigins === '*' ? true : corsOrigins.length > 0 ? corsOrigins : false,
+      maxAge: 600,
+    }),
+  );
 
   app.get('/healthz', (_request, response) => {
     response.json({ status: 'ok' });
@@ -65,27 +91,46 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     checkPlaygroundAssets();
     app.use(playgroundRouter({ endpoint: GRAPHQL_PATH, ...options.playground }));
   }
+
+  const clientBuckets = new MemoryTokenBuckets({
+    ratePerSecond: config.limits.ratePerSecond,
+    burst: config.limits.rateBurst,
+  });
   app.use(
     GRAPHQL_PATH,
-    express.json({ limit: '100kb' }),
+    express.json({ limit: config.limits.maxBodyBytes }),
+    bodyErrorHandler,
+    requestShape(config.limits),
+    authentication(config.auth),
+    rateLimiting(clientBuckets),
     expressMiddleware(apollo, {
-      context: async () => createContext({ client: options.client, accountId: options.accountId }),
+      context: async ({ res }) =>
+        createContext({
+          client: options.client,
+          accountId: options.accountId,
+          principal: principalOf(res),
+          deadline: Date.now() + config.limits.requestTimeoutMs,
+        }),
     }),
   );
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
-    httpServer.listen(options.port, options.host, resolve);
+    httpServer.listen(config.server.port, config.server.host, resolve);
   });
-  const { port } = httpServer.address() as AddressInfo;
-  const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
+  const address = httpServer.address();
+  const port = typeof address === 'object' && address ? address.port : config.server.port;
+  const host =
+    config.server.host === '0.0.0.0' || config.server.host === '::'
+      ? '127.0.0.1'
+      : config.server.host;
 
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     httpServer,
     async stop() {
+      // The drain plugin stops accepting, waits for in-flight requests up to the grace period.
       await apollo.stop();
-      options.client.close();
     },
   };
 }

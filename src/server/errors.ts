@@ -22,7 +22,10 @@ const APOLLO_CODES = new Set([
 ]);
 const PUBLIC_CODES = new Set<string>([...Object.values(ErrorCode), ...APOLLO_CODES]);
 
-export function createErrorFormatter(logger: Logger) {
+export function createErrorFormatter(
+  logger: Logger,
+  options: { stackTraces: boolean } = { stackTraces: false },
+) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     const { message, locations, path } = formatted;
@@ -43,6 +46,7 @@ export function createErrorFormatter(logger: Logger) {
         extensions: {
           code: original.code,
           endpoint: original.endpoint,
+          ...(original.reason !== undefined ? { reason: original.reason } : {}),
           ...(original.httpStatus !== undefined ? { httpStatus: original.httpStatus } : {}),
           attempts: original.attempts,
           ...(polyv ? { polyv } : {}),
@@ -56,16 +60,25 @@ export function createErrorFormatter(logger: Logger) {
       PUBLIC_CODES.has(code) &&
       (original instanceof GraphQLError || code !== ErrorCode.InternalServerError)
     ) {
-      const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
-      return { message, locations, path, extensions };
+      const { stacktrace, ...extensions } = formatted.extensions ?? {};
+      return {
+        message,
+        locations,
+        path,
+        extensions: options.stackTraces && stacktrace ? { ...extensions, stacktrace } : extensions,
+      };
     }
 
     logger.error({ err: original, path }, 'unexpected error while resolving');
+    const stacktrace =
+      options.stackTraces && original instanceof Error
+        ? { stacktrace: original.stack?.split('\n') }
+        : {};
     return {
       message: 'Internal server error',
       locations,
       path,
-      extensions: { code: ErrorCode.InternalServerError },
+      extensions: { code: ErrorCode.InternalServerError, ...stacktrace },
     };
   };
 }

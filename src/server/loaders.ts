@@ -2,12 +2,12 @@
  * Per-request DataLoaders over upstream pages. Built fresh for every GraphQL request (never
  * shared between requests), so within one request the same page is fetched once, whichever
  * fields, aliases, channels or entity representations ask for it, and different pages are
- * fetched concurrently (bounded by the Polyv client's concurrency limit).
+ * fetched concurrently (bounded by the upstream guard).
  */
 import DataLoader from 'dataloader';
 import type { IncomeRecordModel, RedPackModel } from '../domain/models.js';
 import type { UpstreamPage } from '../pagination/page.js';
-import type { PolyvHttpClient } from '../polyv/http.js';
+import type { CallOptions, PolyvHttpClient } from '../polyv/http.js';
 import { fetchIncomePage, type IncomePageQuery } from '../polyv/incomeDetail.js';
 import { fetchRedPackPage, type RedPackPageQuery } from '../polyv/redPackStatistics.js';
 
@@ -16,10 +16,11 @@ export interface PageLoaders {
   income: (query: IncomePageQuery) => Promise<UpstreamPage<IncomeRecordModel>>;
 }
 
-export function createPageLoaders(client: PolyvHttpClient): PageLoaders {
+/** `options` apply to every call of the request (its deadline). */
+export function createPageLoaders(client: PolyvHttpClient, options: CallOptions): PageLoaders {
   return {
-    redPacks: pageLoader((query: RedPackPageQuery) => fetchRedPackPage(client, query)),
-    income: pageLoader((query: IncomePageQuery) => fetchIncomePage(client, query)),
+    redPacks: pageLoader((query: RedPackPageQuery) => fetchRedPackPage(client, query, options)),
+    income: pageLoader((query: IncomePageQuery) => fetchIncomePage(client, query, options)),
   };
 }
 

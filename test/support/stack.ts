@@ -1,8 +1,10 @@
 /**
  * A gateway wired to its own emulator, both real HTTP servers on loopback ports: what every
- * end-to-end test talks to. Nothing of ours is mocked.
+ * end-to-end test talks to. Nothing of ours is mocked; the gateway is configured the way an
+ * operator configures it, through environment variables read by loadConfig.
  */
-import type { GatewayConfig } from '../../src/config/index.js';
+import { Writable } from 'node:stream';
+import { loadConfig } from '../../src/config/index.js';
 import {
   startEmulator,
   type EmulatorOptions,
@@ -13,6 +15,7 @@ import { createLogger } from '../../src/logger.js';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
   status: number;
+  headers: Headers;
   data?: T | null;
   errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
 }
@@ -20,43 +23,69 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
 export interface Stack {
   emulator: PolyvEmulator;
   gateway: RunningGateway;
+  /** Every log line the gateway wrote, parsed. */
+  logs: Record<string, unknown>[];
   /** POSTs a GraphQL operation to the gateway and returns the parsed answer. */
   graphql<T = Record<string, unknown>>(
     query: string,
     variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
   ): Promise<GraphQLResponse<T>>;
   close(): Promise<void>;
 }
 
 export interface StackOptions {
   emulator?: EmulatorOptions;
-  upstream?: Partial<GatewayConfig['upstream']>;
+  /** Environment variables for the gateway, on top of the test defaults below. */
+  env?: Record<string, string>;
   /** Run as `npm start` does without credentials: the gateway starts its own emulator. */
   builtInEmulator?: boolean;
-  /** Serve the playground (default: yes). */
-  playground?: boolean;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const external = options.builtInEmulator
     ? undefined
     : await startEmulator({ port: 0, ...options.emulator });
-  const config: GatewayConfig = {
-    polyv: external
-      ? { mode: 'polyv', baseUrl: external.url, credentials: external.credentials }
-      : { mode: 'emulator' },
-    upstream: { timeoutMs: 2_000, retries: 2, maxConcurrency: 20, ...options.upstream },
-    server: { port: 0, host: '127.0.0.1' },
-    playground: options.playground ?? true,
-    environment: 'test',
-  };
-  const gateway = await startGateway(config, createLogger({ level: 'silent' }));
+  const polyvEnv = external
+    ? {
+        POLYV_BASE_URL: external.url,
+        POLYV_APP_ID: external.credentials.appId,
+        POLYV_APP_SECRET: external.credentials.appSecret,
+        POLYV_USER_ID: external.credentials.userId,
+        GATEWAY_AUTH: 'off',
+      }
+    : {};
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    POLYV_TIMEOUT_MS: '2000',
+    GATEWAY_PLAYGROUND: 'on',
+    // Tests send many requests from one address; the client limit has tests of its own.
+    GATEWAY_RATE_PER_SECOND: '100000',
+    GATEWAY_RATE_BURST: '100000',
+    POLYV_RATE_PER_SECOND: '100000',
+    POLYV_RATE_BURST: '100000',
+    ...polyvEnv,
+    ...options.env,
+  });
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const gateway = await startGateway(config, createLogger({ level: 'debug', destination: sink }));
   const emulator = external ?? gateway.emulator;
   if (!emulator) throw new Error('the gateway did not start its emulator');
   return {
     emulator,
     gateway,
-    graphql: (query, variables) => postGraphQL(`${gateway.url}/graphql`, query, variables),
+    logs,
+    graphql: (query, variables, headers) =>
+      postGraphQL(`${gateway.url}/graphql`, query, variables, headers),
     async close() {
       await gateway.stop();
       await external?.close();
@@ -68,12 +97,13 @@ export async function postGraphQL<T>(
   url: string,
   query: string,
   variables?: Record<string, unknown>,
+  headers: Record<string, string> = {},
 ): Promise<GraphQLResponse<T>> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ query, variables }),
   });
-  const body = (await response.json()) as Omit<GraphQLResponse<T>, 'status'>;
-  return { status: response.status, ...body };
+  const body = (await response.json()) as Omit<GraphQLResponse<T>, 'status' | 'headers'>;
+  return { status: response.status, headers: response.headers, ...body };
 }

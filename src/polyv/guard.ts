@@ -1,0 +1,168 @@
+/**
+ * Upstream protection, whatever clients do. Every attempt to call Polyv passes, in order:
+ *
+ * 1. the circuit breaker: while Polyv keeps failing, fail fast (CIRCUIT_OPEN) and let one
+ *    probe through after a pause;
+ * 2. the QPS back-off: once Polyv answers "qps exceeds", nobody calls it until the back-off ends;
+ * 3. the concurrency bound: at most N calls in flight;
+ * 4. the token bucket: at most burst + rate × t calls in any t seconds.
+ *
+ * Waiting in 2–4 is bounded by the queue timeout and the request's deadline, and at most
+ * `maxQueue` attempts may wait at all: a request that cannot be served in time fails cleanly
+ * with UPSTREAM_UNAVAILABLE instead of piling up.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import CircuitBreaker from 'opossum';
+import type { TokenBuckets } from '../ratelimit/tokenBucket.js';
+import {
+  PolyvMalformedResponseError,
+  PolyvRateLimitedError,
+  PolyvUnavailableError,
+  UpstreamRefusedError,
+  type UnavailableReason,
+} from './errors.js';
+import { Semaphore } from './semaphore.js';
+
+export interface GuardOptions {
+  maxConcurrency: number;
+  maxQueue: number;
+  queueTimeoutMs: number;
+  qpsBackoffMs: number;
+  breaker: { errorPercent: number; volume: number; resetMs: number };
+  /** The upstream token bucket (in memory, or shared by replicas). */
+  buckets: TokenBuckets;
+}
+
+/** The bucket key of the single upstream. */
+const UPSTREAM_BUCKET = 'polyv';
+
+export class UpstreamGuard {
+  private readonly slots: Semaphore;
+  private readonly breaker: CircuitBreaker<[() => Promise<unknown>], unknown>;
+  private waiting = 0;
+  private pausedUntil = 0;
+
+  constructor(private readonly options: GuardOptions) {
+    this.slots = new Semaphore(options.maxConcurrency);
+    this.breaker = new CircuitBreaker((call: () => Promise<unknown>) => call(), {
+      timeout: false, // each attempt has its own HTTP timeout
+      errorThresholdPercentage: options.breaker.errorPercent,
+      volumeThreshold: options.breaker.volume,
+      resetTimeout: options.breaker.resetMs,
+      rollingCountTimeout: 10_000,
+      rollingCountBuckets: 10,
+      // Only Polyv being unwell counts; its answers about our requests do not.
+      errorFilter: (error: unknown) =>
+        !(error instanceof PolyvUnavailableError || error instanceof PolyvMalformedResponseError),
+    });
+  }
+
+  /** Breaker state, for health checks and metrics. */
+  get state(): 'closed' | 'open' | 'halfOpen' {
+    return this.breaker.opened ? 'open' : this.breaker.halfOpen ? 'halfOpen' : 'closed';
+  }
+
+  get queueDepth(): number {
+    return this.waiting;
+  }
+
+  get inFlight(): number {
+    return this.slots.inUse;
+  }
+
+  /** Runs one attempt under every protection; `deadline` is the request's (epoch ms). */
+  async run<T>(endpoint: string, attempt: () => Promise<T>, deadline: number): Promise<T> {
+    if (this.breaker.opened)
+      throw this.refused(
+        endpoint,
+        'CIRCUIT_OPEN',
+        'Polyv keeps failing: calls are paused for a while (circuit open)',
+      );
+    if (this.waiting >= this.options.maxQueue)
+      throw this.refused(endpoint, 'QUEUE_FULL', 'Too many calls to Polyv are waiting');
+
+    const queueDeadline = Math.min(deadline, Date.now() + this.options.queueTimeoutMs);
+    const late = () =>
+      queueDeadline === deadline
+        ? this.refused(
+            endpoint,
+            'DEADLINE_EXCEEDED',
+            'The request ran out of time waiting to call Polyv',
+          )
+        : this.refused(
+            endpoint,
+            'QUEUE_TIMEOUT',
+            `Waited ${this.options.queueTimeoutMs} ms for a turn to call Polyv`,
+          );
+
+    let release: (() => void) | undefined;
+    this.waiting++;
+    try {
+      if (!(await this.waitForBackoff(queueDeadline))) throw late();
+      release = await this.slots.acquire(queueDeadline);
+      if (!release) throw late();
+      if (!(await this.waitForToken(queueDeadline))) throw late();
+    } catch (error) {
+      release?.();
+      throw error;
+    } finally {
+      this.waiting--;
+    }
+
+    try {
+      return (await this.breaker.fire(attempt)) as T;
+    } catch (error) {
+      if (error instanceof PolyvRateLimitedError)
+        this.pausedUntil = Math.max(this.pausedUntil, Date.now() + this.options.qpsBackoffMs);
+      if (isOpenCircuit(error))
+        throw this.refused(
+          endpoint,
+          'CIRCUIT_OPEN',
+          'Polyv keeps failing: calls are paused for a while (circuit open)',
+        );
+      throw error;
+    } finally {
+      release();
+    }
+  }
+
+  /** Stops timers so the process can exit. */
+  shutdown(): void {
+    this.breaker.shutdown();
+  }
+
+  /** Listens to breaker transitions (logs, metrics). */
+  onBreakerChange(listener: (state: 'open' | 'halfOpen' | 'closed') => void): void {
+    this.breaker.on('open', () => listener('open'));
+    this.breaker.on('halfOpen', () => listener('halfOpen'));
+    this.breaker.on('close', () => listener('closed'));
+  }
+
+  private async waitForBackoff(until: number): Promise<boolean> {
+    const wait = this.pausedUntil - Date.now();
+    if (wait <= 0) return true;
+    if (Date.now() + wait > until) return false;
+    await sleep(wait);
+    return true;
+  }
+
+  private async waitForToken(until: number): Promise<boolean> {
+    for (;;) {
+      const taken = await this.options.buckets.take(UPSTREAM_BUCKET);
+      if (taken.ok) return true;
+      if (Date.now() + taken.retryAfterMs > until) return false;
+      await sleep(taken.retryAfterMs);
+    }
+  }
+
+  private refused(
+    endpoint: string,
+    reason: UnavailableReason,
+    message: string,
+  ): UpstreamRefusedError {
+    return new UpstreamRefusedError(message, { endpoint, reason });
+  }
+}
+
+const isOpenCircuit = (error: unknown): boolean =>
+  error instanceof Error && 'code' in error && error.code === 'EOPENBREAKER';

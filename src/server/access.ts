@@ -1,0 +1,82 @@
+/**
+ * Who may ask, and how often: express middleware in front of GraphQL.
+ * Authentication resolves the API key to a principal (or answers 401); the per-principal token
+ * bucket answers 429 with Retry-After. Both run before any parsing, execution or upstream call.
+ */
+import type { RequestHandler, Response } from 'express';
+import { ANONYMOUS, authenticate, type ApiKey, type Principal } from '../auth/apiKeys.js';
+import { ErrorCode } from '../errors.js';
+import type { TokenBuckets } from '../ratelimit/tokenBucket.js';
+import { sendGraphQLError } from './httpErrors.js';
+
+/** The principal the access middleware attached to this response. */
+export function principalOf(response: Response): Principal {
+  const principal: unknown = response.locals.principal;
+  return isPrincipal(principal) ? principal : ANONYMOUS;
+}
+
+const isPrincipal = (value: unknown): value is Principal =>
+  typeof value === 'object' && value !== null && 'name' in value && 'channels' in value;
+
+/** `Authorization: Bearer <key>` or `x-api-key: <key>`. */
+function presentedKey(
+  authorization: string | undefined,
+  apiKeyHeader: string | string[] | undefined,
+): string | undefined {
+  const bearer = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+  if (bearer) return bearer;
+  return typeof apiKeyHeader === 'string' && apiKeyHeader.trim() !== ''
+    ? apiKeyHeader.trim()
+    : undefined;
+}
+
+export function authentication(
+  auth: { mode: 'keys'; keys: ApiKey[] } | { mode: 'off' },
+): RequestHandler {
+  return (request, response, next) => {
+    if (auth.mode === 'off') {
+      response.locals.principal = ANONYMOUS;
+      return next();
+    }
+    const key = presentedKey(request.headers.authorization, request.headers['x-api-key']);
+    const principal = key === undefined ? undefined : authenticate(auth.keys, key);
+    if (!principal) {
+      return sendGraphQLError(
+        response,
+        401,
+        ErrorCode.Unauthenticated,
+        key === undefined
+          ? 'An API key is required: send it as "Authorization: Bearer <key>" or "x-api-key: <key>".'
+          : 'The API key is not valid.',
+        { headers: { 'www-authenticate': 'Bearer realm="polyv-graphql"' } },
+      );
+    }
+    response.locals.principal = principal;
+    next();
+  };
+}
+
+/** One token bucket per API key name; per client address when auth is off. */
+export function rateLimiting(buckets: TokenBuckets): RequestHandler {
+  return (request, response, next) => {
+    const principal = principalOf(response);
+    const key = principal === ANONYMOUS ? `ip:${request.ip ?? 'unknown'}` : `key:${principal.name}`;
+    buckets.take(key).then(
+      (taken) => {
+        if (taken.ok) return next();
+        const seconds = Math.max(1, Math.ceil(taken.retryAfterMs / 1000));
+        sendGraphQLError(
+          response,
+          429,
+          ErrorCode.RateLimited,
+          `Too many requests for ${principal.name}; retry in ${seconds} s.`,
+          {
+            headers: { 'retry-after': String(seconds) },
+            extensions: { retryAfterSeconds: seconds },
+          },
+        );
+      },
+      (error: unknown) => next(error),
+    );
+  };
+}
