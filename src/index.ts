@@ -6,14 +6,30 @@ import { createLogger } from './logger.js';
 const logger = createLogger();
 
 try {
-  const gateway = await startGateway(loadConfig(), logger);
+  const config = loadConfig();
+  const gateway = await startGateway(config, logger);
+  let stopping = false;
   const stop = async (signal: string) => {
-    logger.info({ signal }, 'shutting down');
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info(
+      { signal, graceMs: config.server.shutdownGraceMs },
+      'shutting down: finishing requests in flight',
+    );
+    // Whatever happens, the process ends shortly after the grace period.
+    setTimeout(() => {
+      logger.error('shutdown took too long: exiting');
+      process.exit(1);
+    }, config.server.shutdownGraceMs + 5_000).unref();
     await gateway.stop();
+    logger.info('stopped');
     process.exit(0);
   };
-  process.once('SIGTERM', (signal) => void stop(signal));
-  process.once('SIGINT', (signal) => void stop(signal));
+  process.on('SIGTERM', (signal) => void stop(signal));
+  process.on('SIGINT', (signal) => void stop(signal));
 } catch (error) {
   if (error instanceof ConfigError) {
     logger.fatal(error.message);

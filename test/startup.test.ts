@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createDemoDataset, redPackBalanceFen } from '../src/emulator/index.js';
+import { createDemoDataset, redPackBalanceFen, startEmulator } from '../src/emulator/index.js';
 import { fenToDecimal } from '../src/domain/convert.js';
 import { postGraphQL } from './support/stack.js';
 
@@ -164,5 +164,40 @@ describe('configuration refusals', () => {
     expect(code).toBe(1);
     expect(output).toMatch(message);
     expect(output).not.toContain('xyz');
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('on SIGTERM stops accepting, finishes the request in flight, then exits 0', async () => {
+    const emulator = await startEmulator({ port: 0, latencyMs: 1_000 });
+    try {
+      const { child, url } = await startProcess(
+        cleanEnv({
+          PORT: '0',
+          HOST: '127.0.0.1',
+          POLYV_BASE_URL: emulator.url,
+          POLYV_APP_ID: emulator.credentials.appId,
+          POLYV_APP_SECRET: emulator.credentials.appSecret,
+          POLYV_USER_ID: emulator.credentials.userId,
+          GATEWAY_AUTH: 'off',
+        }),
+      );
+      const inFlight = postGraphQL<{ channel: unknown }>(
+        `${url}/graphql`,
+        '{ channel(id: "2812614") { redPacks { totalCount } } }',
+      );
+      // Let the request reach the (slow) upstream, then ask the gateway to stop.
+      while (emulator.inFlight === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      child.kill('SIGTERM');
+      const exited = once(child, 'exit');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+
+      expect((await inFlight).data).toEqual({ channel: { redPacks: { totalCount: 5 } } });
+      const [code] = (await exited) as [number | null];
+      expect(code).toBe(0);
+    } finally {
+      await emulator.close();
+    }
   });
 });

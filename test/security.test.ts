@@ -1,0 +1,335 @@
+/** Who may ask and how much: API keys, channel grants, per-key rate limits, query limits, HTTP hygiene. */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { bearer, KEYS, writeKeysFile } from './support/keys.js';
+import { expectNoLeaks, secretsOf } from './support/leaks.js';
+import { startStack, type Stack } from './support/stack.js';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ env: { GATEWAY_AUTH: 'on', GATEWAY_API_KEYS_FILE: writeKeysFile() } });
+});
+afterAll(async () => {
+  // Every log line of this suite (auth failures included) is free of keys, the secret and signatures.
+  expectNoLeaks(JSON.stringify(stack.logs), secretsOf(stack.emulator, Object.values(KEYS)));
+  await stack.close();
+});
+beforeEach(() => stack.emulator.resetCounters());
+
+const RED_PACKS = (channel: string) =>
+  `{ channel(id: "${channel}") { redPacks(first: 2) { totalCount } } }`;
+const ACCOUNT_INCOME = `{ incomeRecords(startDate: "2026-10-01", endDate: "2026-10-02", first: 1) { totalCount } }`;
+
+describe('API keys', () => {
+  it.each([
+    ['no key', {}, /An API key is required/],
+    ['a wrong Bearer key', bearer('not-a-key'), /not valid/],
+    ['a wrong x-api-key', { 'x-api-key': 'nope' }, /not valid/],
+    [
+      'a malformed Authorization header',
+      { authorization: `Basic ${KEYS.finance}` },
+      /An API key is required/,
+    ],
+  ])(
+    'answers %s with 401 UNAUTHENTICATED and no upstream call',
+    async (_case, headers, message) => {
+      const response = await stack.graphql(RED_PACKS('2812610'), undefined, headers);
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toBe('Bearer realm="polyv-graphql"');
+      expect(response.errors).toEqual([
+        { message: expect.stringMatching(message), extensions: { code: 'UNAUTHENTICATED' } },
+      ]);
+      expect(stack.emulator.calls).toHaveLength(0);
+    },
+  );
+
+  it('accepts a key as Bearer or as x-api-key', async () => {
+    for (const headers of [bearer(KEYS.finance), { 'x-api-key': KEYS.finance }]) {
+      const response = await stack.graphql(RED_PACKS('2812612'), undefined, headers);
+      expect(response.status).toBe(200);
+      expect(response.data).toEqual({ channel: { redPacks: { totalCount: 40 } } });
+    }
+  });
+
+  it('gives a channel-limited key its channel and FORBIDDEN for any other, before any upstream call', async () => {
+    const allowed = await stack.graphql(RED_PACKS('2812610'), undefined, bearer(KEYS.ops));
+    expect(allowed.data).toEqual({ channel: { redPacks: { totalCount: 3500 } } });
+    stack.emulator.resetCounters();
+
+    const other = await stack.graphql(RED_PACKS('2812611'), undefined, bearer(KEYS.ops));
+    expect(other.data).toEqual({ channel: null });
+    expect(other.errors).toEqual([
+      expect.objectContaining({
+        message: 'The API key "ops-dashboard" may not read channel 2812611.',
+        path: ['channel', 'redPacks'],
+        extensions: { code: 'FORBIDDEN' },
+      }),
+    ]);
+    expect(stack.emulator.calls).toHaveLength(0);
+  });
+
+  it('keeps account-level income to keys allowed the whole account', async () => {
+    const limited = await stack.graphql(ACCOUNT_INCOME, undefined, bearer(KEYS.ops));
+    expect(limited.errors![0]!.extensions).toEqual({ code: 'FORBIDDEN' });
+    expect(limited.errors![0]!.message).toMatch(/not the whole account's income: pass channelId/);
+    expect(stack.emulator.calls).toHaveLength(0);
+
+    const ownChannel = await stack.graphql(
+      `{ incomeRecords(startDate: "2026-10-01", endDate: "2026-10-31", channelId: "2812610", first: 1) { totalCount }
+         channel(id: "2812610") { incomeRecords(startDate: "2026-10-01", endDate: "2026-10-31", first: 1) { totalCount } } }`,
+      undefined,
+      bearer(KEYS.ops),
+    );
+    expect(ownChannel.errors).toBeUndefined();
+
+    const whole = await stack.graphql(ACCOUNT_INCOME, undefined, bearer(KEYS.finance));
+    expect(whole.errors).toBeUndefined();
+  });
+
+  it('applies the same grants to federated entity requests', async () => {
+    const response = await stack.graphql(
+      `query($r: [_Any!]!) { _entities(representations: $r) { ... on Channel { id redPacks(first: 1) { totalCount } } } }`,
+      {
+        r: [
+          { __typename: 'Channel', id: '2812610' },
+          { __typename: 'Channel', id: '2812611' },
+        ],
+      },
+      bearer(KEYS.ops),
+    );
+    expect(response.data).toEqual({
+      _entities: [{ id: '2812610', redPacks: { totalCount: 3500 } }, null],
+    });
+    expect(response.errors!.map((error) => error.extensions!.code)).toEqual(['FORBIDDEN']);
+    expect(stack.emulator.calls).toHaveLength(1);
+  });
+});
+
+describe('per-key rate limits', () => {
+  let limited: Stack;
+  beforeAll(async () => {
+    limited = await startStack({
+      env: {
+        GATEWAY_AUTH: 'on',
+        GATEWAY_API_KEYS_FILE: writeKeysFile(),
+        GATEWAY_RATE_PER_SECOND: '1',
+        GATEWAY_RATE_BURST: '3',
+      },
+    });
+  });
+  afterAll(() => limited.close());
+
+  it('answers past the bucket with 429, Retry-After and RATE_LIMITED, per key', async () => {
+    const statuses: number[] = [];
+    for (let index = 0; index < 4; index++) {
+      statuses.push((await limited.graphql('{ __typename }', undefined, bearer(KEYS.ops))).status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    const refused = await limited.graphql('{ __typename }', undefined, bearer(KEYS.ops));
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(refused.errors).toEqual([
+      {
+        message: expect.stringMatching(/Too many requests for ops-dashboard; retry in \d+ s/),
+        extensions: { code: 'RATE_LIMITED', retryAfterSeconds: expect.any(Number) },
+      },
+    ]);
+    // Another key has its own bucket.
+    expect((await limited.graphql('{ __typename }', undefined, bearer(KEYS.finance))).status).toBe(
+      200,
+    );
+  });
+});
+
+describe('query limits (checked before execution)', () => {
+  const authed = (query: string, variables?: Record<string, unknown>) =>
+    stack.graphql(query, variables, bearer(KEYS.finance));
+  const nested = (levels: number) => {
+    let selection = 'id';
+    for (let level = 0; level < levels; level++)
+      selection = `redPacks(first: 1) { nodes { channel { ${selection} } } }`;
+    return `{ channel(id: "2812612") { ${selection} } }`;
+  };
+
+  it.each([
+    ['depth', nested(4), /levels deep; the limit is 12/],
+    [
+      'aliases',
+      `{ channel(id: "1") { ${Array.from({ length: 31 }, (_, index) => `a${index}: id`).join(' ')} } }`,
+      /31 aliases; the limit is 30/,
+    ],
+    [
+      'rootFields',
+      `{ ${Array.from({ length: 21 }, (_, index) => `c${index}: channel(id: "${index}") { id }`).join(' ')} }`,
+      /21 root fields; the limit is 20/,
+    ],
+    [
+      'cost',
+      `{ channels(ids: [${Array.from({ length: 50 }, (_, index) => `"${2812610 + index}"`).join(',')}]) { redPacks(first: 1000) { nodes { id receives { user { nickname } amount { amount } } } } } }`,
+      /estimated cost; the limit is 200000 \(page sizes multiply/,
+    ],
+  ])(
+    'rejects a query over the %s limit with QUERY_LIMIT_EXCEEDED and no upstream call',
+    async (limit, query, message) => {
+      const response = await authed(query);
+      expect(response.status).toBe(400);
+      expect(response.errors).toEqual([
+        {
+          message: expect.stringMatching(message),
+          extensions: {
+            code: 'QUERY_LIMIT_EXCEEDED',
+            limit,
+            max: expect.any(Number),
+            actual: expect.any(Number),
+          },
+        },
+      ]);
+      expect(stack.emulator.calls).toHaveLength(0);
+    },
+  );
+
+  it('rejects a document over the size limit before parsing it', async () => {
+    const query = `{ __typename } # ${'x'.repeat(20_000)}`;
+    const response = await authed(query);
+    expect(response.status).toBe(400);
+    expect(response.errors![0]!.extensions).toMatchObject({
+      code: 'QUERY_LIMIT_EXCEEDED',
+      limit: 'documentSize',
+      max: 20_000,
+    });
+  });
+
+  it('counts variables: first: $n multiplies the cost', async () => {
+    // Each channel at first: 1000 with receives costs about 41,000: five are over 200,000.
+    const query = `query($n: Int) { channels(ids: ["2812610","2812611","2812612","2812613","2812614"]) { redPacks(first: $n) { nodes { receives { user { nickname } } } } } }`;
+    expect((await authed(query, { n: 5 })).errors).toBeUndefined();
+    expect((await authed(query, { n: 1000 })).errors![0]!.extensions).toMatchObject({
+      code: 'QUERY_LIMIT_EXCEEDED',
+      limit: 'cost',
+    });
+  });
+
+  it('lets a full dashboard query through', async () => {
+    const response = await authed(`query Dashboard {
+      channel(id: "2812610") {
+        redPacks(first: 100) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node {
+          id type typeLabel status statusLabel allotType createdAt sessionId receiveCount
+          sender { openId nickname } amount { amount fen currency } balance { amount fen }
+          receives { redPackId user { openId nickname avatarUrl } amount { amount fen } receivedAt } } } }
+        incomeRecords(startDate: "2026-10-01", endDate: "2026-10-31", first: 100) { totalCount nodes {
+          id payType payTypeLabel amount { amount fen } giftCount payer { nickname } paidAt channel { id } } }
+      }
+    }`);
+    expect(response.errors).toBeUndefined();
+    expect(response.status).toBe(200);
+  });
+
+  it('does not count introspection, so GraphiQL can load the schema', async () => {
+    const { getIntrospectionQuery } = await import('graphql');
+    const response = await authed(getIntrospectionQuery());
+    expect(response.errors).toBeUndefined();
+  });
+});
+
+describe('HTTP hygiene', () => {
+  const post = (
+    body: string,
+    headers: Record<string, string> = { 'content-type': 'application/json' },
+  ) =>
+    fetch(`${stack.gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { ...bearer(KEYS.finance), ...headers },
+      body,
+    });
+
+  it.each([
+    [
+      'a body over the size limit',
+      () => post(JSON.stringify({ query: `{ __typename } #${'x'.repeat(120_000)}` })),
+      413,
+      'BAD_REQUEST',
+    ],
+    ['a body that is not JSON', () => post('{"query": '), 400, 'BAD_REQUEST'],
+    [
+      'a body of the wrong type',
+      () => post('query=%7B__typename%7D', { 'content-type': 'application/x-www-form-urlencoded' }),
+      415,
+      'BAD_REQUEST',
+    ],
+    [
+      'a batch',
+      () => post(JSON.stringify([{ query: '{ __typename }' }, { query: '{ __typename }' }])),
+      400,
+      'BAD_REQUEST',
+    ],
+    ['a body without a query', () => post(JSON.stringify({ variables: {} })), 400, 'BAD_REQUEST'],
+  ])('answers %s with a GraphQL error', async (_case, send, status, code) => {
+    const response = await send();
+    expect(response.status).toBe(status);
+    expect(response.headers.get('content-type')).toMatch(/application\/json/);
+    const body = (await response.json()) as { errors: { extensions: { code: string } }[] };
+    expect(body.errors[0]!.extensions.code).toBe(code);
+  });
+
+  it("keeps Apollo's CSRF prevention on: a simple GET without a preflight header is refused", async () => {
+    const response = await fetch(
+      `${stack.gateway.url}/graphql?query=${encodeURIComponent('{ __typename }')}`,
+      { headers: bearer(KEYS.finance) },
+    );
+    expect(response.status).toBe(400);
+    expect(await response.text()).toMatch(/CSRF/);
+  });
+});
+
+describe('production defaults', () => {
+  let production: Stack;
+  beforeAll(async () => {
+    production = await startStack({ env: { NODE_ENV: 'production', GATEWAY_PLAYGROUND: '' } });
+  });
+  afterAll(() => production.close());
+
+  it('turns introspection off but keeps federation working', async () => {
+    const introspection = await production.graphql('{ __schema { types { name } } }');
+    expect(introspection.errors![0]!.extensions).toMatchObject({
+      code: 'GRAPHQL_VALIDATION_FAILED',
+    });
+    expect(introspection.errors![0]!.message).toMatch(/introspection/i);
+    const service = await production.graphql<{ _service: { sdl: string } }>('{ _service { sdl } }');
+    expect(service.data!._service.sdl).toContain('type Query');
+  });
+
+  it('sends no CORS headers to browsers by default', async () => {
+    const response = await fetch(`${production.gateway.url}/graphql`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('serves no playground', async () => {
+    const response = await fetch(`${production.gateway.url}/graphql`, {
+      headers: { accept: 'text/html' },
+    });
+    expect(response.headers.get('content-type')).not.toMatch(/html/);
+  });
+
+  it('allows configured origins only', async () => {
+    const configured = await startStack({
+      env: { NODE_ENV: 'production', GATEWAY_CORS_ORIGINS: 'https://dash.example' },
+    });
+    try {
+      const preflight = (origin: string) =>
+        fetch(`${configured.gateway.url}/graphql`, {
+          method: 'OPTIONS',
+          headers: { origin, 'access-control-request-method': 'POST' },
+        });
+      expect(
+        (await preflight('https://dash.example')).headers.get('access-control-allow-origin'),
+      ).toBe('https://dash.example');
+      expect(
+        (await preflight('https://evil.example')).headers.get('access-control-allow-origin'),
+      ).toBeNull();
+    } finally {
+      await configured.close();
+    }
+  });
+});
