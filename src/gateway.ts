@@ -1,14 +1,24 @@
 /**
- * Assembles a running gateway from a validated configuration: the upstream (real Polyv or
- * the built-in emulator), the upstream guard and the one signed client, and the HTTP server.
+ * Assembles a running gateway from a validated configuration: the upstream (real Polyv or the
+ * built-in emulator), shared state (Redis when configured, else in process), the upstream guard,
+ * the one signed client behind the page cache, and the HTTP server.
  */
+import { SharedRedis } from './cache/redis.js';
+import { SharedCache } from './cache/sharedCache.js';
+import { UpstreamCache } from './cache/upstreamCache.js';
 import type { GatewayConfig } from './config/index.js';
 import { cstDayOf } from './domain/convert.js';
 import { startEmulator, type PolyvEmulator } from './emulator/index.js';
 import type { Logger } from './logger.js';
 import { UpstreamGuard } from './polyv/guard.js';
 import { PolyvHttpClient } from './polyv/http.js';
-import { MemoryTokenBuckets } from './ratelimit/tokenBucket.js';
+import { PolyvUpstream } from './polyv/upstream.js';
+import { RedisTokenBuckets } from './ratelimit/redisTokenBuckets.js';
+import {
+  MemoryTokenBuckets,
+  type BucketOptions,
+  type TokenBuckets,
+} from './ratelimit/tokenBucket.js';
 import { startGatewayServer, type GatewayServer } from './server/app.js';
 
 export interface RunningGateway extends GatewayServer {
@@ -16,6 +26,10 @@ export interface RunningGateway extends GatewayServer {
   emulator: PolyvEmulator | undefined;
   /** Upstream protection state (breaker, queue), for health and tests. */
   guard: UpstreamGuard;
+  /** The page cache (hit and miss counters), when caching is on. */
+  pageCache: UpstreamCache | undefined;
+  /** The Redis connection, when configured. */
+  redis: SharedRedis | undefined;
 }
 
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
@@ -45,14 +59,25 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     logger.info({ keys: config.auth.keys.map((key) => key.name) }, 'API keys required');
   }
 
-  const { upstream: limits } = config;
+  // Shared state: in Redis when configured (every replica sees the same), else in process.
+  const redis = config.redis
+    ? new SharedRedis(config.redis, logger.child({ component: 'redis' }))
+    : undefined;
+  const buckets = (namespace: string, options: BucketOptions): TokenBuckets =>
+    redis
+      ? new RedisTokenBuckets(redis, namespace, options, config.replicas)
+      : new MemoryTokenBuckets(options);
+  const cache = (namespace: string) => new SharedCache(config.cache.maxBytes, redis, namespace);
+  logger.info({ redis: redis ? 'shared' : 'off', cache: config.cache.enabled }, 'state');
+
+  const limits = config.upstream;
   const guard = new UpstreamGuard({
     maxConcurrency: limits.maxConcurrency,
     maxQueue: limits.maxQueue,
     queueTimeoutMs: limits.queueTimeoutMs,
     qpsBackoffMs: limits.qpsBackoffMs,
     breaker: limits.breaker,
-    buckets: new MemoryTokenBuckets({
+    buckets: buckets('bucket:upstream:', {
       ratePerSecond: limits.ratePerSecond,
       burst: limits.rateBurst,
     }),
@@ -72,11 +97,19 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     guard,
     maxSockets: limits.maxConcurrency,
   });
+  const pageCache = config.cache.enabled ? new UpstreamCache(cache('page:'), redis) : undefined;
+
   const server = await startGatewayServer({
     config,
-    client,
+    upstream: new PolyvUpstream(client, pageCache, config.cache.ttlMs),
     accountId: upstream.userId,
     logger,
+    clientBuckets: buckets('bucket:client:', {
+      ratePerSecond: config.limits.ratePerSecond,
+      burst: config.limits.rateBurst,
+    }),
+    responseCache: config.cache.enabled ? cache('response:') : undefined,
+    persistedQueries: cache('apq:'),
     playground: config.playground ? { exampleVariables: exampleVariables(emulator) } : undefined,
   });
   logger.info({ url: `${server.url}/graphql`, playground: config.playground }, 'gateway listening');
@@ -85,10 +118,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     ...server,
     emulator,
     guard,
+    pageCache,
+    redis,
     async stop() {
       await server.stop();
       client.close();
       guard.shutdown();
+      await redis?.close();
       await emulator?.close();
     },
   };

@@ -52,6 +52,13 @@ describe('configuration', () => {
         ratePerSecond: 20,
         rateBurst: 100,
       },
+      cache: {
+        enabled: true,
+        ttlMs: { redPackStatistics: 30_000, incomeDetail: 60_000 },
+        maxBytes: 64 * 1024 * 1024,
+      },
+      redis: undefined,
+      replicas: 1,
       server: { port: 4000, host: '0.0.0.0', shutdownGraceMs: 10_000 },
       http: { corsOrigins: '*', introspection: true, stackTraces: true },
       playground: true,
@@ -106,6 +113,18 @@ describe('configuration', () => {
       introspection: true,
       stackTraces: false,
     });
+  });
+
+  it('shares state through Redis when REDIS_URL is set', () => {
+    expect(
+      loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379/2', GATEWAY_REPLICAS: '3' }),
+    ).toMatchObject({
+      redis: { url: 'redis://127.0.0.1:6379/2', prefix: 'polyv-graphql:', commandTimeoutMs: 250 },
+      replicas: 3,
+    });
+    expect(problemsOf({ REDIS_URL: 'http://127.0.0.1:6379' })).toMatch(
+      /REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/,
+    );
   });
 
   it('reports bad variables by name, without echoing secrets', () => {

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { startEmulator, type Fault, type PolyvEmulator } from '../src/emulator/index.js';
 import { UpstreamGuard } from '../src/polyv/guard.js';
 import { PolyvHttpClient } from '../src/polyv/http.js';
+import { PolyvUpstream } from '../src/polyv/upstream.js';
 import { MemoryTokenBuckets } from '../src/ratelimit/tokenBucket.js';
 import { fetchIncomePage } from '../src/polyv/incomeDetail.js';
 import { fetchRedPackPage } from '../src/polyv/redPackStatistics.js';
@@ -38,10 +39,12 @@ const makeClient = (overrides: Partial<ConstructorParameters<typeof PolyvHttpCli
     ...overrides,
   });
 
+/** The client without a cache: what the endpoint modules call. */
+const via = (c: PolyvHttpClient) => new PolyvUpstream(c, undefined, {});
 const redPacks = (c = client, pageSize = 10) =>
-  fetchRedPackPage(c, { channelId: '2812610', pageNumber: 1, pageSize });
+  fetchRedPackPage(via(c), { channelId: '2812610', pageNumber: 1, pageSize });
 const income = (c = client) =>
-  fetchIncomePage(c, {
+  fetchIncomePage(via(c), {
     userId: emulator.credentials.userId,
     startDate: '2026-08-01',
     endDate: '2026-11-30',
@@ -107,7 +110,7 @@ describe('red-pack statistics (v4 envelope)', () => {
 
   it('turns an error envelope into a typed error with Polyv code, message and requestId', async () => {
     const error = await failure(
-      fetchRedPackPage(client, { channelId: '99999999', pageNumber: 1, pageSize: 10 }),
+      fetchRedPackPage(via(client), { channelId: '99999999', pageNumber: 1, pageSize: 10 }),
     );
     expect(error).toBeInstanceOf(PolyvApiError);
     expect(error.code).toBe('UPSTREAM_ERROR');
@@ -157,7 +160,7 @@ describe('income detail (v2 envelope)', () => {
 
   it('treats code != 200 inside an HTTP 200 answer as an error', async () => {
     const error = await failure(
-      fetchIncomePage(client, {
+      fetchIncomePage(via(client), {
         userId: emulator.credentials.userId,
         startDate: '2026-10-02',
         endDate: '2026-10-01',
@@ -173,7 +176,7 @@ describe('income detail (v2 envelope)', () => {
 
   it('reports another account as access forbidden', async () => {
     const error = await failure(
-      fetchIncomePage(client, {
+      fetchIncomePage(via(client), {
         userId: 'someone-else',
         startDate: '2026-10-01',
         endDate: '2026-10-02',

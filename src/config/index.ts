@@ -46,6 +46,25 @@ const envSchema = z.object({
   POLYV_BREAKER_VOLUME: int(10),
   POLYV_BREAKER_RESET_MS: int(10_000),
 
+  // Caching and scale-out
+  /** `off` disables the upstream page cache and the response cache (each request asks Polyv). */
+  GATEWAY_CACHE: onOff,
+  /** How long a Polyv page is reused, by endpoint (0: never). */
+  POLYV_CACHE_TTL_RED_PACKS_S: int(30, 0),
+  POLYV_CACHE_TTL_INCOME_S: int(60, 0),
+  /** In-process cache size bound. */
+  GATEWAY_CACHE_MAX_MB: int(64),
+  /** Shared cache, limits and persisted queries for every replica (redis:// or rediss://). */
+  REDIS_URL: z
+    .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })
+    .optional(),
+  /** Prefix of every Redis key, so deployments can share one Redis. */
+  GATEWAY_REDIS_PREFIX: z.string().trim().min(1).default('polyv-graphql:'),
+  /** A Redis command slower than this counts as Redis being down (we fall back, never wait). */
+  REDIS_TIMEOUT_MS: int(250),
+  /** Replicas sharing the limits; while Redis is down each keeps 1/N of them. */
+  GATEWAY_REPLICAS: int(1),
+
   // Who may ask
   /** `off` disables API keys (a warning is logged); otherwise keys are required with real credentials. */
   GATEWAY_AUTH: onOff,
@@ -118,6 +137,15 @@ export interface GatewayConfig {
     ratePerSecond: number;
     rateBurst: number;
   };
+  cache: {
+    enabled: boolean;
+    /** Upstream page TTL by endpoint name. */
+    ttlMs: { redPackStatistics: number; incomeDetail: number };
+    maxBytes: number;
+  };
+  /** Shared state for replicas; absent: everything in process. */
+  redis: { url: string; prefix: string; commandTimeoutMs: number } | undefined;
+  replicas: number;
   server: { port: number; host: string; shutdownGraceMs: number };
   http: { corsOrigins: '*' | string[]; introspection: boolean; stackTraces: boolean };
   /** Serve the GraphiQL playground (GET /graphql and /). */
@@ -181,6 +209,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       ratePerSecond: vars.GATEWAY_RATE_PER_SECOND,
       rateBurst: vars.GATEWAY_RATE_BURST,
     },
+    cache: {
+      enabled: defaultOn(vars.GATEWAY_CACHE, true),
+      ttlMs: {
+        redPackStatistics: vars.POLYV_CACHE_TTL_RED_PACKS_S * 1000,
+        incomeDetail: vars.POLYV_CACHE_TTL_INCOME_S * 1000,
+      },
+      maxBytes: vars.GATEWAY_CACHE_MAX_MB * 1024 * 1024,
+    },
+    redis: vars.REDIS_URL
+      ? {
+          url: vars.REDIS_URL,
+          prefix: vars.GATEWAY_REDIS_PREFIX,
+          commandTimeoutMs: vars.REDIS_TIMEOUT_MS,
+        }
+      : undefined,
+    replicas: vars.GATEWAY_REPLICAS,
     server: { port: vars.PORT, host: vars.HOST, shutdownGraceMs: vars.GATEWAY_SHUTDOWN_GRACE_MS },
     http: {
       corsOrigins: readCorsOrigins(vars.GATEWAY_CORS_ORIGINS, production),

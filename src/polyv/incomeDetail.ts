@@ -2,7 +2,7 @@
 import { instantFromMillis, money, payTypeFromCode, yuanToFen } from '../domain/convert.js';
 import type { IncomeRecordModel } from '../domain/models.js';
 import type { UpstreamPage } from '../pagination/page.js';
-import type { CallOptions, PolyvHttpClient } from './http.js';
+import type { PolyvUpstream, UpstreamCallOptions } from './upstream.js';
 import { incomePage, type RawIncomeRecord } from './responses.js';
 
 /** The filters of one income list; every page of the list shares them. */
@@ -22,11 +22,11 @@ export interface IncomePageQuery extends IncomeFilter {
 }
 
 export async function fetchIncomePage(
-  client: PolyvHttpClient,
+  upstream: PolyvUpstream,
   query: IncomePageQuery,
-  options: CallOptions = {},
+  options: UpstreamCallOptions = {},
 ): Promise<UpstreamPage<IncomeRecordModel>> {
-  const { data } = await client.call(
+  const data = await upstream.call(
     {
       endpoint: 'incomeDetail',
       method: 'POST',

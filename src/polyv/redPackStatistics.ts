@@ -9,7 +9,7 @@ import {
 } from '../domain/convert.js';
 import type { RedPackModel } from '../domain/models.js';
 import type { UpstreamPage } from '../pagination/page.js';
-import type { CallOptions, PolyvHttpClient } from './http.js';
+import type { PolyvUpstream, UpstreamCallOptions } from './upstream.js';
 import { redPackPage, type RawRedPack } from './responses.js';
 
 /** The filters of one red-pack list; every page of the list shares them. */
@@ -27,11 +27,11 @@ export interface RedPackPageQuery extends RedPackFilter {
 }
 
 export async function fetchRedPackPage(
-  client: PolyvHttpClient,
+  upstream: PolyvUpstream,
   query: RedPackPageQuery,
-  options: CallOptions = {},
+  options: UpstreamCallOptions = {},
 ): Promise<UpstreamPage<RedPackModel>> {
-  const { data } = await client.call(
+  const data = await upstream.call(
     {
       endpoint: 'redPackStatistics',
       method: 'GET',

@@ -5,13 +5,13 @@
  * key allowed the whole account may read account-level income.
  */
 import { canReadAccount, canReadChannel } from '../auth/apiKeys.js';
+import { stableKey } from '../cache/keys.js';
 import type { IncomeRecordModel, RedPackModel } from '../domain/models.js';
 import { forbidden } from '../errors.js';
 import type { PagedList } from '../pagination/connection.js';
 import type { IncomeFilter } from '../polyv/incomeDetail.js';
 import type { RedPackFilter } from '../polyv/redPackStatistics.js';
 import type { GatewayContext } from '../server/context.js';
-import { pageKey } from '../server/loaders.js';
 
 function authorise(context: GatewayContext, channelId: string | undefined): void {
   const { principal } = context;
@@ -32,7 +32,7 @@ export function redPackList(
 ): PagedList<RedPackModel> {
   authorise(context, filter.channelId);
   return {
-    identity: `redPacks:${pageKey(filter)}`,
+    identity: `redPacks:${stableKey(filter)}`,
     fetchPage: (pageNumber, pageSize) =>
       context.pages.redPacks({ ...filter, pageNumber, pageSize }),
     keyOf: (redPack) => ({ id: redPack.id, time: redPack.createdAt.getTime() }),
@@ -45,7 +45,7 @@ export function incomeList(
 ): PagedList<IncomeRecordModel> {
   authorise(context, filter.channelId);
   return {
-    identity: `income:${pageKey(filter)}`,
+    identity: `income:${stableKey(filter)}`,
     fetchPage: (pageNumber, pageSize) => context.pages.income({ ...filter, pageNumber, pageSize }),
     keyOf: (record) => ({ id: record.id, time: record.paidAt.getTime() }),
   };

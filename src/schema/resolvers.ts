@@ -2,6 +2,8 @@
  * Resolvers, typed by codegen from schema.graphql. Fields not listed here are read straight
  * off our internal models (src/domain/models.ts).
  */
+import { cacheControlFromInfo } from '@apollo/cache-control-types';
+import type { GraphQLResolveInfo } from 'graphql';
 import { fenToDecimal } from '../domain/convert.js';
 import type { Resolvers } from '../generated/graphql.js';
 import { resolveConnection } from '../pagination/connection.js';
@@ -17,6 +19,10 @@ import { DateScalar, DateTimeScalar, DecimalScalar } from './scalars.js';
 
 const channelOf = (id: string) => (isChannelNumber(id) ? { id } : null);
 
+/** A connection's answer may be reused for as long as the Polyv page behind it is cached. */
+const reusableFor = (info: GraphQLResolveInfo, seconds: number) =>
+  cacheControlFromInfo(info).setCacheHint({ maxAge: seconds });
+
 export const resolvers: Resolvers = {
   DateTime: DateTimeScalar,
   Date: DateScalar,
@@ -25,38 +31,44 @@ export const resolvers: Resolvers = {
   Query: {
     channel: (_, { id }) => channelOf(id),
     channels: (_, { ids }) => ids.map(channelOf),
-    incomeRecords: (_, { startDate, endDate, channelId, ...page }, context) =>
-      resolveConnection(
+    incomeRecords: (_, { startDate, endDate, channelId, ...page }, context, info) => {
+      reusableFor(info, context.cacheMaxAge.incomeDetail);
+      return resolveConnection(
         incomeList(context, {
           userId: context.accountId,
           ...dayRange(startDate, endDate),
           channelId: channelIdArgument(channelId, 'channelId'),
         }),
         page,
-      ),
+      );
+    },
   },
 
   Channel: {
     // Federation: another subgraph hands us `{ id }`; any channel number is a channel.
     __resolveReference: ({ id }) => channelOf(id),
-    redPacks: (channel, { sessionId, startTime, endTime, ...page }, context) =>
-      resolveConnection(
+    redPacks: (channel, { sessionId, startTime, endTime, ...page }, context, info) => {
+      reusableFor(info, context.cacheMaxAge.redPackStatistics);
+      return resolveConnection(
         redPackList(context, {
           channelId: channel.id,
           sessionId: sessionIdArgument(sessionId),
           ...timeRange(startTime, endTime),
         }),
         page,
-      ),
-    incomeRecords: (channel, { startDate, endDate, ...page }, context) =>
-      resolveConnection(
+      );
+    },
+    incomeRecords: (channel, { startDate, endDate, ...page }, context, info) => {
+      reusableFor(info, context.cacheMaxAge.incomeDetail);
+      return resolveConnection(
         incomeList(context, {
           userId: context.accountId,
           ...dayRange(startDate, endDate),
           channelId: channel.id,
         }),
         page,
-      ),
+      );
+    },
   },
 
   RedPack: {

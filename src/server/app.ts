@@ -5,7 +5,7 @@
  * Nothing here reads the environment: it is all in the configuration it is given.
  */
 import http from 'node:http';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -13,8 +13,10 @@ import cors from 'cors';
 import express from 'express';
 import type { GatewayConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
-import type { PolyvHttpClient } from '../polyv/http.js';
-import { MemoryTokenBuckets } from '../ratelimit/tokenBucket.js';
+import responseCachePlugin from '@apollo/server-plugin-response-cache';
+import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
+import type { PolyvUpstream } from '../polyv/upstream.js';
+import type { TokenBuckets } from '../ratelimit/tokenBucket.js';
 import { buildSchema } from '../schema/index.js';
 import { authentication, principalOf, rateLimiting } from './access.js';
 import { createContext, type GatewayContext } from './context.js';
@@ -24,8 +26,15 @@ import { queryLimitsPlugin, requestShape } from './limits.js';
 import { checkPlaygroundAssets, playgroundRouter, type PlaygroundOptions } from './playground.js';
 
 export interface GatewayServerOptions {
-  config: Pick<GatewayConfig, 'auth' | 'limits' | 'server' | 'http'>;
-  client: PolyvHttpClient;
+  config: Pick<GatewayConfig, 'auth' | 'limits' | 'server' | 'http' | 'cache'>;
+  /** Polyv, through the page cache. */
+  upstream: PolyvUpstream;
+  /** Per-principal request buckets (shared by replicas with Redis). */
+  clientBuckets: TokenBuckets;
+  /** Whole-response cache; absent: off. */
+  responseCache: KeyValueCache<string> | undefined;
+  /** Automatic persisted queries. */
+  persistedQueries: KeyValueCache<string>;
   /** The Polyv account whose income is reported. */
   accountId: string;
   logger: Logger;
@@ -60,6 +69,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     includeStacktraceInErrorResponses: config.http.stackTraces,
     introspection: config.http.introspection,
     csrfPrevention: true,
+    persistedQueries: { cache: options.persistedQueries, ttl: 24 * 60 * 60 },
     // A document must be parsed before it can be measured: bound the parser's work too.
     parseOptions: { maxTokens: Math.max(1_000, Math.floor(config.limits.maxDocumentBytes / 2)) },
     // Shutdown is ours (src/index.ts): Apollo's handler would re-raise the signal and skip it.
@@ -72,9 +82,17 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
       // Apollo's default landing page loads from a CDN; our own playground replaces it.
       ApolloServerPluginLandingPageDisabled(),
       queryLimitsPlugin(config.limits),
+      cachePolicyPlugin(config),
+      ...(options.responseCache
+        ? [wholeResponseCache(options.responseCache, config.auth.mode === 'keys')]
+        : []),
     ],
   });
   await apollo.start();
+  const cacheMaxAge = {
+    redPackStatistics: config.cache.enabled ? config.cache.ttlMs.redPackStatistics / 1000 : 0,
+    incomeDetail: config.cache.enabled ? config.cache.ttlMs.incomeDetail / 1000 : 0,
+  };
 
   const corsOrigins = config.http.corsOrigins;
   app.use(
@@ -92,24 +110,22 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     app.use(playgroundRouter({ endpoint: GRAPHQL_PATH, ...options.playground }));
   }
 
-  const clientBuckets = new MemoryTokenBuckets({
-    ratePerSecond: config.limits.ratePerSecond,
-    burst: config.limits.rateBurst,
-  });
   app.use(
     GRAPHQL_PATH,
     express.json({ limit: config.limits.maxBodyBytes }),
     bodyErrorHandler,
     requestShape(config.limits),
     authentication(config.auth),
-    rateLimiting(clientBuckets),
+    rateLimiting(options.clientBuckets),
     expressMiddleware(apollo, {
-      context: async ({ res }) =>
+      context: async ({ req, res }) =>
         createContext({
-          client: options.client,
+          upstream: options.upstream,
           accountId: options.accountId,
           principal: principalOf(res),
           deadline: Date.now() + config.limits.requestTimeoutMs,
+          fresh: wantsFreshData(req.headers['cache-control'], req.headers.pragma),
+          cacheMaxAge,
         }),
     }),
   );
@@ -133,4 +149,42 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
       await apollo.stop();
     },
   };
+}
+
+/** `Cache-Control: no-cache` (or `no-store`, `max-age=0`, or `Pragma: no-cache`) asks for fresh data. */
+function wantsFreshData(cacheControl: string | undefined, pragma: string | undefined): boolean {
+  return (
+    /\b(no-cache|no-store|max-age=0)\b/i.test(cacheControl ?? '') ||
+    /\bno-cache\b/i.test(pragma ?? '')
+  );
+}
+
+/**
+ * With API keys every answer is PRIVATE (Cache-Control: private): what a key may see differs
+ * from key to key, so no shared cache (router, CDN) may hand one key's answer to another.
+ */
+function cachePolicyPlugin(
+  config: Pick<GatewayConfig, 'auth'>,
+): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async executionDidStart({ overallCachePolicy }) {
+          if (config.auth.mode === 'keys') overallCachePolicy.restrict({ scope: 'PRIVATE' });
+        },
+      };
+    },
+  };
+}
+
+/** Whole answers, cached by operation, variables and (with API keys) the key's name. */
+function wholeResponseCache(
+  cache: KeyValueCache<string>,
+  perKey: boolean,
+): ApolloServerPlugin<GatewayContext> {
+  return responseCachePlugin<GatewayContext>({
+    cache,
+    sessionId: async ({ contextValue }) => (perKey ? contextValue.principal.name : null),
+    shouldReadFromCache: async ({ contextValue }) => !contextValue.fresh,
+  });
 }

@@ -1,6 +1,6 @@
 /** The per-request GraphQL context: everything a resolver may use, built fresh per request. */
 import type { Principal } from '../auth/apiKeys.js';
-import type { PolyvHttpClient } from '../polyv/http.js';
+import type { PolyvUpstream } from '../polyv/upstream.js';
 import { createPageLoaders, type PageLoaders } from './loaders.js';
 
 export interface GatewayContext {
@@ -12,20 +12,24 @@ export interface GatewayContext {
   principal: Principal;
   /** Epoch ms by which the request must be answered. */
   deadline: number;
+  /** The client asked for fresh data (Cache-Control: no-cache). */
+  fresh: boolean;
+  /** Seconds an answer built on each endpoint may be reused (its page-cache TTL; 0: not at all). */
+  cacheMaxAge: { redPackStatistics: number; incomeDetail: number };
 }
 
 export interface ContextDependencies {
-  client: PolyvHttpClient;
+  upstream: PolyvUpstream;
   accountId: string;
   principal: Principal;
   deadline: number;
+  fresh: boolean;
+  cacheMaxAge: GatewayContext['cacheMaxAge'];
 }
 
-export function createContext({
-  client,
-  accountId,
-  principal,
-  deadline,
-}: ContextDependencies): GatewayContext {
-  return { pages: createPageLoaders(client, { deadline }), accountId, principal, deadline };
+export function createContext({ upstream, ...request }: ContextDependencies): GatewayContext {
+  return {
+    pages: createPageLoaders(upstream, { deadline: request.deadline, fresh: request.fresh }),
+    ...request,
+  };
 }

@@ -7,7 +7,8 @@
 import DataLoader from 'dataloader';
 import type { IncomeRecordModel, RedPackModel } from '../domain/models.js';
 import type { UpstreamPage } from '../pagination/page.js';
-import type { CallOptions, PolyvHttpClient } from '../polyv/http.js';
+import type { PolyvUpstream, UpstreamCallOptions } from '../polyv/upstream.js';
+import { stableKey } from '../cache/keys.js';
 import { fetchIncomePage, type IncomePageQuery } from '../polyv/incomeDetail.js';
 import { fetchRedPackPage, type RedPackPageQuery } from '../polyv/redPackStatistics.js';
 
@@ -16,21 +17,15 @@ export interface PageLoaders {
   income: (query: IncomePageQuery) => Promise<UpstreamPage<IncomeRecordModel>>;
 }
 
-/** `options` apply to every call of the request (its deadline). */
-export function createPageLoaders(client: PolyvHttpClient, options: CallOptions): PageLoaders {
+/** `options` apply to every call of the request (its deadline, whether it wants fresh data). */
+export function createPageLoaders(
+  upstream: PolyvUpstream,
+  options: UpstreamCallOptions,
+): PageLoaders {
   return {
-    redPacks: pageLoader((query: RedPackPageQuery) => fetchRedPackPage(client, query, options)),
-    income: pageLoader((query: IncomePageQuery) => fetchIncomePage(client, query, options)),
+    redPacks: pageLoader((query: RedPackPageQuery) => fetchRedPackPage(upstream, query, options)),
+    income: pageLoader((query: IncomePageQuery) => fetchIncomePage(upstream, query, options)),
   };
-}
-
-/** A cache key that does not depend on the order properties were written in. */
-export function pageKey(query: object): string {
-  return JSON.stringify(
-    Object.entries(query)
-      .filter(([, value]) => value !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : 1)),
-  );
 }
 
 function pageLoader<Q extends object, T>(fetch: (query: Q) => Promise<UpstreamPage<T>>) {
@@ -39,7 +34,7 @@ function pageLoader<Q extends object, T>(fetch: (query: Q) => Promise<UpstreamPa
   const loader = new DataLoader<Q, UpstreamPage<T>, string>(
     (queries) =>
       Promise.all(queries.map((query) => fetch(query).catch((error: unknown) => toError(error)))),
-    { cacheKeyFn: pageKey },
+    { cacheKeyFn: stableKey },
   );
   return (query: Q) =>
     loader.load(query).catch((error: unknown) => {

@@ -1,0 +1,148 @@
+/**
+ * The upstream page cache, between the resolvers' DataLoaders and the signed Polyv client.
+ *
+ * - Keyed by endpoint and normalised parameters (never timestamp or signature), with a TTL per
+ *   endpoint. Only successful answers are cached: what is stored is Polyv's validated `data`,
+ *   re-validated on the way out like any upstream answer.
+ * - Single flight: concurrent requests for the same page while it is being fetched wait for
+ *   that one fetch. In process always; across replicas with Redis, through a short lock: the
+ *   replica holding it fetches, the others wait for its answer to land in the cache.
+ * - `fresh` (a client's Cache-Control: no-cache) skips the read but still shares a fetch in
+ *   flight and refreshes the cache; it still passes the upstream guard like any call.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { z } from 'zod';
+import type { SharedRedis } from './redis.js';
+import type { SharedCache } from './sharedCache.js';
+
+export interface CachedFetch<T> {
+  /** Short endpoint name, e.g. `redPackStatistics`. */
+  endpoint: string;
+  /** Normalised parameters (without appId, timestamp, sign). */
+  params: string;
+  /** 0 disables caching for this call. */
+  ttlMs: number;
+  /** Skip the cache read (still coalesce and write). */
+  fresh: boolean;
+  /** Validates what comes out of the cache, as the client validates Polyv's answers. */
+  schema: z.ZodType<T>;
+  fetch: () => Promise<T>;
+}
+
+/** How long a replica may hold a page's fetch lock; other replicas wait at most this long. */
+const LOCK_MS = 5_000;
+const LOCK_POLL_MS = 25;
+
+const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+export class UpstreamCache {
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+  /** Counters for metrics and tests: hits, misses and coalesced waits by endpoint. */
+  readonly stats = new Map<string, { hits: number; misses: number; coalesced: number }>();
+
+  constructor(
+    private readonly cache: SharedCache,
+    private readonly redis: SharedRedis | undefined,
+  ) {}
+
+  async get<T>(call: CachedFetch<T>): Promise<T> {
+    if (call.ttlMs <= 0) return call.fetch();
+    const key = `${call.endpoint}:${call.params}`;
+    const stats = this.statsOf(call.endpoint);
+
+    if (!call.fresh) {
+      const cached = await this.read(key, call.schema);
+      if (cached !== undefined) {
+        stats.hits++;
+        return cached;
+      }
+    }
+    const pending = this.inFlight.get(key);
+    if (pending) {
+      stats.coalesced++;
+      return pending as Promise<T>;
+    }
+    stats.misses++;
+    const flight = this.fetchOnce(key, call).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, flight);
+    return flight;
+  }
+
+  private async fetchOnce<T>(key: string, call: CachedFetch<T>): Promise<T> {
+    const lock = await this.acquireLock(key);
+    try {
+      if (lock === 'held-elsewhere') {
+        // Another replica is fetching this page: wait for its answer, then fetch only if it fails.
+        const landed = await this.waitForOtherReplica(key, call.schema);
+        if (landed !== undefined) return landed;
+      }
+      const value = await call.fetch();
+      await this.cache.set(key, JSON.stringify(value), { ttl: call.ttlMs / 1000 });
+      return value;
+    } finally {
+      if (typeof lock === 'string' && lock !== 'held-elsewhere') await this.releaseLock(key, lock);
+    }
+  }
+
+  private async read<T>(key: string, schema: z.ZodType<T>): Promise<T | undefined> {
+    const text = await this.cache.get(key);
+    if (text === undefined) return undefined;
+    try {
+      const parsed = schema.safeParse(JSON.parse(text));
+      // A corrupt entry is a miss, never a wrong answer.
+      return parsed.success ? parsed.data : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A token when we hold the lock, 'held-elsewhere', or undefined when there is no Redis. */
+  private async acquireLock(key: string): Promise<string | 'held-elsewhere' | undefined> {
+    if (!this.redis?.available) return undefined;
+    const token = `${process.pid}:${Math.random().toString(36).slice(2)}`;
+    try {
+      const set = await this.redis.client.set(this.lockKey(key), token, 'PX', LOCK_MS, 'NX');
+      return set === 'OK' ? token : 'held-elsewhere';
+    } catch (error) {
+      this.redis.fellBack(error);
+      return undefined;
+    }
+  }
+
+  private async waitForOtherReplica<T>(key: string, schema: z.ZodType<T>): Promise<T | undefined> {
+    const until = Date.now() + LOCK_MS;
+    while (Date.now() < until) {
+      await sleep(LOCK_POLL_MS);
+      const landed = await this.read(key, schema);
+      if (landed !== undefined) return landed;
+      if (!this.redis?.available) return undefined;
+      try {
+        if ((await this.redis.client.exists(this.lockKey(key))) === 0)
+          return this.read(key, schema);
+      } catch (error) {
+        this.redis.fellBack(error);
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  private async releaseLock(key: string, token: string): Promise<void> {
+    try {
+      await this.redis?.client.eval(RELEASE_LOCK, 1, this.lockKey(key), token);
+    } catch (error) {
+      // The lock expires by itself.
+      this.redis?.fellBack(error);
+    }
+  }
+
+  private lockKey(key: string): string {
+    return `${this.redis?.prefix ?? ''}lock:${key}`;
+  }
+
+  private statsOf(endpoint: string) {
+    let stats = this.stats.get(endpoint);
+    if (!stats) this.stats.set(endpoint, (stats = { hits: 0, misses: 0, coalesced: 0 }));
+    return stats;
+  }
+}
