@@ -3,62 +3,12 @@
  * builds first), with a clean environment. Expected data is computed independently from a
  * fresh copy of the emulator's seeded dataset.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createDemoDataset, redPackBalanceFen, startEmulator } from '../src/emulator/index.js';
 import { fenToDecimal } from '../src/domain/convert.js';
+import { cleanEnv, polyvEnv, refusal, startProcess } from './support/process.js';
 import { postGraphQL } from './support/stack.js';
-
-const ENTRY = new URL('../dist/index.js', import.meta.url).pathname;
-
-/** Only what a fresh shell would have: no Polyv credentials leak in from the developer's env. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'development', ...extra };
-}
-
-interface LogLine {
-  level: number;
-  msg: string;
-  [key: string]: unknown;
-}
-
-/** Starts the gateway and resolves once it logs its URL, with every log line so far. */
-async function startProcess(
-  env: NodeJS.ProcessEnv,
-): Promise<{ child: ChildProcess; url: string; lines: LogLine[] }> {
-  const child = spawn(process.execPath, [ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: LogLine[] = [];
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no "gateway listening" line: ${JSON.stringify(lines)}`)),
-      20_000,
-    );
-    createInterface({ input: child.stdout! }).on('line', (text) => {
-      const line = JSON.parse(text) as LogLine;
-      lines.push(line);
-      if (line.msg === 'gateway listening') {
-        clearTimeout(timer);
-        resolve(String(line.url).replace(/\/graphql$/, ''));
-      }
-    });
-    child.once('exit', (code) =>
-      reject(new Error(`exited with ${code}: ${JSON.stringify(lines)}`)),
-    );
-  });
-  return { child, url, lines };
-}
-
-/** Runs the gateway expecting it to refuse to start; returns its exit code and output. */
-async function refusal(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, output };
-}
 
 describe('npm start without credentials', () => {
   let gateway: Awaited<ReturnType<typeof startProcess>>;
@@ -171,17 +121,7 @@ describe('graceful shutdown', () => {
   it('on SIGTERM stops accepting, finishes the request in flight, then exits 0', async () => {
     const emulator = await startEmulator({ port: 0, latencyMs: 1_000 });
     try {
-      const { child, url } = await startProcess(
-        cleanEnv({
-          PORT: '0',
-          HOST: '127.0.0.1',
-          POLYV_BASE_URL: emulator.url,
-          POLYV_APP_ID: emulator.credentials.appId,
-          POLYV_APP_SECRET: emulator.credentials.appSecret,
-          POLYV_USER_ID: emulator.credentials.userId,
-          GATEWAY_AUTH: 'off',
-        }),
-      );
+      const { child, url } = await startProcess(polyvEnv(emulator));
       const inFlight = postGraphQL<{ channel: unknown }>(
         `${url}/graphql`,
         '{ channel(id: "2812614") { redPacks { totalCount } } }',

@@ -45,6 +45,11 @@ export class UpstreamCache {
     private readonly redis: SharedRedis | undefined,
   ) {}
 
+  /** Bytes the in-process copy holds. */
+  get localBytes(): number {
+    return this.cache.localBytes;
+  }
+
   async get<T>(call: CachedFetch<T>): Promise<T> {
     if (call.ttlMs <= 0) return call.fetch();
     const key = `${call.endpoint}:${call.params}`;

@@ -169,7 +169,10 @@ function cachePolicyPlugin(
   return {
     async requestDidStart() {
       return {
-        async executionDidStart({ overallCachePolicy }) {
+        // Not earlier: Apollo's cache-control plugin only reads field hints while the policy is
+        // still unrestricted at the start of execution. Our hook runs before it reads the policy
+        // to write the header, and before the response cache stores the answer.
+        async willSendResponse({ overallCachePolicy }) {
           if (config.auth.mode === 'keys') overallCachePolicy.restrict({ scope: 'PRIVATE' });
         },
       };

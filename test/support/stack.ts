@@ -40,12 +40,16 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Run as `npm start` does without credentials: the gateway starts its own emulator. */
   builtInEmulator?: boolean;
+  /** Serve this (already running) emulator, e.g. one shared by several gateways. */
+  sharedEmulator?: PolyvEmulator;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const external = options.builtInEmulator
-    ? undefined
-    : await startEmulator({ port: 0, ...options.emulator });
+  const owned =
+    options.builtInEmulator || options.sharedEmulator
+      ? undefined
+      : await startEmulator({ port: 0, ...options.emulator });
+  const external = options.sharedEmulator ?? owned;
   const polyvEnv = external
     ? {
         POLYV_BASE_URL: external.url,
@@ -90,7 +94,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       postGraphQL(`${gateway.url}/graphql`, query, variables, headers),
     async close() {
       await gateway.stop();
-      await external?.close();
+      await owned?.close();
     },
   };
 }
