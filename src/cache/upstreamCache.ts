@@ -80,6 +80,10 @@ export class UpstreamCache {
         // Another replica is fetching this page: wait for its answer, then fetch only if it fails.
         const landed = await this.waitForOtherReplica(key, call.schema);
         if (landed !== undefined) return landed;
+      } else if (lock !== undefined && !call.fresh) {
+        // Another replica may have fetched it between our cache miss and taking the lock.
+        const landed = await this.read(key, call.schema);
+        if (landed !== undefined) return landed;
       }
       const value = await call.fetch();
       await this.cache.set(key, JSON.stringify(value), { ttl: call.ttlMs / 1000 });

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { PolyvEmulator } from '../../src/emulator/index.js';
 
-export const ENTRY = new URL('../dist/index.js', import.meta.url).pathname;
+export const ENTRY = new URL('../../dist/index.js', import.meta.url).pathname;
 
 /** Only what a fresh shell would have: no Polyv credentials leak in from the developer's env. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {

@@ -1,0 +1,216 @@
+/**
+ * Scale-out with a real Redis: three gateway processes behave like one careful client, and a
+ * Redis outage fails no request. Upstream calls and their timing are read at one emulator.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startEmulator, type PolyvEmulator } from '../src/emulator/index.js';
+import { polyvEnv, startProcess, stopProcess } from './support/process.js';
+import {
+  PrivateRedis,
+  requireSharedRedis,
+  SHARED_REDIS_URL,
+  uniquePrefix,
+} from './support/redis.js';
+import { postGraphQL, startStack, type Stack } from './support/stack.js';
+
+const DASHBOARD = `query Dashboard { channel(id: "2812611") {
+  redPacks(first: 20) { totalCount nodes { id amount { amount } receives { user { nickname } amount { amount } } } }
+  incomeRecords(startDate: "2026-10-01", endDate: "2026-10-31", first: 20) { totalCount nodes { id amount { amount } } }
+} }`;
+
+beforeAll(requireSharedRedis);
+
+describe('three replicas sharing one Redis', () => {
+  let emulator: PolyvEmulator;
+  beforeAll(async () => {
+    emulator = await startEmulator({ port: 0 });
+  });
+  afterAll(() => emulator.close());
+
+  async function replicas(env: Record<string, string>) {
+    const prefix = uniquePrefix('replicas');
+    return Promise.all(
+      [1, 2, 3].map(() =>
+        startProcess(
+          polyvEnv(emulator, {
+            REDIS_URL: SHARED_REDIS_URL,
+            GATEWAY_REDIS_PREFIX: prefix,
+            GATEWAY_REPLICAS: '3',
+            ...env,
+          }),
+        ),
+      ),
+    );
+  }
+
+  it('answer a burst of identical dashboard queries with one upstream call per distinct page', async () => {
+    const gateways = await replicas({});
+    try {
+      emulator.resetCounters();
+      emulator.setLatency(100);
+      // 60 screens refresh at once, spread over the three replicas.
+      const answers = await Promise.all(
+        Array.from({ length: 60 }, (_, index) =>
+          postGraphQL(`${gateways[index % 3]!.url}/graphql`, DASHBOARD),
+        ),
+      );
+      expect(answers.every((answer) => answer.status === 200 && answer.errors === undefined)).toBe(
+        true,
+      );
+      expect(new Set(answers.map((answer) => JSON.stringify(answer.data))).size).toBe(1);
+      // Two distinct pages: the red packs and the income.
+      expect(emulator.calls.map((call) => call.endpoint).sort()).toEqual([
+        'incomeDetail',
+        'redPackStatistics',
+      ]);
+    } finally {
+      emulator.setLatency(0);
+      await Promise.all(gateways.map(({ child }) => stopProcess(child)));
+    }
+  });
+
+  it('never exceed the global upstream rate together, whatever the flood', async () => {
+    const rate = 10;
+    const burst = 5;
+    const gateways = await replicas({
+      GATEWAY_CACHE: 'off',
+      POLYV_RATE_PER_SECOND: String(rate),
+      POLYV_RATE_BURST: String(burst),
+      POLYV_QUEUE_TIMEOUT_MS: '1000',
+      GATEWAY_RATE_PER_SECOND: '100000',
+      GATEWAY_RATE_BURST: '100000',
+    });
+    try {
+      emulator.resetCounters();
+      const started = Date.now();
+      const outcomes: string[] = [];
+      // 3 s of 30 concurrent clients, each asking for a page no one else asks for.
+      await Promise.all(
+        Array.from({ length: 30 }, async (_, client) => {
+          for (let request = 0; Date.now() - started < 3_000; request++) {
+            const answer = await postGraphQL<unknown>(
+              `${gateways[client % 3]!.url}/graphql`,
+              `{ channel(id: "2812612") { redPacks(first: ${1 + ((client * 31 + request) % 40)}) { totalCount } } }`,
+            );
+            outcomes.push(answer.errors ? String(answer.errors[0]!.extensions!.reason) : 'data');
+          }
+        }),
+      );
+      const elapsed = (Date.now() - started) / 1000;
+      const times = emulator.calls.map((call) => call.at).sort((a, b) => a - b);
+      let peakPerSecond = 0;
+      for (const [index, start] of times.entries()) {
+        for (const end of times.slice(index)) {
+          const inWindow = times.filter((time) => time >= start && time <= end).length;
+          expect(inWindow).toBeLessThanOrEqual(burst + (rate * (end - start)) / 1000 + 1);
+        }
+        peakPerSecond = Math.max(
+          peakPerSecond,
+          times.filter((time) => time >= start && time < start + 1_000).length,
+        );
+      }
+      expect(times.length).toBeLessThanOrEqual(burst + rate * elapsed + 1);
+      const counts = outcomes.reduce<Record<string, number>>(
+        (all, outcome) => ({ ...all, [outcome]: (all[outcome] ?? 0) + 1 }),
+        {},
+      );
+      console.log(
+        `flood over 3 replicas: ${outcomes.length} client requests in ${elapsed.toFixed(1)} s, outcomes ${JSON.stringify(counts)}; ` +
+          `${times.length} upstream calls, peak ${peakPerSecond} in any 1 s (limit ${burst} + ${rate}/s)`,
+      );
+      expect(counts.data).toBeGreaterThan(0);
+      expect(
+        Object.keys(counts).every((outcome) =>
+          ['data', 'QUEUE_TIMEOUT', 'QUEUE_FULL', 'DEADLINE_EXCEEDED'].includes(outcome),
+        ),
+      ).toBe(true);
+    } finally {
+      await Promise.all(gateways.map(({ child }) => stopProcess(child)));
+    }
+  });
+});
+
+describe('when Redis fails', () => {
+  let redis: PrivateRedis;
+  let emulator: PolyvEmulator;
+  let a: Stack;
+  let b: Stack;
+  beforeAll(async () => {
+    redis = await PrivateRedis.start();
+    emulator = await startEmulator({ port: 0 });
+    const env = {
+      GATEWAY_CACHE: 'on',
+      REDIS_URL: redis.url,
+      GATEWAY_REDIS_PREFIX: uniquePrefix('outage'),
+      REDIS_TIMEOUT_MS: '200',
+    };
+    a = await startStack({ sharedEmulator: emulator, env });
+    b = await startStack({ sharedEmulator: emulator, env });
+  });
+  afterAll(async () => {
+    await a.close();
+    await b.close();
+    await emulator.close();
+    await redis.stop();
+  });
+
+  const waitFor = async (condition: () => boolean) => {
+    for (let tries = 0; !condition(); tries++) {
+      if (tries > 200) throw new Error('timed out waiting');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  const page = (first: number) =>
+    `{ channel(id: "2812612") { redPacks(first: ${first}) { totalCount } } }`;
+
+  it('shares pages while Redis is up', async () => {
+    await waitFor(() => a.gateway.redis!.available && b.gateway.redis!.available);
+    emulator.resetCounters();
+    await a.graphql(page(3));
+    expect((await b.graphql(page(3))).data).toEqual({ channel: { redPacks: { totalCount: 40 } } });
+    expect(emulator.calls).toHaveLength(1);
+  });
+
+  it('fails no request while Redis is stopped, slow, and restarted, and shares again afterwards', async () => {
+    const failures: unknown[] = [];
+    let sent = 0;
+    let running = true;
+    const traffic = (async () => {
+      for (let index = 0; running; index++) {
+        const stack = index % 2 ? a : b;
+        const answer = await stack.graphql(page(1 + (index % 30)));
+        sent++;
+        if (answer.status !== 200 || answer.errors) failures.push(answer.errors ?? answer.status);
+      }
+    })();
+
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await redis.stop();
+    await waitFor(() => !a.gateway.redis!.available && !b.gateway.redis!.available);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await redis.start();
+    await waitFor(() => a.gateway.redis!.available && b.gateway.redis!.available);
+    await redis.sleep(1);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    running = false;
+    await traffic;
+
+    expect(failures).toEqual([]);
+    expect(sent).toBeGreaterThan(20);
+    expect(a.gateway.redis!.fallbacks + b.gateway.redis!.fallbacks).toBeGreaterThan(0);
+    expect(
+      a.logs.some(
+        (line) =>
+          line.msg ===
+          'redis unavailable: falling back to in-process cache and limits until it returns',
+      ),
+    ).toBe(true);
+
+    // Sharing resumes: a page fetched through one replica is served to the other.
+    await waitFor(() => a.gateway.redis!.available && b.gateway.redis!.available);
+    emulator.resetCounters();
+    await a.graphql(page(33));
+    await b.graphql(page(33));
+    expect(emulator.calls).toHaveLength(1);
+  });
+});
