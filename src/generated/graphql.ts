@@ -382,6 +382,7 @@ export type ResolversTypes = {
   Channel: ResolverTypeWrapper<ChannelModel>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Decimal: ResolverTypeWrapper<Scalars['Decimal']['output']>;
@@ -390,6 +391,7 @@ export type ResolversTypes = {
   IncomeRecordEdge: ResolverTypeWrapper<Edge<IncomeRecordModel>>;
   Money: ResolverTypeWrapper<MoneyModel>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   PayType: PayType;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RedPack: ResolverTypeWrapper<RedPackModel>;
@@ -400,8 +402,6 @@ export type ResolversTypes = {
   RedPackStatus: RedPackStatus;
   RedPackType: RedPackType;
   WechatUser: ResolverTypeWrapper<WechatUserModel>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -409,6 +409,7 @@ export type ResolversParentTypes = {
   Channel: ChannelModel;
   ID: Scalars['ID']['output'];
   String: Scalars['String']['output'];
+  Int: Scalars['Int']['output'];
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
   Decimal: Scalars['Decimal']['output'];
@@ -417,22 +418,14 @@ export type ResolversParentTypes = {
   IncomeRecordEdge: Edge<IncomeRecordModel>;
   Money: MoneyModel;
   PageInfo: PageInfo;
+  Boolean: Scalars['Boolean']['output'];
   Query: Record<PropertyKey, never>;
   RedPack: RedPackModel;
   RedPackConnection: Connection<RedPackModel>;
   RedPackEdge: Edge<RedPackModel>;
   RedPackReceive: RedPackReceiveModel;
   WechatUser: WechatUserModel;
-  Boolean: Scalars['Boolean']['output'];
-  Int: Scalars['Int']['output'];
 };
-
-export type CacheControlDirectiveArgs = {
-  inheritMaxAge?: Maybe<Scalars['Boolean']['input']>;
-  maxAge?: Maybe<Scalars['Int']['input']>;
-};
-
-export type CacheControlDirectiveResolver<Result, Parent, ContextType = GatewayContext, Args = CacheControlDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type ChannelResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Channel'] = ResolversParentTypes['Channel'], FederationReferenceType extends FederationReferenceTypes['Channel'] = FederationReferenceTypes['Channel']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Channel']> | FederationReferenceType, FederationReferenceType, ContextType>;
@@ -558,6 +551,3 @@ export type Resolvers<ContextType = GatewayContext> = {
   WechatUser?: WechatUserResolvers<ContextType>;
 };
 
-export type DirectiveResolvers<ContextType = GatewayContext> = {
-  cacheControl?: CacheControlDirectiveResolver<any, any, ContextType>;
-};

@@ -2,10 +2,9 @@
  * Resolvers, typed by codegen from schema.graphql. Fields not listed here are read straight
  * off our internal models (src/domain/models.ts).
  */
-import { cacheControlFromInfo } from '@apollo/cache-control-types';
-import type { GraphQLResolveInfo } from 'graphql';
 import { fenToDecimal } from '../domain/convert.js';
 import type { Resolvers } from '../generated/graphql.js';
+import type { GatewayContext } from '../server/context.js';
 import { resolveConnection } from '../pagination/connection.js';
 import {
   channelIdArgument,
@@ -20,8 +19,8 @@ import { DateScalar, DateTimeScalar, DecimalScalar } from './scalars.js';
 const channelOf = (id: string) => (isChannelNumber(id) ? { id } : null);
 
 /** A connection's answer may be reused for as long as the Polyv page behind it is cached. */
-const reusableFor = (info: GraphQLResolveInfo, seconds: number) =>
-  cacheControlFromInfo(info).setCacheHint({ maxAge: seconds });
+const reusableFor = (context: GatewayContext, seconds: number) =>
+  context.cachePolicy.restrict(seconds);
 
 export const resolvers: Resolvers = {
   DateTime: DateTimeScalar,
@@ -31,8 +30,8 @@ export const resolvers: Resolvers = {
   Query: {
     channel: (_, { id }) => channelOf(id),
     channels: (_, { ids }) => ids.map(channelOf),
-    incomeRecords: (_, { startDate, endDate, channelId, ...page }, context, info) => {
-      reusableFor(info, context.cacheMaxAge.incomeDetail);
+    incomeRecords: (_, { startDate, endDate, channelId, ...page }, context) => {
+      reusableFor(context, context.cacheMaxAge.incomeDetail);
       return resolveConnection(
         incomeList(context, {
           userId: context.accountId,
@@ -47,8 +46,8 @@ export const resolvers: Resolvers = {
   Channel: {
     // Federation: another subgraph hands us `{ id }`; any channel number is a channel.
     __resolveReference: ({ id }) => channelOf(id),
-    redPacks: (channel, { sessionId, startTime, endTime, ...page }, context, info) => {
-      reusableFor(info, context.cacheMaxAge.redPackStatistics);
+    redPacks: (channel, { sessionId, startTime, endTime, ...page }, context) => {
+      reusableFor(context, context.cacheMaxAge.redPackStatistics);
       return resolveConnection(
         redPackList(context, {
           channelId: channel.id,
@@ -58,8 +57,8 @@ export const resolvers: Resolvers = {
         page,
       );
     },
-    incomeRecords: (channel, { startDate, endDate, ...page }, context, info) => {
-      reusableFor(info, context.cacheMaxAge.incomeDetail);
+    incomeRecords: (channel, { startDate, endDate, ...page }, context) => {
+      reusableFor(context, context.cacheMaxAge.incomeDetail);
       return resolveConnection(
         incomeList(context, {
           userId: context.accountId,

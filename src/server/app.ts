@@ -5,22 +5,26 @@
  * Nothing here reads the environment: it is all in the configuration it is given.
  */
 import http from 'node:http';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServer } from '@apollo/server';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express from 'express';
 import type { GatewayConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
-import responseCachePlugin from '@apollo/server-plugin-response-cache';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import type { PolyvUpstream } from '../polyv/upstream.js';
 import type { TokenBuckets } from '../ratelimit/tokenBucket.js';
 import { buildSchema } from '../schema/index.js';
 import { authentication, principalOf, rateLimiting } from './access.js';
+import { cachePolicyPlugin } from './cachePolicy.js';
 import { createContext, type GatewayContext } from './context.js';
 import { createErrorFormatter } from './errors.js';
+import { graphqlHandler } from './graphqlHandler.js';
+import { ResponseCache } from './responseCache.js';
 import { bodyErrorHandler } from './httpErrors.js';
 import { queryLimitsPlugin, requestShape } from './limits.js';
 import { checkPlaygroundAssets, playgroundRouter, type PlaygroundOptions } from './playground.js';
@@ -57,6 +61,8 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
   const { config, logger } = options;
   const app = express();
   app.disable('x-powered-by');
+  // ETags would hash every (large) answer; freshness is what Cache-Control and Age describe.
+  app.set('etag', false);
   // One proxy hop (a load balancer or router) may tell us the client's address, for per-address limits.
   app.set('trust proxy', 1);
   const httpServer = http.createServer(app);
@@ -82,10 +88,9 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
       // Apollo's default landing page loads from a CDN; our own playground replaces it.
       ApolloServerPluginLandingPageDisabled(),
       queryLimitsPlugin(config.limits),
-      cachePolicyPlugin(config),
-      ...(options.responseCache
-        ? [wholeResponseCache(options.responseCache, config.auth.mode === 'keys')]
-        : []),
+      // Our own cache hints (cachePolicy.ts) replace Apollo's per-field cache-control plugin.
+      ApolloServerPluginCacheControlDisabled(),
+      cachePolicyPlugin({ privateAnswers: config.auth.mode === 'keys' }),
     ],
   });
   await apollo.start();
@@ -117,14 +122,17 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     requestShape(config.limits),
     authentication(config.auth),
     rateLimiting(options.clientBuckets),
-    expressMiddleware(apollo, {
-      context: async ({ req, res }) =>
+    graphqlHandler(apollo, {
+      responseCache: options.responseCache ? new ResponseCache(options.responseCache) : undefined,
+      wantsFresh: (request) =>
+        wantsFreshData(request.headers['cache-control'], request.headers.pragma),
+      context: async (request, response) =>
         createContext({
           upstream: options.upstream,
           accountId: options.accountId,
-          principal: principalOf(res),
+          principal: principalOf(response),
           deadline: Date.now() + config.limits.requestTimeoutMs,
-          fresh: wantsFreshData(req.headers['cache-control'], req.headers.pragma),
+          fresh: wantsFreshData(request.headers['cache-control'], request.headers.pragma),
           cacheMaxAge,
         }),
     }),
@@ -157,37 +165,4 @@ function wantsFreshData(cacheControl: string | undefined, pragma: string | undef
     /\b(no-cache|no-store|max-age=0)\b/i.test(cacheControl ?? '') ||
     /\bno-cache\b/i.test(pragma ?? '')
   );
-}
-
-/**
- * With API keys every answer is PRIVATE (Cache-Control: private): what a key may see differs
- * from key to key, so no shared cache (router, CDN) may hand one key's answer to another.
- */
-function cachePolicyPlugin(
-  config: Pick<GatewayConfig, 'auth'>,
-): ApolloServerPlugin<GatewayContext> {
-  return {
-    async requestDidStart() {
-      return {
-        // Not earlier: Apollo's cache-control plugin only reads field hints while the policy is
-        // still unrestricted at the start of execution. Our hook runs before it reads the policy
-        // to write the header, and before the response cache stores the answer.
-        async willSendResponse({ overallCachePolicy }) {
-          if (config.auth.mode === 'keys') overallCachePolicy.restrict({ scope: 'PRIVATE' });
-        },
-      };
-    },
-  };
-}
-
-/** Whole answers, cached by operation, variables and (with API keys) the key's name. */
-function wholeResponseCache(
-  cache: KeyValueCache<string>,
-  perKey: boolean,
-): ApolloServerPlugin<GatewayContext> {
-  return responseCachePlugin<GatewayContext>({
-    cache,
-    sessionId: async ({ contextValue }) => (perKey ? contextValue.principal.name : null),
-    shouldReadFromCache: async ({ contextValue }) => !contextValue.fresh,
-  });
 }

@@ -1,6 +1,7 @@
 /** The per-request GraphQL context: everything a resolver may use, built fresh per request. */
 import type { Principal } from '../auth/apiKeys.js';
 import type { PolyvUpstream } from '../polyv/upstream.js';
+import { CachePolicy } from './cachePolicy.js';
 import { createPageLoaders, type PageLoaders } from './loaders.js';
 
 export interface GatewayContext {
@@ -16,6 +17,8 @@ export interface GatewayContext {
   fresh: boolean;
   /** Seconds an answer built on each endpoint may be reused (its page-cache TTL; 0: not at all). */
   cacheMaxAge: { redPackStatistics: number; incomeDetail: number };
+  /** How long this answer may be reused: restricted by what the resolvers used. */
+  cachePolicy: CachePolicy;
 }
 
 export interface ContextDependencies {
@@ -30,6 +33,7 @@ export interface ContextDependencies {
 export function createContext({ upstream, ...request }: ContextDependencies): GatewayContext {
   return {
     pages: createPageLoaders(upstream, { deadline: request.deadline, fresh: request.fresh }),
+    cachePolicy: new CachePolicy(),
     ...request,
   };
 }

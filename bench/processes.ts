@@ -1,0 +1,88 @@
+/** The emulator and gateways as separate processes, as they run in production. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { DEMO_CREDENTIALS } from '../src/emulator/index.js';
+
+const root = new URL('../../', import.meta.url).pathname;
+
+export interface Started {
+  url: string;
+  child: ChildProcess;
+}
+
+function waitForLine(
+  child: ChildProcess,
+  match: (line: string) => string | undefined,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const lines: string[] = [];
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      lines.push(line);
+      const found = match(line);
+      if (found) resolve(found);
+    });
+    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${lines.join('\n')}`)));
+  });
+}
+
+export async function startEmulatorProcess(latencyMs: number): Promise<Started> {
+  const child = spawn(
+    process.execPath,
+    [`${root}dist/emulator/cli.js`, '--port', '0', '--latency', String(latencyMs)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const url = await waitForLine(child, (line) => line.match(/listening on (http:\/\/\S+)/)?.[1]);
+  return { url, child };
+}
+
+export async function startGatewayProcess(
+  emulatorUrl: string,
+  env: Record<string, string>,
+): Promise<Started> {
+  const child = spawn(process.execPath, [`${root}dist/index.js`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      POLYV_BASE_URL: emulatorUrl,
+      POLYV_APP_ID: DEMO_CREDENTIALS.appId,
+      POLYV_APP_SECRET: DEMO_CREDENTIALS.appSecret,
+      POLYV_USER_ID: DEMO_CREDENTIALS.userId,
+      GATEWAY_AUTH: 'off',
+      ...env,
+    },
+  });
+  const url = await waitForLine(child, (line) => {
+    try {
+      const parsed = JSON.parse(line) as { msg?: string; url?: string };
+      return parsed.msg === 'gateway listening' ? parsed.url : undefined;
+    } catch {
+      return undefined;
+    }
+  });
+  return { url, child };
+}
+
+/** Peak resident memory of a process so far (Linux VmHWM), in MB. */
+export function peakRssMb(child: ChildProcess): number {
+  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  const kb = Number(status.match(/VmHWM:\s+(\d+) kB/)?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+export async function stop(...processes: Started[]): Promise<void> {
+  await Promise.all(
+    processes.map(
+      ({ child }) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+}

@@ -1,0 +1,91 @@
+/**
+ * The whole-response cache: answers stored as the exact bytes sent, and replayed as bytes.
+ * (Apollo's response-cache plugin re-parses and re-serialises every hit, which costs more than
+ * everything else a hit does.) It behaves like a shared HTTP cache would:
+ *
+ * - only complete 200 answers without errors whose Cache-Control allows reuse are stored, for
+ *   their max-age (the cache hints of what the answer holds);
+ * - PUBLIC answers are shared; PRIVATE answers (every answer when API keys are on) are stored
+ *   per key name, so one key never gets another key's answer;
+ * - a hit is sent with the remaining max-age and an Age header;
+ * - Cache-Control: no-cache from the client skips the lookup (the fresh answer is stored).
+ */
+import { createHash } from 'node:crypto';
+import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
+import type { Principal } from '../auth/apiKeys.js';
+
+export interface CachedAnswer {
+  body: string;
+  cacheControl: string;
+  age: number;
+}
+
+interface Meta {
+  /** Stored at, epoch ms. */
+  at: number;
+  maxAge: number;
+  scope: 'public' | 'private';
+}
+
+const CACHEABLE = /^max-age=(\d+), (public|private)$/;
+
+export class ResponseCache {
+  constructor(
+    private readonly cache: KeyValueCache<string>,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** What identifies an operation: document (or its persisted hash), variables, operation name. */
+  static requestKey(method: string, body: unknown, search: string): string {
+    const identity =
+      method === 'GET'
+        ? search
+        : JSON.stringify(
+            typeof body === 'object' && body !== null
+              ? ['query', 'variables', 'operationName', 'extensions'].map((field) =>
+                  field in body ? body[field as keyof typeof body] : null,
+                )
+              : body,
+          );
+    return createHash('sha256').update(identity).digest('base64url');
+  }
+
+  async lookup(principal: Principal, requestKey: string): Promise<CachedAnswer | undefined> {
+    for (const scopeKey of [privateKey(principal), 'public']) {
+      const stored = await this.cache.get(`${scopeKey}:${requestKey}`);
+      if (stored === undefined) continue;
+      const newline = stored.indexOf('\n');
+      const meta = JSON.parse(stored.slice(0, newline)) as Meta;
+      const age = Math.floor((this.clock() - meta.at) / 1000);
+      if (age >= meta.maxAge) continue;
+      return {
+        body: stored.slice(newline + 1),
+        cacheControl: `max-age=${meta.maxAge - age}, ${meta.scope}`,
+        age,
+      };
+    }
+    return undefined;
+  }
+
+  /** Stores an answer if its status and Cache-Control allow it. */
+  async store(
+    principal: Principal,
+    requestKey: string,
+    status: number,
+    cacheControl: string | undefined,
+    body: string,
+  ): Promise<void> {
+    const match = CACHEABLE.exec(cacheControl ?? '');
+    if (status !== 200 || !match) return;
+    const maxAge = Number(match[1]);
+    const scope = match[2] === 'private' ? 'private' : 'public';
+    if (maxAge <= 0) return;
+    const meta: Meta = { at: this.clock(), maxAge, scope };
+    const scopeKey = scope === 'private' ? privateKey(principal) : 'public';
+    await this.cache.set(`${scopeKey}:${requestKey}`, `${JSON.stringify(meta)}\n${body}`, {
+      ttl: maxAge,
+    });
+  }
+}
+
+const privateKey = (principal: Principal) => `key:${principal.name}`;
