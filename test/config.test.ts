@@ -47,6 +47,7 @@ describe('configuration', () => {
         maxRootFields: 20,
         maxDocumentBytes: 20_000,
         maxCost: 200_000,
+        maxUpstreamCalls: 200,
         maxBodyBytes: 100_000,
         requestTimeoutMs: 30_000,
         ratePerSecond: 20,

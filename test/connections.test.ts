@@ -343,6 +343,17 @@ describe('cursor and argument validation', () => {
     },
   );
 
+  it('rejects a forged cursor whose position no list can reach, before any upstream call', async () => {
+    const real = await cursorAt('2812610', 3);
+    const fields = JSON.parse(Buffer.from(real, 'base64url').toString('utf8')) as unknown[];
+    fields[2] = Number.MAX_SAFE_INTEGER;
+    const forged = Buffer.from(JSON.stringify(fields)).toString('base64url');
+    stack.emulator.resetCounters();
+    const [error] = await redPackErrors('2812610', { before: forged });
+    expect(error!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'before' });
+    expect(upstreamCalls()).toBe(0);
+  });
+
   it('rejects a cursor from another channel', async () => {
     const foreign = await cursorAt('2812611', 3);
     const [error] = await redPackErrors('2812610', { after: foreign });
@@ -457,6 +468,7 @@ describe('income connection', () => {
     [{ startDate: '2026-10-02', endDate: '2026-10-01' }, /must not be after/],
     [{ startDate: '2026-02-30', endDate: '2026-03-01' }, /real calendar day/],
     [{ startDate: '2026/10/01', endDate: '2026-10-02' }, /real calendar day/],
+    [{ startDate: '0000-01-01', endDate: '0000-01-02' }, /real calendar day/],
     [{ startDate: '2026-10-01', endDate: '2026-10-02', channelId: 'abc' }, /channel number/],
   ])('rejects %j as BAD_USER_INPUT', async (args, message) => {
     const response = await stack.graphql(INCOME, args);

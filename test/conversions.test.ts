@@ -113,6 +113,9 @@ describe('China Standard Time days', () => {
     ['2026-1-01', false],
     ['2026-01-01T00:00', false],
     ['', false],
+    ['0000-01-01', false],
+    ['1969-12-31', false],
+    ['1970-01-01', true],
   ])('%s is a calendar day: %p', (text, valid) => expect(isCalendarDay(text)).toBe(valid));
 
   it('lists every day of a range, both ends included', () => {

@@ -187,6 +187,33 @@ describe('query limits (checked before execution)', () => {
     },
   );
 
+  it('rejects a query that would use up the upstream budget (connections under lists count each time)', async () => {
+    const ids = Array.from({ length: 300 }, (_, index) => `"${2812610 + index}"`).join(',');
+    const response = await authed(
+      `{ channels(ids: [${ids}]) { redPacks(first: 0) { totalCount } } }`,
+    );
+    expect(response.status).toBe(400);
+    expect(response.errors![0]!.extensions).toMatchObject({
+      code: 'QUERY_LIMIT_EXCEEDED',
+      limit: 'upstreamCalls',
+      max: 200,
+      actual: 300,
+    });
+    expect(stack.emulator.calls).toHaveLength(0);
+  });
+
+  it('answers an over-long GET document with the document limit, not an empty 431', async () => {
+    const query = encodeURIComponent(`{ __typename } # ${'x'.repeat(25_000)}`);
+    const response = await fetch(`${stack.gateway.url}/graphql?query=${query}`, {
+      headers: { ...bearer(KEYS.finance), 'apollo-require-preflight': '1' },
+    });
+    expect(response.status).toBe(400);
+    expect(
+      ((await response.json()) as { errors: { extensions: { limit: string } }[] }).errors[0]!
+        .extensions.limit,
+    ).toBe('documentSize');
+  });
+
   it('rejects a document over the size limit before parsing it', async () => {
     const query = `{ __typename } # ${'x'.repeat(20_000)}`;
     const response = await authed(query);

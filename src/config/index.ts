@@ -82,6 +82,8 @@ const envSchema = z.object({
   GATEWAY_MAX_DOCUMENT_BYTES: int(20_000),
   /** Largest estimated cost (objects and fields an answer may hold); see README. */
   GATEWAY_MAX_COST: int(200_000),
+  /** Connections one operation may resolve: each costs one or two calls to Polyv. */
+  GATEWAY_MAX_UPSTREAM_CALLS: int(200),
   /** Largest HTTP request body, in bytes. */
   GATEWAY_MAX_BODY_BYTES: int(100_000),
   /** Deadline of one GraphQL request, upstream waits included. */
@@ -131,6 +133,7 @@ export interface GatewayConfig {
     maxRootFields: number;
     maxDocumentBytes: number;
     maxCost: number;
+    maxUpstreamCalls: number;
     maxBodyBytes: number;
     requestTimeoutMs: number;
     /** Per principal: refill per second and burst. */
@@ -204,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       maxRootFields: vars.GATEWAY_MAX_ROOT_FIELDS,
       maxDocumentBytes: vars.GATEWAY_MAX_DOCUMENT_BYTES,
       maxCost: vars.GATEWAY_MAX_COST,
+      maxUpstreamCalls: vars.GATEWAY_MAX_UPSTREAM_CALLS,
       maxBodyBytes: vars.GATEWAY_MAX_BODY_BYTES,
       requestTimeoutMs: vars.GATEWAY_REQUEST_TIMEOUT_MS,
       ratePerSecond: vars.GATEWAY_RATE_PER_SECOND,

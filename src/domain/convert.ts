@@ -113,9 +113,10 @@ export function cstDayStartMillis(day: string): number {
   return Date.parse(`${day}T00:00:00.000Z`) - CST_OFFSET_MS;
 }
 
-/** True for yyyy-MM-dd strings naming a day that exists (no 2026-02-30). */
+/** True for yyyy-MM-dd strings naming a day that exists (no 2026-02-30), from 1970 on. */
 export function isCalendarDay(text: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+  // Polyv's timestamps start in 1970; year 0000 is a typo, not a question.
+  if (!/^(19[7-9]\d|[2-9]\d{3})-\d{2}-\d{2}$/.test(text)) return false;
   const ms = Date.parse(`${text}T00:00:00.000Z`);
   return Number.isFinite(ms) && new Date(ms).toISOString().slice(0, 10) === text;
 }

@@ -24,13 +24,16 @@ export interface Cursor {
   total: number;
 }
 
+/** No Polyv list is this long: a cursor claiming more was not made by us. */
+export const MAX_POSITION = 10_000_000;
+
 const payload = z.tuple([
   z.literal(VERSION),
-  z.string(),
-  z.number().int().nonnegative(),
-  z.string(),
+  z.string().max(64),
+  z.number().int().nonnegative().max(MAX_POSITION),
+  z.string().max(128),
   z.number().int(),
-  z.number().int().nonnegative(),
+  z.number().int().nonnegative().max(MAX_POSITION),
 ]);
 
 /** A short, stable hash of a list's identity (endpoint and normalised filters). */

@@ -3,6 +3,7 @@
  * off our internal models (src/domain/models.ts).
  */
 import { fenToDecimal } from '../domain/convert.js';
+import { badUserInput } from '../errors.js';
 import type { Resolvers } from '../generated/graphql.js';
 import type { GatewayContext } from '../server/context.js';
 import { resolveConnection } from '../pagination/connection.js';
@@ -45,7 +46,15 @@ export const resolvers: Resolvers = {
 
   Channel: {
     // Federation: another subgraph hands us `{ id }`; any channel number is a channel.
-    __resolveReference: ({ id }) => channelOf(id),
+    __resolveReference: (reference) => {
+      const id: unknown = reference.id;
+      if (typeof id !== 'string')
+        throw badUserInput(
+          'A Channel representation needs `id`, a channel number as a string.',
+          'representations',
+        );
+      return channelOf(id);
+    },
     redPacks: (channel, { sessionId, startTime, endTime, ...page }, context) => {
       reusableFor(context, context.cacheMaxAge.redPackStatistics);
       return resolveConnection(

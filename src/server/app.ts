@@ -26,7 +26,7 @@ import { createErrorFormatter } from './errors.js';
 import { graphqlHandler } from './graphqlHandler.js';
 import { ResponseCache } from './responseCache.js';
 import { bodyErrorHandler } from './httpErrors.js';
-import { queryLimitsPlugin, requestShape } from './limits.js';
+import { KnownOperationTypes, queryLimitsPlugin, requestShape } from './limits.js';
 import { checkPlaygroundAssets, playgroundRouter, type PlaygroundOptions } from './playground.js';
 
 export interface GatewayServerOptions {
@@ -65,7 +65,8 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
   app.set('etag', false);
   // One proxy hop (a load balancer or router) may tell us the client's address, for per-address limits.
   app.set('trust proxy', 1);
-  const httpServer = http.createServer(app);
+  // Room for GET queries up to the document limit, so that limit (not Node's) answers them.
+  const httpServer = http.createServer({ maxHeaderSize: 64 * 1024 }, app);
 
   const apollo = new ApolloServer<GatewayContext>({
     schema: buildSchema(),
@@ -75,6 +76,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     includeStacktraceInErrorResponses: config.http.stackTraces,
     introspection: config.http.introspection,
     csrfPrevention: true,
+    validationRules: [KnownOperationTypes],
     persistedQueries: { cache: options.persistedQueries, ttl: 24 * 60 * 60 },
     // A document must be parsed before it can be measured: bound the parser's work too.
     parseOptions: { maxTokens: Math.max(1_000, Math.floor(config.limits.maxDocumentBytes / 2)) },

@@ -57,8 +57,8 @@ export function createErrorFormatter(
     const code = formatted.extensions?.code;
     if (
       typeof code === 'string' &&
-      PUBLIC_CODES.has(code) &&
-      (original instanceof GraphQLError || code !== ErrorCode.InternalServerError)
+      code !== ErrorCode.InternalServerError &&
+      PUBLIC_CODES.has(code)
     ) {
       const { stacktrace, ...extensions } = formatted.extensions ?? {};
       return {
@@ -66,6 +66,24 @@ export function createErrorFormatter(
         locations,
         path,
         extensions: options.stackTraces && stacktrace ? { ...extensions, stacktrace } : extensions,
+      };
+    }
+
+    // Apollo reports some request problems (a persisted-query hash that does not match) as
+    // errors without a code but with a 4xx status: they are the client's, not ours.
+    const status = original instanceof GraphQLError ? httpStatusOf(original) : undefined;
+    if (status !== undefined && status >= 400 && status < 500) {
+      return { message, locations, path, extensions: { code: ErrorCode.BadRequest } };
+    }
+
+    // @apollo/subgraph reports representations it cannot use (no or unknown __typename, a
+    // value that is not an ID) as plain errors: they are the client's input, not our bug.
+    if (path?.[0] === '_entities') {
+      return {
+        message: `Invalid entity representation: ${message}`,
+        locations,
+        path,
+        extensions: { code: ErrorCode.BadUserInput, argument: 'representations' },
       };
     }
 
@@ -81,4 +99,14 @@ export function createErrorFormatter(
       extensions: { code: ErrorCode.InternalServerError, ...stacktrace },
     };
   };
+}
+
+function httpStatusOf(error: GraphQLError): number | undefined {
+  const http: unknown = error.extensions.http;
+  return typeof http === 'object' &&
+    http !== null &&
+    'status' in http &&
+    typeof http.status === 'number'
+    ? http.status
+    : undefined;
 }

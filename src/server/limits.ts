@@ -27,6 +27,7 @@ import {
   type GraphQLObjectType,
   type GraphQLSchema,
   type SelectionSetNode,
+  type ValidationRule,
   type ValueNode,
 } from 'graphql';
 import { ErrorCode } from '../errors.js';
@@ -40,6 +41,8 @@ export interface QueryLimits {
   maxRootFields: number;
   maxDocumentBytes: number;
   maxCost: number;
+  /** Connections one operation may resolve (each is one or two upstream calls). */
+  maxUpstreamCalls: number;
 }
 
 /** Receives a red pack is assumed to have when estimating cost (Polyv does not bound them). */
@@ -52,6 +55,15 @@ export const UPSTREAM_CALL_COST = 50;
 export function requestShape(limits: Pick<QueryLimits, 'maxDocumentBytes'>): RequestHandler {
   return (request, response, next) => {
     if (request.method !== 'POST') {
+      const extensions = request.query.extensions;
+      if (typeof extensions === 'string' && extensions.includes('persistedQuery')) {
+        const parsed = parseJson(extensions);
+        const persistedQuery =
+          typeof parsed === 'object' && parsed !== null && 'persistedQuery' in parsed
+            ? parsed.persistedQuery
+            : undefined;
+        if (!isPersistedQuery(persistedQuery)) return badPersistedQuery(response);
+      }
       const query = request.query.query;
       if (typeof query === 'string' && Buffer.byteLength(query) > limits.maxDocumentBytes) {
         return documentTooLarge(response, Buffer.byteLength(query), limits.maxDocumentBytes);
@@ -87,6 +99,8 @@ export function requestShape(limits: Pick<QueryLimits, 'maxDocumentBytes'>): Req
     const extensions = 'extensions' in body ? body.extensions : undefined;
     const persisted =
       typeof extensions === 'object' && extensions !== null && 'persistedQuery' in extensions;
+    if (persisted && !isPersistedQuery(extensions.persistedQuery))
+      return badPersistedQuery(response);
     if (query === undefined && persisted) return next();
     if (typeof query !== 'string') {
       return sendGraphQLError(
@@ -103,6 +117,36 @@ export function requestShape(limits: Pick<QueryLimits, 'maxDocumentBytes'>): Req
   };
 }
 
+/** Automatic persisted queries: version 1 and a SHA-256 hash, nothing else. */
+function isPersistedQuery(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'version' in value &&
+    value.version === 1 &&
+    'sha256Hash' in value &&
+    typeof value.sha256Hash === 'string' &&
+    /^[0-9a-f]{64}$/.test(value.sha256Hash)
+  );
+}
+
+function badPersistedQuery(response: Parameters<RequestHandler>[1]) {
+  sendGraphQLError(
+    response,
+    400,
+    ErrorCode.BadRequest,
+    'extensions.persistedQuery must be { "version": 1, "sha256Hash": "<64 hex digits>" }.',
+  );
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 function documentTooLarge(response: Parameters<RequestHandler>[1], actual: number, max: number) {
   sendGraphQLError(
     response,
@@ -114,6 +158,22 @@ function documentTooLarge(response: Parameters<RequestHandler>[1], actual: numbe
     },
   );
 }
+
+/**
+ * A validation rule: operations of a type this schema does not have (it only answers queries)
+ * are invalid documents, answered 400 like any other validation error.
+ */
+export const KnownOperationTypes: ValidationRule = (context) => ({
+  OperationDefinition(node) {
+    if (!context.getSchema().getRootType(node.operation)) {
+      context.reportError(
+        new GraphQLError(`This API has no ${node.operation} operations: it answers queries only.`, {
+          nodes: node,
+        }),
+      );
+    }
+  },
+});
 
 export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin<GatewayContext> {
   return {
@@ -130,11 +190,18 @@ export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin<Gatew
             operation.operation === 'mutation' ? schema.getMutationType() : schema.getQueryType();
           if (!rootType) return;
           const measure = new Measure(schema, fragments, request.variables ?? {});
-          const cost = measure.selectionCost(operation.selectionSet, rootType, 1, undefined);
+          const cost = measure.selectionCost(operation.selectionSet, rootType, 1, undefined, 1);
 
           check('rootFields', measure.rootFields, limits.maxRootFields, 'root fields');
           check('aliases', measure.aliases, limits.maxAliases, 'aliases');
           check('depth', measure.maxDepth, limits.maxDepth, 'levels deep');
+          check(
+            'upstreamCalls',
+            measure.upstreamCalls,
+            limits.maxUpstreamCalls,
+            'connections to resolve (each one or two Polyv calls)',
+            ': one query must not use up the upstream budget every client shares',
+          );
           check(
             'cost',
             cost,
@@ -148,7 +215,7 @@ export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin<Gatew
   };
 }
 
-type Limit = 'depth' | 'aliases' | 'rootFields' | 'cost';
+type Limit = 'depth' | 'aliases' | 'rootFields' | 'cost' | 'upstreamCalls';
 
 function check(limit: Limit, actual: number, max: number, what: string, hint = ''): void {
   if (actual <= max) return;
@@ -170,6 +237,8 @@ function check(limit: Limit, actual: number, max: number, what: string, hint = '
 class Measure {
   aliases = 0;
   rootFields = 0;
+  /** Connection fields the operation resolves, counting every list item above them. */
+  upstreamCalls = 0;
   maxDepth = 0;
   private readonly expanding = new Set<string>();
 
@@ -179,17 +248,21 @@ class Measure {
     private readonly variables: Record<string, unknown>,
   ) {}
 
-  /** Cost of a selection set on `parent`, each field at `depth`, inside a connection of `pageSize`. */
+  /**
+   * Cost of a selection set on `parent`, each field at `depth`, inside a connection of
+   * `pageSize`, resolved `fanout` times (the product of the lists above it).
+   */
   selectionCost(
     selectionSet: SelectionSetNode,
     parent: GraphQLObjectType,
     depth: number,
     pageSize: number | undefined,
+    fanout: number,
   ): number {
     let cost = 0;
     for (const selection of selectionSet.selections) {
       if (selection.kind === Kind.FIELD) {
-        cost += this.fieldCost(selection, parent, depth, pageSize);
+        cost += this.fieldCost(selection, parent, depth, pageSize, fanout);
       } else {
         const fragment =
           selection.kind === Kind.INLINE_FRAGMENT
@@ -208,6 +281,7 @@ class Measure {
           isObjectType(condition) ? condition : parent,
           depth,
           pageSize,
+          fanout,
         );
         if (name) this.expanding.delete(name);
       }
@@ -220,6 +294,7 @@ class Measure {
     parent: GraphQLObjectType,
     depth: number,
     pageSize: number | undefined,
+    fanout: number,
   ): number {
     const name = field.name.value;
     if (name === '__schema' || name === '__type') return 0;
@@ -245,7 +320,14 @@ class Measure {
     // Entities (_Entity is a union) are measured as Channels: the only type we resolve.
     const childType = isObjectType(returned) ? returned : this.schema.getType('Channel');
     if (!isObjectType(childType)) return 1;
-    const children = this.selectionCost(field.selectionSet, childType, depth + 1, childPageSize);
+    if (isConnection) this.upstreamCalls += fanout;
+    const children = this.selectionCost(
+      field.selectionSet,
+      childType,
+      depth + 1,
+      childPageSize,
+      fanout * multiplier,
+    );
     return 1 + (isConnection ? UPSTREAM_CALL_COST : 0) + multiplier * children;
   }
 
