@@ -19,7 +19,11 @@ import {
   type BucketOptions,
   type TokenBuckets,
 } from './ratelimit/tokenBucket.js';
-import { startGatewayServer, type GatewayServer } from './server/app.js';
+import { GatewayMetrics } from './observability/metrics.js';
+import { startTracing, tracingRequested } from './observability/tracing.js';
+import { metricsHandler, startGatewayServer, type GatewayServer } from './server/app.js';
+import http from 'node:http';
+import express from 'express';
 
 export interface RunningGateway extends GatewayServer {
   /** The in-process emulator, when the gateway runs without Polyv credentials. */
@@ -30,6 +34,9 @@ export interface RunningGateway extends GatewayServer {
   pageCache: UpstreamCache | undefined;
   /** The Redis connection, when configured. */
   redis: SharedRedis | undefined;
+  metrics: GatewayMetrics;
+  /** Where /metrics is served when METRICS_PORT is set (else on the main port). */
+  metricsUrl: string;
 }
 
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
@@ -70,6 +77,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const cache = (namespace: string) => new SharedCache(config.cache.maxBytes, redis, namespace);
   logger.info({ redis: redis ? 'shared' : 'off', cache: config.cache.enabled }, 'state');
 
+  /** Set on stop: readiness fails first, so load balancers drain us before we stop accepting. */
+  let draining = false;
+  const tracing = tracingRequested(process.env) ? startTracing() : undefined;
+  if (tracing) logger.info('tracing: exporting spans as the OTEL_* variables say');
+
   const limits = config.upstream;
   const guard = new UpstreamGuard({
     maxConcurrency: limits.maxConcurrency,
@@ -88,7 +100,28 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       `upstream circuit ${state}`,
     ),
   );
+  const metrics = new GatewayMetrics({
+    circuitState: () => guard.state,
+    queueDepth: () => guard.queueDepth,
+    inFlight: () => guard.inFlight,
+    redisUp: () => redis?.available,
+    redisFallbacks: () => redis?.fallbacks ?? 0,
+  });
+  const upstreamLog = logger.child({ component: 'polyv' });
   const client = new PolyvHttpClient({
+    observe: (attempt) => {
+      if (attempt.refused) metrics.upstreamRejections.inc({ reason: attempt.outcome });
+      else
+        metrics.upstreamDuration.observe(
+          { endpoint: attempt.endpoint, outcome: attempt.outcome },
+          attempt.durationMs / 1000,
+        );
+      if (attempt.retrying) metrics.upstreamRetries.inc({ endpoint: attempt.endpoint });
+      upstreamLog.debug(
+        { ...attempt, durationMs: Math.round(attempt.durationMs * 10) / 10 },
+        'polyv call',
+      );
+    },
     baseUrl: upstream.baseUrl,
     appId: upstream.appId,
     appSecret: upstream.appSecret,
@@ -101,7 +134,16 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
 
   const server = await startGatewayServer({
     config,
-    upstream: new PolyvUpstream(client, pageCache, config.cache.ttlMs),
+    upstream: new PolyvUpstream(client, pageCache, config.cache.ttlMs, metrics),
+    metrics,
+    metricsOnMainPort: config.metricsPort === undefined,
+    notReadyBecause: async () => {
+      const reasons: string[] = [];
+      if (draining) reasons.push('shutting down');
+      if (guard.state === 'open') reasons.push('the upstream circuit is open: Polyv keeps failing');
+      if (redis && !redis.available) reasons.push('Redis is configured but unreachable');
+      return reasons;
+    },
     accountId: upstream.userId,
     logger,
     clientBuckets: buckets('bucket:client:', {
@@ -112,7 +154,15 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     persistedQueries: cache('apq:'),
     playground: config.playground ? { exampleVariables: exampleVariables(emulator) } : undefined,
   });
-  logger.info({ url: `${server.url}/graphql`, playground: config.playground }, 'gateway listening');
+  const metricsServer =
+    config.metricsPort === undefined
+      ? undefined
+      : await serveMetrics(metrics, config.server.host, config.metricsPort);
+  const metricsUrl = metricsServer?.url ?? `${server.url}/metrics`;
+  logger.info(
+    { url: `${server.url}/graphql`, metrics: metricsUrl, playground: config.playground },
+    'gateway listening',
+  );
 
   return {
     ...server,
@@ -120,8 +170,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     guard,
     pageCache,
     redis,
+    metrics,
+    metricsUrl,
     async stop() {
+      // Not ready from now on, so load balancers stop sending before the server stops accepting.
+      draining = true;
       await server.stop();
+      metricsServer?.server.close();
+      await tracing?.shutdown();
       client.close();
       guard.shutdown();
       await redis?.close();
@@ -139,4 +195,18 @@ function exampleVariables(emulator: PolyvEmulator | undefined) {
     from: cstDayOf(Date.now() - 6 * day),
     to: cstDayOf(Date.now()),
   };
+}
+
+/** /metrics on a port of its own (e.g. reachable only from inside the cluster). */
+async function serveMetrics(metrics: GatewayMetrics, host: string, port: number) {
+  const app = express();
+  app.get('/metrics', metricsHandler(metrics));
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  const address = server.address();
+  const bound = typeof address === 'object' && address ? address.port : port;
+  return { server, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound}/metrics` };
 }

@@ -1,26 +1,41 @@
-/** The process logger (pino, JSON lines). Secrets are redacted by path wherever they could appear. */
+/**
+ * The process logger: pino, one JSON object per line (pretty-printed only for a person at a
+ * development terminal). Secrets are redacted by path wherever they could appear, and nothing
+ * we log carries them in the first place: the app secret, signatures and API keys stay out.
+ */
 import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
+/** Paths redacted in every log line, whatever is logged. */
+export const REDACTED_PATHS = [
+  'appSecret',
+  '*.appSecret',
+  'sign',
+  '*.sign',
+  '*.*.sign',
+  'apiKey.key',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  '*.headers.authorization',
+  'headers["x-api-key"]',
+  '*.headers["x-api-key"]',
+];
+
 export function createLogger(
   options: { level?: string; destination?: DestinationStream } = {},
 ): Logger {
+  const pretty =
+    !options.destination && process.stdout.isTTY && process.env.NODE_ENV !== 'production';
   return pino(
     {
       level: options.level ?? process.env.LOG_LEVEL ?? 'info',
       base: { service: 'polyv-graphql' },
-      redact: {
-        paths: [
-          'appSecret',
-          '*.appSecret',
-          'sign',
-          '*.sign',
-          'headers.authorization',
-          '*.headers.authorization',
-        ],
-        censor: '[redacted]',
-      },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      ...(pretty
+        ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } }
+        : {}),
     },
     options.destination,
   );

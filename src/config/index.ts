@@ -93,6 +93,8 @@ const envSchema = z.object({
 
   // HTTP
   PORT: int(4000, 0, 65_535),
+  /** Serve /metrics on this port instead of the main one. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
   HOST: z.string().trim().min(1).default('0.0.0.0'),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   /** Comma-separated allowed browser origins, or `*`. Default: any in development, none in production. */
@@ -150,6 +152,8 @@ export interface GatewayConfig {
   redis: { url: string; prefix: string; commandTimeoutMs: number } | undefined;
   replicas: number;
   server: { port: number; host: string; shutdownGraceMs: number };
+  /** /metrics on its own port; absent: on the main port. */
+  metricsPort: number | undefined;
   http: { corsOrigins: '*' | string[]; introspection: boolean; stackTraces: boolean };
   /** Serve the GraphiQL playground (GET /graphql and /). */
   playground: boolean;
@@ -230,6 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       : undefined,
     replicas: vars.GATEWAY_REPLICAS,
     server: { port: vars.PORT, host: vars.HOST, shutdownGraceMs: vars.GATEWAY_SHUTDOWN_GRACE_MS },
+    metricsPort: vars.METRICS_PORT,
     http: {
       corsOrigins: readCorsOrigins(vars.GATEWAY_CORS_ORIGINS, production),
       introspection: defaultOn(vars.GATEWAY_INTROSPECTION, !production),

@@ -16,6 +16,7 @@ import {
   PolyvMalformedResponseError,
   PolyvRateLimitedError,
   PolyvUnavailableError,
+  UpstreamRefusedError,
   type PolyvErrorDetails,
 } from './errors.js';
 import type { UpstreamGuard } from './guard.js';
@@ -34,6 +35,8 @@ export interface PolyvClientOptions {
   guard: UpstreamGuard;
   /** Keep-alive sockets per origin. */
   maxSockets: number;
+  /** Told about every attempt (logs, metrics); never about the secret or the signature. */
+  observe?: (attempt: AttemptEvent) => void;
   /** First backoff step; later steps double, each one drawn at random below it ("full jitter"). */
   backoffBaseMs?: number;
   /** Largest backoff step. */
@@ -53,6 +56,23 @@ export interface PolyvRequest<T> {
   envelope: 'v4' | 'v2';
   /** Shape of `data` on success. */
   data: z.ZodType<T>;
+}
+
+/** One attempt at one call, as observers see it. */
+export interface AttemptEvent {
+  endpoint: string;
+  /** The page asked for, when the endpoint pages. */
+  page: number | undefined;
+  /** 1 for the first attempt. */
+  attempt: number;
+  durationMs: number;
+  /** `ok`, or why it failed: the UNAVAILABLE reason, else the error code. */
+  outcome: string;
+  /** Whether the gateway held the call back (circuit, queue, deadline) rather than Polyv failing it. */
+  refused: boolean;
+  /** Another attempt follows. */
+  retrying: boolean;
+  requestId: string | undefined;
 }
 
 /** Per-call options. */
@@ -94,20 +114,42 @@ export class PolyvHttpClient {
   async call<T>(request: PolyvRequest<T>, options: CallOptions = {}): Promise<PolyvResponse<T>> {
     const deadline =
       options.deadline ?? Date.now() + this.options.timeoutMs * (this.options.retries + 1);
+    const page = Number(request.params.pageNumber ?? request.params.page ?? NaN);
     for (let attempt = 1; ; attempt++) {
+      const started = performance.now();
+      const report = (outcome: string, refused: boolean, retrying: boolean, requestId?: string) =>
+        this.options.observe?.({
+          endpoint: request.endpoint,
+          page: Number.isFinite(page) ? page : undefined,
+          attempt,
+          durationMs: performance.now() - started,
+          outcome,
+          refused,
+          retrying,
+          requestId,
+        });
       try {
-        return await this.options.guard.run(
+        const response = await this.options.guard.run(
           request.endpoint,
           () => this.attempt(request, deadline),
           deadline,
         );
+        report('ok', false, false, response.requestId);
+        return response;
       } catch (error) {
         const failure = error instanceof PolyvError ? error : this.unexpected(request, error);
         failure.attempts = attempt;
-        if (!failure.retryable || attempt > this.options.retries) throw failure;
         const pause = this.backoffMs(attempt, failure);
         // A retry that cannot finish before the deadline is not worth starting.
-        if (Date.now() + pause >= deadline) throw failure;
+        const retrying =
+          failure.retryable && attempt <= this.options.retries && Date.now() + pause < deadline;
+        report(
+          failure.reason ?? failure.code,
+          failure instanceof UpstreamRefusedError,
+          retrying,
+          failure.requestId,
+        );
+        if (!retrying) throw failure;
         await sleep(pause);
       }
     }

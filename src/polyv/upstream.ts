@@ -1,14 +1,20 @@
 /**
  * What the endpoint modules call: the page cache (with single flight) in front of the one
- * signed client. Without a cache it is the client itself.
+ * signed client. Every call to Polyv data passes here, so this is also where each gets its
+ * span, its cache hit or miss is counted, and the request's own tally is kept.
  */
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { stableKey } from '../cache/keys.js';
 import type { UpstreamCache } from '../cache/upstreamCache.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import { tracer } from '../observability/tracing.js';
 import type { CallOptions, PolyvHttpClient, PolyvRequest } from './http.js';
 
 export interface UpstreamCallOptions extends CallOptions {
   /** The client asked for fresh data (Cache-Control: no-cache): skip cache reads. */
   fresh?: boolean;
+  /** The request's tally, for its log line. */
+  tally?: { upstreamCalls: number; cacheHits: number };
 }
 
 export class PolyvUpstream {
@@ -17,18 +23,55 @@ export class PolyvUpstream {
     private readonly cache: UpstreamCache | undefined,
     /** Cache TTL by endpoint name; absent or 0: not cached. */
     private readonly ttlMs: Readonly<Record<string, number>>,
+    private readonly metrics?: GatewayMetrics,
   ) {}
 
   async call<T>(request: PolyvRequest<T>, options: UpstreamCallOptions = {}): Promise<T> {
-    const fetch = async () => (await this.client.call(request, options)).data;
-    if (!this.cache) return fetch();
-    return this.cache.get({
-      endpoint: request.endpoint,
-      params: stableKey(request.params),
-      ttlMs: this.ttlMs[request.endpoint] ?? 0,
-      fresh: options.fresh ?? false,
-      schema: request.data,
-      fetch,
+    const page = request.params.pageNumber ?? request.params.page;
+    const span = tracer().startSpan(`polyv ${request.endpoint}`, {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        'polyv.endpoint': request.endpoint,
+        'polyv.page': Number(page ?? 1),
+        'polyv.page_size': Number(request.params.pageSize ?? 0),
+      },
     });
+    let fetched = false;
+    const fetch = async () => {
+      fetched = true;
+      if (options.tally) options.tally.upstreamCalls++;
+      const { data, requestId } = await this.client.call(request, options);
+      if (requestId) span.setAttribute('polyv.request_id', requestId);
+      return data;
+    };
+    try {
+      const data = this.cache
+        ? await this.cache.get({
+            endpoint: request.endpoint,
+            params: stableKey(request.params),
+            ttlMs: this.ttlMs[request.endpoint] ?? 0,
+            fresh: options.fresh ?? false,
+            schema: request.data,
+            fetch,
+          })
+        : await fetch();
+      // Served without this request fetching: from the cache, or a fetch another request made.
+      const hit = !fetched;
+      span.setAttribute('gateway.cache_hit', hit);
+      if (hit && options.tally) options.tally.cacheHits++;
+      if (this.cache)
+        (hit ? this.metrics?.cacheHits : this.metrics?.cacheMisses)?.inc({
+          endpoint: request.endpoint,
+        });
+      return data;
+    } catch (error) {
+      span.setStatus({
+        code: SpanStatusCode.ERROR,
+        message: error instanceof Error ? error.message : 'failed',
+      });
+      throw error;
+    } finally {
+      span.end();
+    }
   }
 }

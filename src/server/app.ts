@@ -5,7 +5,7 @@
  * Nothing here reads the environment: it is all in the configuration it is given.
  */
 import http from 'node:http';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import {
   ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginLandingPageDisabled,
@@ -18,6 +18,8 @@ import type { Logger } from '../logger.js';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import type { PolyvUpstream } from '../polyv/upstream.js';
 import type { TokenBuckets } from '../ratelimit/tokenBucket.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import { observeRequests, recordOf } from '../observability/requests.js';
 import { buildSchema } from '../schema/index.js';
 import { authentication, principalOf, rateLimiting } from './access.js';
 import { cachePolicyPlugin } from './cachePolicy.js';
@@ -39,6 +41,11 @@ export interface GatewayServerOptions {
   responseCache: KeyValueCache<string> | undefined;
   /** Automatic persisted queries. */
   persistedQueries: KeyValueCache<string>;
+  metrics: GatewayMetrics;
+  /** Why the gateway should not get traffic now (empty: ready). */
+  notReadyBecause: () => Promise<string[]>;
+  /** Serve /metrics on the main port (else the caller serves it elsewhere). */
+  metricsOnMainPort: boolean;
   /** The Polyv account whose income is reported. */
   accountId: string;
   logger: Logger;
@@ -93,6 +100,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
       // Our own cache hints (cachePolicy.ts) replace Apollo's per-field cache-control plugin.
       ApolloServerPluginCacheControlDisabled(),
       cachePolicyPlugin({ privateAnswers: config.auth.mode === 'keys' }),
+      recordPlugin(),
     ],
   });
   await apollo.start();
@@ -109,9 +117,17 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     }),
   );
 
+  // Liveness: the process answers. Readiness: it should get traffic (see notReadyBecause).
   app.get('/healthz', (_request, response) => {
     response.json({ status: 'ok' });
   });
+  app.get('/readyz', async (_request, response) => {
+    const reasons = await options.notReadyBecause();
+    response
+      .status(reasons.length === 0 ? 200 : 503)
+      .json(reasons.length === 0 ? { status: 'ready' } : { status: 'not ready', reasons });
+  });
+  if (options.metricsOnMainPort) app.get('/metrics', metricsHandler(options.metrics));
   if (options.playground) {
     checkPlaygroundAssets();
     app.use(playgroundRouter({ endpoint: GRAPHQL_PATH, ...options.playground }));
@@ -119,6 +135,11 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
 
   app.use(
     GRAPHQL_PATH,
+    observeRequests({
+      logger,
+      metrics: options.metrics,
+      principalName: (response) => principalOf(response).name,
+    }),
     express.json({ limit: config.limits.maxBodyBytes }),
     bodyErrorHandler,
     requestShape(config.limits),
@@ -136,6 +157,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
           deadline: Date.now() + config.limits.requestTimeoutMs,
           fresh: wantsFreshData(request.headers['cache-control'], request.headers.pragma),
           cacheMaxAge,
+          record: recordOf(response),
         }),
     }),
   );
@@ -167,4 +189,38 @@ function wantsFreshData(cacheControl: string | undefined, pragma: string | undef
     /\b(no-cache|no-store|max-age=0)\b/i.test(cacheControl ?? '') ||
     /\bno-cache\b/i.test(pragma ?? '')
   );
+}
+
+/** Notes the operation's name and the error codes it answered with on the request's record. */
+function recordPlugin(): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operationName, contextValue }) {
+          if (contextValue.record) contextValue.record.operation = operationName ?? undefined;
+        },
+        async willSendResponse({ response, contextValue }) {
+          const errors =
+            response.body.kind === 'single' ? (response.body.singleResult.errors ?? []) : [];
+          for (const error of errors) {
+            const code = error.extensions?.code;
+            contextValue.record?.errorCodes.push(
+              typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR',
+            );
+          }
+        },
+      };
+    },
+  };
+}
+
+/** Prometheus text exposition of the gateway's registry. */
+export function metricsHandler(metrics: GatewayMetrics): express.RequestHandler {
+  return async (_request, response, next) => {
+    try {
+      response.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    } catch (error) {
+      next(error);
+    }
+  };
 }

@@ -1,5 +1,6 @@
 /** The per-request GraphQL context: everything a resolver may use, built fresh per request. */
 import type { Principal } from '../auth/apiKeys.js';
+import type { RequestRecord } from '../observability/requests.js';
 import type { PolyvUpstream } from '../polyv/upstream.js';
 import { CachePolicy } from './cachePolicy.js';
 import { createPageLoaders, type PageLoaders } from './loaders.js';
@@ -19,6 +20,8 @@ export interface GatewayContext {
   cacheMaxAge: { redPackStatistics: number; incomeDetail: number };
   /** How long this answer may be reused: restricted by what the resolvers used. */
   cachePolicy: CachePolicy;
+  /** The request's record for logs, metrics and traces; absent outside the HTTP path. */
+  record: RequestRecord | undefined;
 }
 
 export interface ContextDependencies {
@@ -28,11 +31,16 @@ export interface ContextDependencies {
   deadline: number;
   fresh: boolean;
   cacheMaxAge: GatewayContext['cacheMaxAge'];
+  record: RequestRecord | undefined;
 }
 
 export function createContext({ upstream, ...request }: ContextDependencies): GatewayContext {
   return {
-    pages: createPageLoaders(upstream, { deadline: request.deadline, fresh: request.fresh }),
+    pages: createPageLoaders(upstream, {
+      deadline: request.deadline,
+      fresh: request.fresh,
+      tally: request.record,
+    }),
     cachePolicy: new CachePolicy(),
     ...request,
   };

@@ -6,6 +6,7 @@
 import type { ApolloServer, HTTPGraphQLRequest } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
 import type { Request, RequestHandler, Response } from 'express';
+import { recordOf } from '../observability/requests.js';
 import { principalOf } from './access.js';
 import type { GatewayContext } from './context.js';
 import { ResponseCache } from './responseCache.js';
@@ -35,6 +36,8 @@ export function graphqlHandler(
 
       if (cache && !options.wantsFresh(request)) {
         const hit = await cache.lookup(principal, requestKey);
+        const record = recordOf(response);
+        if (record) record.responseCache = hit ? 'hit' : 'miss';
         if (hit) {
           response
             .status(200)

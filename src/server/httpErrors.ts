@@ -4,6 +4,7 @@
  */
 import type { ErrorRequestHandler, Response } from 'express';
 import { ErrorCode } from '../errors.js';
+import { recordOf } from '../observability/requests.js';
 
 export function sendGraphQLError(
   response: Response,
@@ -12,6 +13,7 @@ export function sendGraphQLError(
   message: string,
   options: { headers?: Record<string, string>; extensions?: Record<string, unknown> } = {},
 ): void {
+  recordOf(response)?.errorCodes.push(code);
   response
     .status(status)
     .set(options.headers ?? {})

@@ -1,0 +1,98 @@
+/**
+ * One record per GraphQL request, filled in as the request goes (who asked, which operation,
+ * how many upstream calls and cache hits, which error codes), and turned at the end into one
+ * log line, metrics, and the request's span. An incoming x-request-id is honoured and echoed;
+ * an incoming traceparent is continued.
+ */
+import { randomUUID } from 'node:crypto';
+import { SpanKind, SpanStatusCode, context, trace, type Span } from '@opentelemetry/api';
+import type { RequestHandler, Response } from 'express';
+import type { Logger } from '../logger.js';
+import type { GatewayMetrics } from './metrics.js';
+import { incomingContext, tracer } from './tracing.js';
+
+export interface RequestRecord {
+  requestId: string;
+  operation: string | undefined;
+  upstreamCalls: number;
+  cacheHits: number;
+  errorCodes: string[];
+  responseCache: 'hit' | 'miss' | undefined;
+  span: Span;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+const records = new WeakMap<Response, RequestRecord>();
+
+/** The record of the request this response answers, if it went through observeRequests. */
+export const recordOf = (response: Response): RequestRecord | undefined => records.get(response);
+
+export function observeRequests(options: {
+  logger: Logger;
+  metrics: GatewayMetrics;
+  /** The API key name that asked (from the access middleware). */
+  principalName: (response: Response) => string;
+}): RequestHandler {
+  return (request, response, next) => {
+    const started = performance.now();
+    const incoming = request.headers['x-request-id'];
+    const requestId =
+      typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    response.setHeader('x-request-id', requestId);
+    const parent = incomingContext(request.headers);
+    const span = tracer().startSpan(
+      'graphql',
+      { kind: SpanKind.SERVER, attributes: { 'http.request.method': request.method } },
+      parent,
+    );
+    const record: RequestRecord = {
+      requestId,
+      operation: undefined,
+      upstreamCalls: 0,
+      cacheHits: 0,
+      errorCodes: [],
+      responseCache: undefined,
+      span,
+    };
+    records.set(response, record);
+
+    response.on('finish', () => {
+      const seconds = (performance.now() - started) / 1000;
+      const operation = options.metrics.operationLabel(record.operation);
+      const apiKey = options.principalName(response);
+      options.metrics.graphqlDuration.observe({ operation }, seconds);
+      for (const code of record.errorCodes) options.metrics.graphqlErrors.inc({ code });
+      if (record.responseCache === 'hit') options.metrics.responseCacheHits.inc();
+
+      span.updateName(`graphql ${record.operation ?? 'anonymous'}`);
+      span.setAttributes({
+        'graphql.operation.name': record.operation ?? '',
+        'http.response.status_code': response.statusCode,
+        'gateway.request_id': requestId,
+        'gateway.api_key': apiKey,
+        'gateway.upstream_calls': record.upstreamCalls,
+        'gateway.cache_hits': record.cacheHits,
+      });
+      if (record.errorCodes.length > 0)
+        span.setStatus({ code: SpanStatusCode.ERROR, message: record.errorCodes.join(',') });
+      span.end();
+
+      options.logger.info(
+        {
+          requestId,
+          operation: record.operation ?? null,
+          apiKey,
+          status: response.statusCode,
+          durationMs: Math.round(seconds * 10_000) / 10,
+          upstreamCalls: record.upstreamCalls,
+          cacheHits: record.cacheHits,
+          responseCache: record.responseCache ?? null,
+          errorCodes: record.errorCodes,
+        },
+        'graphql request',
+      );
+    });
+    // Everything downstream (Apollo, resolvers, upstream calls) runs inside the request's span.
+    context.with(trace.setSpan(parent, span), next);
+  };
+}

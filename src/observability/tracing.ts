@@ -1,0 +1,49 @@
+/**
+ * OpenTelemetry traces. The gateway only uses @opentelemetry/api: without a registered tracer
+ * provider every span is a no-op. `startTracing` registers one when the standard OTEL_*
+ * variables ask for an exporter (off by default), with W3C trace-context propagation so a
+ * federated router's trace continues through us.
+ */
+import {
+  context,
+  propagation,
+  trace,
+  type Context,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+
+export const tracer = (): Tracer => trace.getTracer('polyv-graphql');
+
+/** Whether the environment asks for traces: OTEL_TRACES_EXPORTER=otlp or an OTLP endpoint, and the SDK not disabled. */
+export function tracingRequested(env: NodeJS.ProcessEnv): boolean {
+  if (env.OTEL_SDK_DISABLED === 'true' || env.OTEL_TRACES_EXPORTER === 'none') return false;
+  return (
+    env.OTEL_TRACES_EXPORTER === 'otlp' ||
+    Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
+  );
+}
+
+/** Registers a tracer provider exporting to `exporter` (OTLP over HTTP, configured by OTEL_*, by default). */
+export function startTracing(exporter: SpanExporter = new OTLPTraceExporter()): NodeTracerProvider {
+  const provider = new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
+  provider.register();
+  return provider;
+}
+
+/** The context of an incoming request: its traceparent, if any. */
+export function incomingContext(headers: Record<string, string | string[] | undefined>): Context {
+  return propagation.extract(context.active(), headers);
+}
+
+/** Runs `work` inside `span` (so spans started within are its children) and ends it. */
+export async function inSpan<T>(span: Span, parent: Context, work: () => Promise<T>): Promise<T> {
+  try {
+    return await context.with(trace.setSpan(parent, span), work);
+  } finally {
+    span.end();
+  }
+}
