@@ -65,6 +65,7 @@ export class PolyvUpstream {
         });
       return data;
     } catch (error) {
+      if (this.cache && fetched) this.metrics?.cacheMisses.inc({ endpoint: request.endpoint });
       span.setStatus({
         code: SpanStatusCode.ERROR,
         message: error instanceof Error ? error.message : 'failed',
