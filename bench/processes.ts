@@ -26,10 +26,13 @@ function waitForLine(
   });
 }
 
-export async function startEmulatorProcess(latencyMs: number): Promise<Started> {
+export async function startEmulatorProcess(
+  latencyMs: number,
+  extraArgs: string[] = [],
+): Promise<Started> {
   const child = spawn(
     process.execPath,
-    [`${root}dist/emulator/cli.js`, '--port', '0', '--latency', String(latencyMs)],
+    [`${root}dist/emulator/cli.js`, '--port', '0', '--latency', String(latencyMs), ...extraArgs],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const url = await waitForLine(child, (line) => line.match(/listening on (http:\/\/\S+)/)?.[1]);

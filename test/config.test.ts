@@ -48,6 +48,7 @@ describe('configuration', () => {
         maxDocumentBytes: 20_000,
         maxCost: 200_000,
         maxUpstreamCalls: 200,
+        summaryMaxRecords: 200_000,
         maxBodyBytes: 100_000,
         requestTimeoutMs: 30_000,
         ratePerSecond: 20,

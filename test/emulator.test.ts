@@ -6,6 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import {
+  BIG_CHANNEL_ID,
   DEMO_CHANNELS,
   DEMO_CREDENTIALS,
   KNOWN_ALLOT_TYPES,
@@ -1074,6 +1075,44 @@ describe('inserting records', () => {
     expect(insertRedPack(a, BIG_CHANNEL)).toEqual(insertRedPack(b, BIG_CHANNEL));
     expect(insertIncome(a)).toEqual(insertIncome(b));
     expect(a).toEqual(b);
+  });
+});
+
+describe('the big channel option (--big-channel-red-packs)', () => {
+  let emulator: PolyvEmulator;
+  beforeAll(async () => {
+    emulator = await startEmulator({ bigChannelRedPacks: 2500 });
+  });
+  afterAll(() => emulator.close());
+
+  it('adds channel 2812699 with that many red packs, served like any channel', async () => {
+    const data = await redPackPage(emulator, {
+      channelId: BIG_CHANNEL_ID,
+      pageNumber: '3',
+      pageSize: '1000',
+    });
+    expect(BIG_CHANNEL_ID).toBe('2812699');
+    expect(data.totalItems).toBe(2500);
+    expect(data.contents).toHaveLength(500);
+    const packs = emulator.store.redPacks.get(BIG_CHANNEL_ID)!;
+    expect(isNewestFirst(packs.map((pack) => pack.createdTime))).toBe(true);
+    expect(Math.max(...packs.map((pack) => pack.receives.length))).toBeLessThanOrEqual(3);
+    expect(emulator.store.channels.map((channel) => channel.channelId)).toContain(BIG_CHANNEL_ID);
+  });
+
+  it('is deterministic and leaves the rest of the demo data as it was', () => {
+    const plain = createDemoDataset(42);
+    const big = createDemoDataset(42, undefined, { bigChannelRedPacks: 2500 });
+    expect(createDemoDataset(42, undefined, { bigChannelRedPacks: 2500 })).toEqual(big);
+    expect(big.income).toEqual(plain.income);
+    for (const [channelId, packs] of plain.redPacks)
+      expect(big.redPacks.get(channelId)).toEqual(packs);
+    expect(plain.redPacks.has(BIG_CHANNEL_ID)).toBe(false);
+  });
+
+  it('refuses a count that is not a non-negative integer', async () => {
+    await expect(startEmulator({ bigChannelRedPacks: -1 })).rejects.toThrow(RangeError);
+    await expect(startEmulator({ bigChannelRedPacks: 1.5 })).rejects.toThrow(RangeError);
   });
 });
 

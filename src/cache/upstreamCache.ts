@@ -29,6 +29,12 @@ export interface CachedFetch<T> {
   fetch: () => Promise<T>;
 }
 
+/** A page's data and when it was fetched from Polyv (epoch ms). */
+export interface Fetched<T> {
+  value: T;
+  fetchedAt: number;
+}
+
 /** How long a replica may hold a page's fetch lock; other replicas wait at most this long. */
 const LOCK_MS = 5_000;
 const LOCK_POLL_MS = 25;
@@ -36,7 +42,7 @@ const LOCK_POLL_MS = 25;
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 export class UpstreamCache {
-  private readonly inFlight = new Map<string, Promise<unknown>>();
+  private readonly inFlight = new Map<string, Promise<Fetched<unknown>>>();
   /** Counters for metrics and tests: hits, misses and coalesced waits by endpoint. */
   readonly stats = new Map<string, { hits: number; misses: number; coalesced: number }>();
 
@@ -50,8 +56,9 @@ export class UpstreamCache {
     return this.cache.localBytes;
   }
 
-  async get<T>(call: CachedFetch<T>): Promise<T> {
-    if (call.ttlMs <= 0) return call.fetch();
+  /** The page's data and when Polyv produced it (epoch ms): a cached page is as old as its fetch. */
+  async get<T>(call: CachedFetch<T>): Promise<Fetched<T>> {
+    if (call.ttlMs <= 0) return { value: await call.fetch(), fetchedAt: Date.now() };
     const key = `${call.endpoint}:${call.params}`;
     const stats = this.statsOf(call.endpoint);
 
@@ -65,7 +72,7 @@ export class UpstreamCache {
     const pending = this.inFlight.get(key);
     if (pending) {
       stats.coalesced++;
-      return pending as Promise<T>;
+      return pending as Promise<Fetched<T>>;
     }
     stats.misses++;
     const flight = this.fetchOnce(key, call).finally(() => this.inFlight.delete(key));
@@ -73,7 +80,7 @@ export class UpstreamCache {
     return flight;
   }
 
-  private async fetchOnce<T>(key: string, call: CachedFetch<T>): Promise<T> {
+  private async fetchOnce<T>(key: string, call: CachedFetch<T>): Promise<Fetched<T>> {
     const lock = await this.acquireLock(key);
     try {
       if (lock === 'held-elsewhere') {
@@ -85,21 +92,33 @@ export class UpstreamCache {
         const landed = await this.read(key, call.schema);
         if (landed !== undefined) return landed;
       }
+      const fetchedAt = Date.now();
       const value = await call.fetch();
-      await this.cache.set(key, JSON.stringify(value), { ttl: call.ttlMs / 1000 });
-      return value;
+      await this.cache.set(key, JSON.stringify({ at: fetchedAt, data: value }), {
+        ttl: call.ttlMs / 1000,
+      });
+      return { value, fetchedAt };
     } finally {
       if (typeof lock === 'string' && lock !== 'held-elsewhere') await this.releaseLock(key, lock);
     }
   }
 
-  private async read<T>(key: string, schema: z.ZodType<T>): Promise<T | undefined> {
+  private async read<T>(key: string, schema: z.ZodType<T>): Promise<Fetched<T> | undefined> {
     const text = await this.cache.get(key);
     if (text === undefined) return undefined;
     try {
-      const parsed = schema.safeParse(JSON.parse(text));
+      const entry: unknown = JSON.parse(text);
+      if (
+        typeof entry !== 'object' ||
+        entry === null ||
+        !('at' in entry) ||
+        typeof entry.at !== 'number' ||
+        !('data' in entry)
+      )
+        return undefined;
+      const parsed = schema.safeParse(entry.data);
       // A corrupt entry is a miss, never a wrong answer.
-      return parsed.success ? parsed.data : undefined;
+      return parsed.success ? { value: parsed.data, fetchedAt: entry.at } : undefined;
     } catch {
       return undefined;
     }
@@ -118,7 +137,10 @@ export class UpstreamCache {
     }
   }
 
-  private async waitForOtherReplica<T>(key: string, schema: z.ZodType<T>): Promise<T | undefined> {
+  private async waitForOtherReplica<T>(
+    key: string,
+    schema: z.ZodType<T>,
+  ): Promise<Fetched<T> | undefined> {
     const until = Date.now() + LOCK_MS;
     while (Date.now() < until) {
       await sleep(LOCK_POLL_MS);

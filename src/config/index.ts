@@ -84,6 +84,8 @@ const envSchema = z.object({
   GATEWAY_MAX_COST: int(200_000),
   /** Connections one operation may resolve: each costs one or two calls to Polyv. */
   GATEWAY_MAX_UPSTREAM_CALLS: int(200),
+  /** The most records one summary may add up (1,000 a Polyv page). */
+  GATEWAY_SUMMARY_MAX_RECORDS: int(200_000),
   /** Largest HTTP request body, in bytes. */
   GATEWAY_MAX_BODY_BYTES: int(100_000),
   /** Deadline of one GraphQL request, upstream waits included. */
@@ -136,6 +138,7 @@ export interface GatewayConfig {
     maxDocumentBytes: number;
     maxCost: number;
     maxUpstreamCalls: number;
+    summaryMaxRecords: number;
     maxBodyBytes: number;
     requestTimeoutMs: number;
     /** Per principal: refill per second and burst. */
@@ -212,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       maxDocumentBytes: vars.GATEWAY_MAX_DOCUMENT_BYTES,
       maxCost: vars.GATEWAY_MAX_COST,
       maxUpstreamCalls: vars.GATEWAY_MAX_UPSTREAM_CALLS,
+      summaryMaxRecords: vars.GATEWAY_SUMMARY_MAX_RECORDS,
       maxBodyBytes: vars.GATEWAY_MAX_BODY_BYTES,
       requestTimeoutMs: vars.GATEWAY_REQUEST_TIMEOUT_MS,
       ratePerSecond: vars.GATEWAY_RATE_PER_SECOND,

@@ -6,6 +6,8 @@
  *   --host    / EMULATOR_HOST        default 127.0.0.1
  *   --latency / EMULATOR_LATENCY_MS  default 0
  *   --seed    / EMULATOR_SEED        default 42
+ *   --big-channel-red-packs N / EMULATOR_BIG_CHANNEL_RED_PACKS
+ *             adds channel 2812699 with N generated red packs (for benchmarks); default 0
  */
 import { parseArgs } from 'node:util';
 import { CONTROL_PATH_PREFIX, startEmulator } from './server.js';
@@ -19,6 +21,7 @@ async function main(): Promise<void> {
       host: { type: 'string' },
       latency: { type: 'string' },
       seed: { type: 'string' },
+      'big-channel-red-packs': { type: 'string' },
     },
   });
   const env = process.env;
@@ -27,6 +30,11 @@ async function main(): Promise<void> {
     host: values.host ?? env['EMULATOR_HOST'] ?? '127.0.0.1',
     latencyMs: integerOption('latency', values.latency ?? env['EMULATOR_LATENCY_MS'], 0),
     seed: integerOption('seed', values.seed ?? env['EMULATOR_SEED'], 42),
+    bigChannelRedPacks: integerOption(
+      'big-channel-red-packs',
+      values['big-channel-red-packs'] ?? env['EMULATOR_BIG_CHANNEL_RED_PACKS'],
+      0,
+    ),
   });
 
   const { appId, appSecret, userId } = emulator.credentials;

@@ -98,6 +98,15 @@ export const DEMO_CHANNELS: readonly DemoChannel[] = [
  */
 export const FOREIGN_CHANNEL_ID = '1965681';
 
+/**
+ * The channel added by the `bigChannelRedPacks` option (`--big-channel-red-packs N`): N red packs
+ * for benchmarks of whole-channel summaries, with one to three packets each to keep memory sane.
+ */
+export const BIG_CHANNEL_ID = '2812699';
+const BIG_CHANNEL_SESSION = 'w4y6a8c0e2';
+/** Its own random sequence, so the rest of the demo data is the same with or without it. */
+const BIG_CHANNEL_SEED_SALT = 0x2812699;
+
 /** The labels Polyv documents; the gateway maps these to enums. */
 export const KNOWN_ALLOT_TYPES = ['随机分配红包', '平均分配红包'] as const;
 export const KNOWN_RED_PACK_STATUSES = ['进行中', '已结束', '退款中', '已退款'] as const;
@@ -267,7 +276,11 @@ export function redPackBalanceFen(pack: EmulatedRedPack): number {
  * Builds the demo account. The same seed always gives the same data (no clock, no
  * Math.random), so tests may compute expected answers from the returned store.
  */
-export function createDemoDataset(seed = 42, userId: string = DEMO_USER_ID): DemoDataset {
+export function createDemoDataset(
+  seed = 42,
+  userId: string = DEMO_USER_ID,
+  options: DemoDatasetOptions = {},
+): DemoDataset {
   const random = createRandom(seed);
   const usedIds = new Set<string>();
   const viewers = Array.from({ length: VIEWER_POOL_SIZE }, () => generateViewer(random, usedIds));
@@ -340,7 +353,41 @@ export function createDemoDataset(seed = 42, userId: string = DEMO_USER_ID): Dem
   }
   income.sort(compareIncomeNewestFirst);
 
-  return { seed, userId, channels: DEMO_CHANNELS, redPacks, income, viewers, hosts, random };
+  const bigCount = options.bigChannelRedPacks ?? 0;
+  const big = bigCount > 0 ? bigChannel(bigCount) : undefined;
+  if (big) {
+    const bigRandom = createRandom(seed ^ BIG_CHANNEL_SEED_SALT);
+    const packs = Array.from({ length: bigCount }, () =>
+      generateRedPack(bigRandom, usedIds, {
+        channel: big,
+        createdTime: randomSecondIn(bigRandom, DATA_PERIOD.start, DATA_PERIOD.end),
+        labels: randomLabels(bigRandom),
+        sender: pick(bigRandom, hosts),
+        receivers: viewers,
+        maxPackets: 3,
+      }),
+    );
+    redPacks.set(big.channelId, packs.sort(compareRedPacksNewestFirst));
+  }
+  const channels = big ? [...DEMO_CHANNELS, big] : DEMO_CHANNELS;
+
+  return { seed, userId, channels, redPacks, income, viewers, hosts, random };
+}
+
+/** Options of {@link createDemoDataset}. */
+export interface DemoDatasetOptions {
+  /** Add channel {@link BIG_CHANNEL_ID} with this many red packs; default 0 (no such channel). */
+  bigChannelRedPacks?: number;
+}
+
+function bigChannel(redPackCount: number): DemoChannel {
+  return {
+    channelId: BIG_CHANNEL_ID,
+    name: '压测频道',
+    redPackCount,
+    incomeCount: 0,
+    sessionIds: [BIG_CHANNEL_SESSION],
+  };
 }
 
 /** Fields a test may fix on an inserted red pack; the rest is generated. */
@@ -538,6 +585,8 @@ interface RedPackPlan {
   sender: DemoWechatUser;
   receivers: readonly DemoWechatUser[];
   amountFen?: number;
+  /** At most this many packets (default: by type, up to 40). */
+  maxPackets?: number;
 }
 
 function generateRedPack(
@@ -551,7 +600,8 @@ function generateRedPack(
 
   // Packets the sender split the pack into; each needs at least one fen.
   const maxPackets =
-    labels.redPackType === '红包雨' ? 40 : labels.redPackType === '口令红包' ? 20 : 10;
+    plan.maxPackets ??
+    (labels.redPackType === '红包雨' ? 40 : labels.redPackType === '口令红包' ? 20 : 10);
   const packets = Math.min(randomInt(random, 1, maxPackets), amountFen);
   const shares =
     labels.allotType === '平均分配红包'

@@ -9,6 +9,7 @@ export {
   type EmulatorOptions,
 } from './server.js';
 export {
+  BIG_CHANNEL_ID,
   DATA_PERIOD,
   DEMO_CHANNELS,
   DEMO_USER_ID,
@@ -27,6 +28,7 @@ export {
   redPackBalanceFen,
   type DemoChannel,
   type DemoDataset,
+  type DemoDatasetOptions,
   type DemoWechatUser,
   type EmulatedIncome,
   type EmulatedReceive,

@@ -59,6 +59,8 @@ export interface EmulatorOptions {
   credentials?: EmulatorCredentials;
   /** The clock timestamps are checked against; default Date.now. */
   clock?: () => number;
+  /** Add channel 2812699 (BIG_CHANNEL_ID) with this many generated red packs; default 0. */
+  bigChannelRedPacks?: number;
 }
 
 /** One request to a Polyv endpoint, as the emulator saw it. */
@@ -84,6 +86,7 @@ interface ResolvedOptions {
   seed: number;
   credentials: EmulatorCredentials;
   clock: () => number;
+  bigChannelRedPacks: number;
 }
 
 /** Starts an emulator and resolves once it is listening. */
@@ -121,7 +124,9 @@ export class PolyvEmulator {
 
   private constructor(options: ResolvedOptions) {
     this.credentials = { ...options.credentials };
-    this.store = createDemoDataset(options.seed, options.credentials.userId);
+    this.store = createDemoDataset(options.seed, options.credentials.userId, {
+      bigChannelRedPacks: options.bigChannelRedPacks,
+    });
     this.#clock = options.clock;
     this.#latencyMs = options.latencyMs;
     this.#server = createServer((req, res) => this.#onRequest(req, res));
@@ -339,6 +344,12 @@ function resolveOptions(options: EmulatorOptions): ResolvedOptions {
   }
   const seed = options.seed ?? 42;
   if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be an integer: ${seed}`);
+  const bigChannelRedPacks = options.bigChannelRedPacks ?? 0;
+  if (!Number.isSafeInteger(bigChannelRedPacks) || bigChannelRedPacks < 0) {
+    throw new RangeError(
+      `bigChannelRedPacks must be a non-negative integer: ${bigChannelRedPacks}`,
+    );
+  }
   return {
     port,
     host: options.host ?? '127.0.0.1',
@@ -346,6 +357,7 @@ function resolveOptions(options: EmulatorOptions): ResolvedOptions {
     seed,
     credentials: options.credentials ?? DEMO_CREDENTIALS,
     clock: options.clock ?? Date.now,
+    bigChannelRedPacks,
   };
 }
 

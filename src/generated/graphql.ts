@@ -2,6 +2,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { ChannelModel, RedPackModel, RedPackReceiveModel, IncomeRecordModel, WechatUserModel, MoneyModel } from '../domain/models.js';
 import type { Connection, Edge } from '../pagination/connection.js';
+import type { RedPackSummaryModel, RedPackTypeTotalModel, RedPackStatusTotalModel, ReceiverTotalModel, IncomeSummaryModel, PayTypeTotalModel, DayTotalModel } from '../domain/summaries.js';
 import type { GatewayContext } from '../server/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -29,6 +30,14 @@ export type Channel = {
   id: Scalars['ID']['output'];
   /** Income of this channel between two days, both included, newest first (get-income-detail with channelId). Paged like `Query.incomeRecords`. */
   incomeRecords: IncomeRecordConnection;
+  /** Totals of this channel's income between two days, both included. */
+  incomeSummary: IncomeSummary;
+  /**
+   * Totals of the red packs dispatched in this channel (optionally one session, or a time range):
+   * amounts, receives, receivers, breakdowns by type and status, and the top receivers. Computed by
+   * the gateway from every Polyv page, exact to the fen.
+   */
+  redPackSummary: RedPackSummary;
   /** Red packs dispatched in this channel, newest first (Polyv's red-pack/statistics/list). `startTime`/`endTime` bound `createdAt`, both included. A Relay connection: page with `first`/`after` or `last`/`before` (at most 1000 a page; 20 when neither is given). */
   redPacks: RedPackConnection;
 };
@@ -46,6 +55,21 @@ export type ChannelIncomeRecordsArgs = {
 
 
 /** A Polyv live channel (频道). Other subgraphs may extend it: its key is the channel number. */
+export type ChannelIncomeSummaryArgs = {
+  endDate: Scalars['Date']['input'];
+  startDate: Scalars['Date']['input'];
+};
+
+
+/** A Polyv live channel (频道). Other subgraphs may extend it: its key is the channel number. */
+export type ChannelRedPackSummaryArgs = {
+  endTime?: InputMaybe<Scalars['DateTime']['input']>;
+  sessionId?: InputMaybe<Scalars['ID']['input']>;
+  startTime?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+
+/** A Polyv live channel (频道). Other subgraphs may extend it: its key is the channel number. */
 export type ChannelRedPacksArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   before?: InputMaybe<Scalars['String']['input']>;
@@ -54,6 +78,15 @@ export type ChannelRedPacksArgs = {
   last?: InputMaybe<Scalars['Int']['input']>;
   sessionId?: InputMaybe<Scalars['ID']['input']>;
   startTime?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/** Income of one day. */
+export type DayTotal = {
+  __typename?: 'DayTotal';
+  amount: Money;
+  count: Scalars['Int']['output'];
+  /** A China Standard Time day. */
+  date: Scalars['Date']['output'];
 };
 
 /** A payment received by the Polyv account: a tip, a gift or a pay-per-view ticket. */
@@ -103,6 +136,21 @@ export type IncomeRecordEdge = {
   node: IncomeRecord;
 };
 
+/** Totals over every income record that matches, exact to the fen. */
+export type IncomeSummary = {
+  __typename?: 'IncomeSummary';
+  /** The instant the totals describe: when the oldest Polyv page they were computed from was fetched. */
+  asOf: Scalars['DateTime']['output'];
+  /** One row per China Standard Time day of the range, oldest first, zero where nothing happened. */
+  byDay: Array<DayTotal>;
+  /** By pay type; one row per distinct pay type (unknown ones apart, as UNKNOWN), largest amount first. */
+  byPayType: Array<PayTypeTotal>;
+  /** Income records. */
+  count: Scalars['Int']['output'];
+  /** Their total. */
+  total: Money;
+};
+
 /** An amount of money, exact. Polyv reports yuan; fen is the same amount in hundredths. */
 export type Money = {
   __typename?: 'Money';
@@ -140,6 +188,16 @@ export type PayType =
   /** A pay type this schema does not know yet: see `payTypeLabel`. */
   | 'UNKNOWN';
 
+/** Income of one pay type. */
+export type PayTypeTotal = {
+  __typename?: 'PayTypeTotal';
+  amount: Money;
+  count: Scalars['Int']['output'];
+  /** Polyv's label, e.g. 现金打赏. */
+  label: Scalars['String']['output'];
+  payType: PayType;
+};
+
 export type Query = {
   __typename?: 'Query';
   /** A Polyv live channel by its channel number (频道号). Returns null when `id` is not a channel number (digits only). The channel's lists are fetched from Polyv when asked for, so a number that is not a channel of this account shows up as an error on those fields. */
@@ -148,6 +206,12 @@ export type Query = {
   channels: Array<Maybe<Channel>>;
   /** Income of the whole configured Polyv account between two days, both included, newest first: all channels unless `channelId` is given (Polyv's get-income-detail). A Relay connection: page with `first`/`after` or `last`/`before` (at most 1000 a page; 20 when neither `first` nor `last` is given). */
   incomeRecords: IncomeRecordConnection;
+  /**
+   * Totals of the account's income between two days, both included (all channels unless
+   * `channelId` is given): count, total, by pay type, and a per-day series with every day of the
+   * range. Computed by the gateway from every Polyv page, exact to the fen.
+   */
+  incomeSummary: IncomeSummary;
 };
 
 
@@ -169,6 +233,23 @@ export type QueryIncomeRecordsArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   last?: InputMaybe<Scalars['Int']['input']>;
   startDate: Scalars['Date']['input'];
+};
+
+
+export type QueryIncomeSummaryArgs = {
+  channelId?: InputMaybe<Scalars['ID']['input']>;
+  endDate: Scalars['Date']['input'];
+  startDate: Scalars['Date']['input'];
+};
+
+/** What one user received. */
+export type ReceiverTotal = {
+  __typename?: 'ReceiverTotal';
+  /** How much in all. */
+  amount: Money;
+  /** How many shares. */
+  count: Scalars['Int']['output'];
+  user: WechatUser;
 };
 
 /** A red pack (红包) sent to the audience of a live channel, with who received how much. */
@@ -263,6 +344,48 @@ export type RedPackStatus =
   /** A label this schema does not know yet: see `statusLabel`. */
   | 'UNKNOWN';
 
+/** Red packs in one status. */
+export type RedPackStatusTotal = {
+  __typename?: 'RedPackStatusTotal';
+  /** What they held. */
+  amount: Money;
+  count: Scalars['Int']['output'];
+  /** Polyv's label, e.g. 已结束. */
+  label: Scalars['String']['output'];
+  status: RedPackStatus;
+};
+
+/** Totals over every red pack that matches, exact to the fen. */
+export type RedPackSummary = {
+  __typename?: 'RedPackSummary';
+  /** The instant the totals describe: when the oldest Polyv page they were computed from was fetched. */
+  asOf: Scalars['DateTime']['output'];
+  /** By status; one row per distinct label, largest amount first. */
+  byStatus: Array<RedPackStatusTotal>;
+  /** By red-pack type; one row per distinct label (unknown labels apart, as UNKNOWN), largest amount first. */
+  byType: Array<RedPackTypeTotal>;
+  /** Red packs dispatched. */
+  count: Scalars['Int']['output'];
+  /** Receives (one user's share of one red pack). */
+  receiveCount: Scalars['Int']['output'];
+  /** Distinct users who received at least once. */
+  receiverCount: Scalars['Int']['output'];
+  /** Who received the most, largest amount first. */
+  topReceivers: Array<ReceiverTotal>;
+  /** What they held in all. */
+  totalAmount: Money;
+  /** What is left unclaimed (the sum of balances). */
+  totalBalance: Money;
+  /** What was received of it. */
+  totalReceived: Money;
+};
+
+
+/** Totals over every red pack that matches, exact to the fen. */
+export type RedPackSummaryTopReceiversArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
 /** The kind of red pack. */
 export type RedPackType =
   /** 普通红包: an ordinary red pack. */
@@ -273,6 +396,17 @@ export type RedPackType =
   | 'RAIN'
   /** A label this schema does not know yet: see `typeLabel`. */
   | 'UNKNOWN';
+
+/** Red packs of one type. */
+export type RedPackTypeTotal = {
+  __typename?: 'RedPackTypeTotal';
+  /** What they held. */
+  amount: Money;
+  count: Scalars['Int']['output'];
+  /** Polyv's label, e.g. 普通红包. */
+  label: Scalars['String']['output'];
+  type: RedPackType;
+};
 
 /** A WeChat user as Polyv reports one: the openId is scoped to the official account. */
 export type WechatUser = {
@@ -385,22 +519,29 @@ export type ResolversTypes = {
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  DayTotal: ResolverTypeWrapper<DayTotalModel>;
   Decimal: ResolverTypeWrapper<Scalars['Decimal']['output']>;
   IncomeRecord: ResolverTypeWrapper<IncomeRecordModel>;
   IncomeRecordConnection: ResolverTypeWrapper<Connection<IncomeRecordModel>>;
   IncomeRecordEdge: ResolverTypeWrapper<Edge<IncomeRecordModel>>;
+  IncomeSummary: ResolverTypeWrapper<IncomeSummaryModel>;
   Money: ResolverTypeWrapper<MoneyModel>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   PayType: PayType;
+  PayTypeTotal: ResolverTypeWrapper<PayTypeTotalModel>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  ReceiverTotal: ResolverTypeWrapper<ReceiverTotalModel>;
   RedPack: ResolverTypeWrapper<RedPackModel>;
   RedPackAllotType: RedPackAllotType;
   RedPackConnection: ResolverTypeWrapper<Connection<RedPackModel>>;
   RedPackEdge: ResolverTypeWrapper<Edge<RedPackModel>>;
   RedPackReceive: ResolverTypeWrapper<RedPackReceiveModel>;
   RedPackStatus: RedPackStatus;
+  RedPackStatusTotal: ResolverTypeWrapper<RedPackStatusTotalModel>;
+  RedPackSummary: ResolverTypeWrapper<RedPackSummaryModel>;
   RedPackType: RedPackType;
+  RedPackTypeTotal: ResolverTypeWrapper<RedPackTypeTotalModel>;
   WechatUser: ResolverTypeWrapper<WechatUserModel>;
 };
 
@@ -412,18 +553,25 @@ export type ResolversParentTypes = {
   Int: Scalars['Int']['output'];
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
+  DayTotal: DayTotalModel;
   Decimal: Scalars['Decimal']['output'];
   IncomeRecord: IncomeRecordModel;
   IncomeRecordConnection: Connection<IncomeRecordModel>;
   IncomeRecordEdge: Edge<IncomeRecordModel>;
+  IncomeSummary: IncomeSummaryModel;
   Money: MoneyModel;
   PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];
+  PayTypeTotal: PayTypeTotalModel;
   Query: Record<PropertyKey, never>;
+  ReceiverTotal: ReceiverTotalModel;
   RedPack: RedPackModel;
   RedPackConnection: Connection<RedPackModel>;
   RedPackEdge: Edge<RedPackModel>;
   RedPackReceive: RedPackReceiveModel;
+  RedPackStatusTotal: RedPackStatusTotalModel;
+  RedPackSummary: RedPackSummaryModel;
+  RedPackTypeTotal: RedPackTypeTotalModel;
   WechatUser: WechatUserModel;
 };
 
@@ -431,6 +579,8 @@ export type ChannelResolvers<ContextType = GatewayContext, ParentType extends Re
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Channel']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   incomeRecords?: Resolver<ResolversTypes['IncomeRecordConnection'], ParentType, ContextType, RequireFields<ChannelIncomeRecordsArgs, 'endDate' | 'startDate'>>;
+  incomeSummary?: Resolver<ResolversTypes['IncomeSummary'], ParentType, ContextType, RequireFields<ChannelIncomeSummaryArgs, 'endDate' | 'startDate'>>;
+  redPackSummary?: Resolver<ResolversTypes['RedPackSummary'], ParentType, ContextType, Partial<ChannelRedPackSummaryArgs>>;
   redPacks?: Resolver<ResolversTypes['RedPackConnection'], ParentType, ContextType, Partial<ChannelRedPacksArgs>>;
 };
 
@@ -441,6 +591,12 @@ export interface DateScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
+
+export type DayTotalResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['DayTotal'] = ResolversParentTypes['DayTotal']> = {
+  amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  date?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+};
 
 export interface DecimalScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Decimal'], any> {
   name: 'Decimal';
@@ -471,6 +627,14 @@ export type IncomeRecordEdgeResolvers<ContextType = GatewayContext, ParentType e
   node?: Resolver<ResolversTypes['IncomeRecord'], ParentType, ContextType>;
 };
 
+export type IncomeSummaryResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['IncomeSummary'] = ResolversParentTypes['IncomeSummary']> = {
+  asOf?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  byDay?: Resolver<Array<ResolversTypes['DayTotal']>, ParentType, ContextType>;
+  byPayType?: Resolver<Array<ResolversTypes['PayTypeTotal']>, ParentType, ContextType>;
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  total?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+};
+
 export type MoneyResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Money'] = ResolversParentTypes['Money']> = {
   amount?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
   currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -484,10 +648,24 @@ export type PageInfoResolvers<ContextType = GatewayContext, ParentType extends R
   startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type PayTypeTotalResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['PayTypeTotal'] = ResolversParentTypes['PayTypeTotal']> = {
+  amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  label?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  payType?: Resolver<ResolversTypes['PayType'], ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   channel?: Resolver<Maybe<ResolversTypes['Channel']>, ParentType, ContextType, RequireFields<QueryChannelArgs, 'id'>>;
   channels?: Resolver<Array<Maybe<ResolversTypes['Channel']>>, ParentType, ContextType, RequireFields<QueryChannelsArgs, 'ids'>>;
   incomeRecords?: Resolver<ResolversTypes['IncomeRecordConnection'], ParentType, ContextType, RequireFields<QueryIncomeRecordsArgs, 'endDate' | 'startDate'>>;
+  incomeSummary?: Resolver<ResolversTypes['IncomeSummary'], ParentType, ContextType, RequireFields<QueryIncomeSummaryArgs, 'endDate' | 'startDate'>>;
+};
+
+export type ReceiverTotalResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['ReceiverTotal'] = ResolversParentTypes['ReceiverTotal']> = {
+  amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['WechatUser'], ParentType, ContextType>;
 };
 
 export type RedPackResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['RedPack'] = ResolversParentTypes['RedPack']> = {
@@ -527,6 +705,33 @@ export type RedPackReceiveResolvers<ContextType = GatewayContext, ParentType ext
   user?: Resolver<ResolversTypes['WechatUser'], ParentType, ContextType>;
 };
 
+export type RedPackStatusTotalResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['RedPackStatusTotal'] = ResolversParentTypes['RedPackStatusTotal']> = {
+  amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  label?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['RedPackStatus'], ParentType, ContextType>;
+};
+
+export type RedPackSummaryResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['RedPackSummary'] = ResolversParentTypes['RedPackSummary']> = {
+  asOf?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  byStatus?: Resolver<Array<ResolversTypes['RedPackStatusTotal']>, ParentType, ContextType>;
+  byType?: Resolver<Array<ResolversTypes['RedPackTypeTotal']>, ParentType, ContextType>;
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  receiveCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  receiverCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  topReceivers?: Resolver<Array<ResolversTypes['ReceiverTotal']>, ParentType, ContextType, RequireFields<RedPackSummaryTopReceiversArgs, 'first'>>;
+  totalAmount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  totalBalance?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  totalReceived?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+};
+
+export type RedPackTypeTotalResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['RedPackTypeTotal'] = ResolversParentTypes['RedPackTypeTotal']> = {
+  amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  label?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['RedPackType'], ParentType, ContextType>;
+};
+
 export type WechatUserResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['WechatUser'] = ResolversParentTypes['WechatUser']> = {
   avatarUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   nickname?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -537,17 +742,24 @@ export type Resolvers<ContextType = GatewayContext> = {
   Channel?: ChannelResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
+  DayTotal?: DayTotalResolvers<ContextType>;
   Decimal?: GraphQLScalarType;
   IncomeRecord?: IncomeRecordResolvers<ContextType>;
   IncomeRecordConnection?: IncomeRecordConnectionResolvers<ContextType>;
   IncomeRecordEdge?: IncomeRecordEdgeResolvers<ContextType>;
+  IncomeSummary?: IncomeSummaryResolvers<ContextType>;
   Money?: MoneyResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  PayTypeTotal?: PayTypeTotalResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  ReceiverTotal?: ReceiverTotalResolvers<ContextType>;
   RedPack?: RedPackResolvers<ContextType>;
   RedPackConnection?: RedPackConnectionResolvers<ContextType>;
   RedPackEdge?: RedPackEdgeResolvers<ContextType>;
   RedPackReceive?: RedPackReceiveResolvers<ContextType>;
+  RedPackStatusTotal?: RedPackStatusTotalResolvers<ContextType>;
+  RedPackSummary?: RedPackSummaryResolvers<ContextType>;
+  RedPackTypeTotal?: RedPackTypeTotalResolvers<ContextType>;
   WechatUser?: WechatUserResolvers<ContextType>;
 };
 

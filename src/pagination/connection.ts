@@ -54,7 +54,8 @@ export interface Connection<T> {
 export interface PagedList<T> {
   /** The list's identity: endpoint and normalised filters. Cursors are bound to it. */
   identity: string;
-  fetchPage(pageNumber: number, pageSize: number): Promise<UpstreamPage<T>>;
+  /** `fresh`: past every cache (a summary re-walking a list that changed). */
+  fetchPage(pageNumber: number, pageSize: number, fresh?: boolean): Promise<UpstreamPage<T>>;
   /** A stable id and the time that orders the list. */
   keyOf(record: T): { id: string; time: number };
 }

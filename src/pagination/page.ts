@@ -5,6 +5,8 @@ export interface UpstreamPage<T> {
   totalItems: number;
   pageNumber: number;
   pageSize: number;
+  /** When Polyv produced this page (epoch ms): older than now when it came from the cache. */
+  fetchedAt: number;
 }
 
 /** Polyv accepts at most this many records per page. */

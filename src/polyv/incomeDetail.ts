@@ -19,6 +19,8 @@ export interface IncomeFilter {
 export interface IncomePageQuery extends IncomeFilter {
   pageNumber: number;
   pageSize: number;
+  /** Fetch anew, past every cache (part of the DataLoader key, never sent to Polyv). */
+  fresh?: boolean;
 }
 
 export async function fetchIncomePage(
@@ -26,7 +28,7 @@ export async function fetchIncomePage(
   query: IncomePageQuery,
   options: UpstreamCallOptions = {},
 ): Promise<UpstreamPage<IncomeRecordModel>> {
-  const data = await upstream.call(
+  const { data, fetchedAt } = await upstream.call(
     {
       endpoint: 'incomeDetail',
       method: 'POST',
@@ -41,13 +43,14 @@ export async function fetchIncomePage(
         pageSize: query.pageSize,
       },
     },
-    options,
+    { ...options, fresh: options.fresh || query.fresh },
   );
   return {
     items: data.contents.map(toIncomeRecord),
     totalItems: data.totalItems,
     pageNumber: query.pageNumber,
     pageSize: query.pageSize,
+    fetchedAt,
   };
 }
 

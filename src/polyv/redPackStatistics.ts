@@ -24,6 +24,8 @@ export interface RedPackFilter {
 export interface RedPackPageQuery extends RedPackFilter {
   pageNumber: number;
   pageSize: number;
+  /** Fetch anew, past every cache (part of the DataLoader key, never sent to Polyv). */
+  fresh?: boolean;
 }
 
 export async function fetchRedPackPage(
@@ -31,7 +33,7 @@ export async function fetchRedPackPage(
   query: RedPackPageQuery,
   options: UpstreamCallOptions = {},
 ): Promise<UpstreamPage<RedPackModel>> {
-  const data = await upstream.call(
+  const { data, fetchedAt } = await upstream.call(
     {
       endpoint: 'redPackStatistics',
       method: 'GET',
@@ -47,13 +49,14 @@ export async function fetchRedPackPage(
         pageSize: query.pageSize,
       },
     },
-    options,
+    { ...options, fresh: options.fresh || query.fresh },
   );
   return {
     items: data.contents.map(toRedPack),
     totalItems: data.totalItems,
     pageNumber: query.pageNumber,
     pageSize: query.pageSize,
+    fetchedAt,
   };
 }
 

@@ -26,7 +26,11 @@ export class PolyvUpstream {
     private readonly metrics?: GatewayMetrics,
   ) {}
 
-  async call<T>(request: PolyvRequest<T>, options: UpstreamCallOptions = {}): Promise<T> {
+  /** Polyv's `data` for the request, and when Polyv produced it (epoch ms; older when cached). */
+  async call<T>(
+    request: PolyvRequest<T>,
+    options: UpstreamCallOptions = {},
+  ): Promise<{ data: T; fetchedAt: number }> {
     const page = request.params.pageNumber ?? request.params.page;
     const span = tracer().startSpan(`polyv ${request.endpoint}`, {
       kind: SpanKind.CLIENT,
@@ -45,7 +49,7 @@ export class PolyvUpstream {
       return data;
     };
     try {
-      const data = this.cache
+      const { value: data, fetchedAt } = this.cache
         ? await this.cache.get({
             endpoint: request.endpoint,
             params: stableKey(request.params),
@@ -54,7 +58,7 @@ export class PolyvUpstream {
             schema: request.data,
             fetch,
           })
-        : await fetch();
+        : { value: await fetch(), fetchedAt: Date.now() };
       // Served without this request fetching: from the cache, or a fetch another request made.
       const hit = !fetched;
       span.setAttribute('gateway.cache_hit', hit);
@@ -63,7 +67,7 @@ export class PolyvUpstream {
         (hit ? this.metrics?.cacheHits : this.metrics?.cacheMisses)?.inc({
           endpoint: request.endpoint,
         });
-      return data;
+      return { data, fetchedAt };
     } catch (error) {
       if (this.cache && fetched) this.metrics?.cacheMisses.inc({ endpoint: request.endpoint });
       span.setStatus({

@@ -33,8 +33,8 @@ export function redPackList(
   authorise(context, filter.channelId);
   return {
     identity: `redPacks:${stableKey(filter)}`,
-    fetchPage: (pageNumber, pageSize) =>
-      context.pages.redPacks({ ...filter, pageNumber, pageSize }),
+    fetchPage: (pageNumber, pageSize, fresh) =>
+      context.pages.redPacks({ ...filter, pageNumber, pageSize, fresh: fresh || undefined }),
     keyOf: (redPack) => ({ id: redPack.id, time: redPack.createdAt.getTime() }),
   };
 }
@@ -46,7 +46,8 @@ export function incomeList(
   authorise(context, filter.channelId);
   return {
     identity: `income:${stableKey(filter)}`,
-    fetchPage: (pageNumber, pageSize) => context.pages.income({ ...filter, pageNumber, pageSize }),
+    fetchPage: (pageNumber, pageSize, fresh) =>
+      context.pages.income({ ...filter, pageNumber, pageSize, fresh: fresh || undefined }),
     keyOf: (record) => ({ id: record.id, time: record.paidAt.getTime() }),
   };
 }

@@ -3,6 +3,8 @@
  * off our internal models (src/domain/models.ts).
  */
 import { fenToDecimal } from '../domain/convert.js';
+import { summariseIncome, summariseRedPacks } from '../domain/summaries.js';
+import { walkAll } from '../pagination/walk.js';
 import { badUserInput } from '../errors.js';
 import type { Resolvers } from '../generated/graphql.js';
 import type { GatewayContext } from '../server/context.js';
@@ -29,6 +31,17 @@ export const resolvers: Resolvers = {
   Decimal: DecimalScalar,
 
   Query: {
+    incomeSummary: async (_, { startDate, endDate, channelId }, context) => {
+      reusableFor(context, context.cacheMaxAge.incomeDetail);
+      const range = dayRange(startDate, endDate);
+      const list = incomeList(context, {
+        userId: context.accountId,
+        ...range,
+        channelId: channelIdArgument(channelId, 'channelId'),
+      });
+      const { records, asOf } = await walkAll(list, context.summaryMaxRecords);
+      return summariseIncome(records, range.startDate, range.endDate, asOf);
+    },
     channel: (_, { id }) => channelOf(id),
     channels: (_, { ids }) => ids.map(channelOf),
     incomeRecords: (_, { startDate, endDate, channelId, ...page }, context) => {
@@ -45,6 +58,25 @@ export const resolvers: Resolvers = {
   },
 
   Channel: {
+    redPackSummary: async (channel, { sessionId, startTime, endTime }, context) => {
+      reusableFor(context, context.cacheMaxAge.redPackStatistics);
+      const list = redPackList(context, {
+        channelId: channel.id,
+        sessionId: sessionIdArgument(sessionId),
+        ...timeRange(startTime, endTime),
+      });
+      const { records, asOf } = await walkAll(list, context.summaryMaxRecords);
+      return summariseRedPacks(records, asOf);
+    },
+    incomeSummary: async (channel, { startDate, endDate }, context) => {
+      reusableFor(context, context.cacheMaxAge.incomeDetail);
+      const range = dayRange(startDate, endDate);
+      const { records, asOf } = await walkAll(
+        incomeList(context, { userId: context.accountId, ...range, channelId: channel.id }),
+        context.summaryMaxRecords,
+      );
+      return summariseIncome(records, range.startDate, range.endDate, asOf);
+    },
     // Federation: another subgraph hands us `{ id }`; any channel number is a channel.
     __resolveReference: (reference) => {
       const id: unknown = reference.id;
@@ -76,6 +108,18 @@ export const resolvers: Resolvers = {
         }),
         page,
       );
+    },
+  },
+
+  RedPackSummary: {
+    topReceivers: (summary, { first }) => {
+      if (!Number.isInteger(first) || first < 1 || first > 100) {
+        throw badUserInput(
+          `\`first\` must be a whole number from 1 to 100; got ${first}.`,
+          'first',
+        );
+      }
+      return summary.receivers.slice(0, first);
     },
   },
 

@@ -1,7 +1,8 @@
 /**
  * The HTTP server: Apollo Server (our subgraph schema) on /graphql behind express, plus
- * /healthz and the playground. The order of the middleware is the order of the checks:
- * CORS, body size and shape, who is asking, how often, then GraphQL (limits, then execution).
+ * /healthz, the playground and the example dashboard. The order of the middleware is the order
+ * of the checks: CORS, body size and shape, who is asking, how often, then GraphQL (limits, then
+ * execution).
  * Nothing here reads the environment: it is all in the configuration it is given.
  */
 import http from 'node:http';
@@ -30,6 +31,7 @@ import { ResponseCache } from './responseCache.js';
 import { bodyErrorHandler } from './httpErrors.js';
 import { KnownOperationTypes, queryLimitsPlugin, requestShape } from './limits.js';
 import { checkPlaygroundAssets, playgroundRouter, type PlaygroundOptions } from './playground.js';
+import { checkDashboardAssets, dashboardRouter } from './dashboard.js';
 
 export interface GatewayServerOptions {
   config: Pick<GatewayConfig, 'auth' | 'limits' | 'server' | 'http' | 'cache'>;
@@ -49,7 +51,10 @@ export interface GatewayServerOptions {
   /** The Polyv account whose income is reported. */
   accountId: string;
   logger: Logger;
-  /** Serve GraphiQL at GET /graphql (and /) with this example; absent: no playground. */
+  /**
+   * Serve GraphiQL at GET /graphql (and /) and the example dashboard at GET /dashboard, both
+   * opened on this example; absent: neither.
+   */
   playground?: Omit<PlaygroundOptions, 'endpoint'> | undefined;
 }
 
@@ -130,7 +135,9 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
   if (options.metricsOnMainPort) app.get('/metrics', metricsHandler(options.metrics));
   if (options.playground) {
     checkPlaygroundAssets();
+    checkDashboardAssets();
     app.use(playgroundRouter({ endpoint: GRAPHQL_PATH, ...options.playground }));
+    app.use(dashboardRouter({ endpoint: GRAPHQL_PATH, ...options.playground }));
   }
 
   app.use(
@@ -158,6 +165,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
           fresh: wantsFreshData(request.headers['cache-control'], request.headers.pragma),
           cacheMaxAge,
           record: recordOf(response),
+          summaryMaxRecords: config.limits.summaryMaxRecords,
         }),
     }),
   );

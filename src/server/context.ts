@@ -22,6 +22,8 @@ export interface GatewayContext {
   cachePolicy: CachePolicy;
   /** The request's record for logs, metrics and traces; absent outside the HTTP path. */
   record: RequestRecord | undefined;
+  /** The most records one summary may add up. */
+  summaryMaxRecords: number;
 }
 
 export interface ContextDependencies {
@@ -32,6 +34,7 @@ export interface ContextDependencies {
   fresh: boolean;
   cacheMaxAge: GatewayContext['cacheMaxAge'];
   record: RequestRecord | undefined;
+  summaryMaxRecords: number;
 }
 
 export function createContext({ upstream, ...request }: ContextDependencies): GatewayContext {

@@ -51,6 +51,12 @@ export const RECEIVES_PER_RED_PACK = 20;
 export const LIST_ESTIMATE = 10;
 /** Extra cost of a connection: one upstream page call. */
 export const UPSTREAM_CALL_COST = 50;
+/**
+ * A summary walks every page of a list: we cannot know how many before asking, so it is
+ * estimated as this many page calls (20,000 records); GATEWAY_SUMMARY_MAX_RECORDS bounds the
+ * real walk.
+ */
+export const SUMMARY_UPSTREAM_CALLS = 20;
 
 export function requestShape(limits: Pick<QueryLimits, 'maxDocumentBytes'>): RequestHandler {
   return (request, response, next) => {
@@ -308,6 +314,8 @@ class Measure {
     if (!isObjectType(returned) && returned.name !== '_Entity') return 1;
 
     const isConnection = returned.name.endsWith('Connection');
+    const isSummary = returned.name.endsWith('Summary');
+    if (isSummary) this.upstreamCalls += fanout * SUMMARY_UPSTREAM_CALLS;
     const childPageSize = isConnection
       ? (this.intArgument(field, 'first') ?? this.intArgument(field, 'last') ?? DEFAULT_PAGE_SIZE)
       : pageSize;
@@ -328,7 +336,12 @@ class Measure {
       childPageSize,
       fanout * multiplier,
     );
-    return 1 + (isConnection ? UPSTREAM_CALL_COST : 0) + multiplier * children;
+    const upstreamCost = isConnection
+      ? UPSTREAM_CALL_COST
+      : isSummary
+        ? SUMMARY_UPSTREAM_CALLS * UPSTREAM_CALL_COST
+        : 0;
+    return 1 + upstreamCost + multiplier * children;
   }
 
   private multiplier(

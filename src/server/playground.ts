@@ -42,12 +42,12 @@ const wantsPage = (request: Request) =>
   request.query.query === undefined &&
   request.accepts(['application/json', 'text/html']) === 'text/html';
 
-export function playgroundRouter(options: PlaygroundOptions): Router {
-  const router = express.Router();
-  const page = renderPage(options);
-
-  // A strict policy: scripts and styles only from this server; GraphiQL needs inline styles.
-  const securityHeaders = helmet({
+/**
+ * The pages' policy (the playground's and the example dashboard's): scripts, styles and
+ * connections only to this server; GraphiQL needs inline styles.
+ */
+export function pageSecurityHeaders() {
+  return helmet({
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {
@@ -64,6 +64,13 @@ export function playgroundRouter(options: PlaygroundOptions): Router {
       },
     },
   });
+}
+
+export function playgroundRouter(options: PlaygroundOptions): Router {
+  const router = express.Router();
+  const page = renderPage(options);
+
+  const securityHeaders = pageSecurityHeaders();
 
   // Browsers ask for it on every page; answering keeps the console clean.
   router.get('/favicon.ico', (_request, response) => {
