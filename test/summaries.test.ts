@@ -146,13 +146,21 @@ describe('red-pack summary', () => {
     });
   });
 
-  it('shares upstream pages with a connection in the same request', async () => {
-    const response = await stack.graphql(`{ channel(id: "2812611") {
-      redPacks(first: 1000) { totalCount }
-      redPackSummary { count }
-    } }`);
-    expect(response.errors).toBeUndefined();
-    expect(stack.emulator.calls).toHaveLength(1);
+  it('shares upstream pages with connections through the page cache and its single flight', async () => {
+    const cached = await startStack({ env: { GATEWAY_CACHE: 'on' } });
+    try {
+      // In one request, at the same time: the connection and the summary want the same page.
+      const together = await cached.graphql(
+        `{ channel(id: "2812611") { redPacks(first: 1000) { totalCount } redPackSummary { count } } }`,
+      );
+      expect(together.errors).toBeUndefined();
+      expect(cached.emulator.calls).toHaveLength(1);
+      // Across requests: a connection after the summary reuses its page.
+      await cached.graphql(`{ channel(id: "2812611") { redPacks(first: 1000) { nodes { id } } } }`);
+      expect(cached.emulator.calls).toHaveLength(1);
+    } finally {
+      await cached.close();
+    }
   });
 
   it('rejects topReceivers(first) outside 1 to 100', async () => {

@@ -70,117 +70,125 @@ interface Tally<K> {
   fen: number;
 }
 
-/** Counts and sums by label, largest amount first (then by label, so the order is stable). */
-function tallyBy<T, K>(
-  items: readonly T[],
-  keyOf: (item: T) => { key: K; label: string },
-  fenOf: (item: T) => number,
-): Tally<K>[] {
-  const tallies = new Map<string, Tally<K>>();
-  for (const item of items) {
-    const { key, label } = keyOf(item);
-    const tally = tallies.get(label) ?? { key, label, count: 0, fen: 0 };
-    tally.count++;
-    tally.fen += fenOf(item);
-    tallies.set(label, tally);
-  }
-  return [...tallies.values()].sort(
-    (a, b) => b.fen - a.fen || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0),
-  );
+/** Something that takes records page by page and builds a summary at the end. */
+export interface SummaryBuilder<T, S> {
+  add(records: readonly T[]): void;
+  build(asOf: Date): S;
 }
 
-export function summariseRedPacks(
-  redPacks: readonly RedPackModel[],
-  asOf: Date,
-): RedPackSummaryModel {
+/** Red-pack totals built page by page, so a walk never holds every record at once. */
+export function redPackSummaryBuilder(): SummaryBuilder<RedPackModel, RedPackSummaryModel> {
+  let count = 0;
   let amount = 0;
   let received = 0;
   let balance = 0;
   let receiveCount = 0;
+  const byType = new Map<string, Tally<RedPackType>>();
+  const byStatus = new Map<string, Tally<RedPackStatus>>();
   const receivers = new Map<string, { user: WechatUserModel; count: number; fen: number }>();
-  for (const redPack of redPacks) {
-    amount += redPack.amount.fen;
-    balance += redPack.balance.fen;
-    for (const receive of redPack.receives) {
-      receiveCount++;
-      received += receive.amount.fen;
-      const receiver = receivers.get(receive.user.openId) ?? {
-        user: receive.user,
-        count: 0,
-        fen: 0,
-      };
-      receiver.count++;
-      receiver.fen += receive.amount.fen;
-      receivers.set(receive.user.openId, receiver);
-    }
-  }
   return {
-    count: redPacks.length,
-    totalAmount: money(amount),
-    totalReceived: money(received),
-    totalBalance: money(balance),
-    receiveCount,
-    receiverCount: receivers.size,
-    byType: tallyBy(
-      redPacks,
-      (p) => ({ key: p.type, label: p.typeLabel }),
-      (p) => p.amount.fen,
-    ).map((t) => ({
-      type: t.key,
-      label: t.label,
-      count: t.count,
-      amount: money(t.fen),
-    })),
-    byStatus: tallyBy(
-      redPacks,
-      (p) => ({ key: p.status, label: p.statusLabel }),
-      (p) => p.amount.fen,
-    ).map((t) => ({
-      status: t.key,
-      label: t.label,
-      count: t.count,
-      amount: money(t.fen),
-    })),
-    receivers: [...receivers.values()]
-      .sort(
-        (a, b) => b.fen - a.fen || b.count - a.count || (a.user.openId < b.user.openId ? -1 : 1),
-      )
-      .map((r) => ({ user: r.user, count: r.count, amount: money(r.fen) })),
-    asOf,
+    add(redPacks) {
+      for (const redPack of redPacks) {
+        count++;
+        amount += redPack.amount.fen;
+        balance += redPack.balance.fen;
+        tallyInto(byType, redPack.type, redPack.typeLabel, redPack.amount.fen);
+        tallyInto(byStatus, redPack.status, redPack.statusLabel, redPack.amount.fen);
+        for (const receive of redPack.receives) {
+          receiveCount++;
+          received += receive.amount.fen;
+          const receiver = receivers.get(receive.user.openId) ?? {
+            user: receive.user,
+            count: 0,
+            fen: 0,
+          };
+          receiver.count++;
+          receiver.fen += receive.amount.fen;
+          receivers.set(receive.user.openId, receiver);
+        }
+      }
+    },
+    build(asOf) {
+      return {
+        count,
+        totalAmount: money(amount),
+        totalReceived: money(received),
+        totalBalance: money(balance),
+        receiveCount,
+        receiverCount: receivers.size,
+        byType: sortTallies(byType).map((t) => ({
+          type: t.key,
+          label: t.label,
+          count: t.count,
+          amount: money(t.fen),
+        })),
+        byStatus: sortTallies(byStatus).map((t) => ({
+          status: t.key,
+          label: t.label,
+          count: t.count,
+          amount: money(t.fen),
+        })),
+        receivers: [...receivers.values()]
+          .sort(
+            (a, b) =>
+              b.fen - a.fen || b.count - a.count || (a.user.openId < b.user.openId ? -1 : 1),
+          )
+          .map((r) => ({ user: r.user, count: r.count, amount: money(r.fen) })),
+        asOf,
+      };
+    },
   };
 }
 
-/** Income totals; `byDay` has every CST day from startDate to endDate, zero where nothing happened. */
-export function summariseIncome(
-  records: readonly IncomeRecordModel[],
+/** Income totals built page by page; `byDay` has every CST day from startDate to endDate. */
+export function incomeSummaryBuilder(
   startDate: string,
   endDate: string,
-  asOf: Date,
-): IncomeSummaryModel {
+): SummaryBuilder<IncomeRecordModel, IncomeSummaryModel> {
   const days = new Map(daysBetween(startDate, endDate).map((date) => [date, { count: 0, fen: 0 }]));
+  const byPayType = new Map<string, Tally<PayType>>();
+  let count = 0;
   let total = 0;
-  for (const record of records) {
-    total += record.amount.fen;
-    const day = days.get(cstDayOf(record.paidAt));
-    if (day) {
-      day.count++;
-      day.fen += record.amount.fen;
-    }
-  }
   return {
-    count: records.length,
-    total: money(total),
-    byPayType: tallyBy(
-      records,
-      (r) => ({ key: r.payType, label: r.payTypeLabel }),
-      (r) => r.amount.fen,
-    ).map((t) => ({
-      payType: t.key,
-      label: t.label,
-      count: t.count,
-      amount: money(t.fen),
-    })),
-    byDay: [...days].map(([date, day]) => ({ date, count: day.count, amount: money(day.fen) })),
-    asOf,
+    add(records) {
+      for (const record of records) {
+        count++;
+        total += record.amount.fen;
+        tallyInto(byPayType, record.payType, record.payTypeLabel, record.amount.fen);
+        const day = days.get(cstDayOf(record.paidAt));
+        if (day) {
+          day.count++;
+          day.fen += record.amount.fen;
+        }
+      }
+    },
+    build(asOf) {
+      return {
+        count,
+        total: money(total),
+        byPayType: sortTallies(byPayType).map((t) => ({
+          payType: t.key,
+          label: t.label,
+          count: t.count,
+          amount: money(t.fen),
+        })),
+        byDay: [...days].map(([date, day]) => ({ date, count: day.count, amount: money(day.fen) })),
+        asOf,
+      };
+    },
   };
 }
+
+/** Counts and sums by label: unknown labels stay apart, each in a row of its own. */
+function tallyInto<K>(tallies: Map<string, Tally<K>>, key: K, label: string, fen: number): void {
+  const tally = tallies.get(label) ?? { key, label, count: 0, fen: 0 };
+  tally.count++;
+  tally.fen += fen;
+  tallies.set(label, tally);
+}
+
+/** Largest amount first, then by label, so the order is stable. */
+const sortTallies = <K>(tallies: Map<string, Tally<K>>) =>
+  [...tallies.values()].sort(
+    (a, b) => b.fen - a.fen || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0),
+  );

@@ -54,8 +54,12 @@ export interface Connection<T> {
 export interface PagedList<T> {
   /** The list's identity: endpoint and normalised filters. Cursors are bound to it. */
   identity: string;
-  /** `fresh`: past every cache (a summary re-walking a list that changed). */
-  fetchPage(pageNumber: number, pageSize: number, fresh?: boolean): Promise<UpstreamPage<T>>;
+  fetchPage(pageNumber: number, pageSize: number): Promise<UpstreamPage<T>>;
+  /**
+   * A page of a walk over the whole list: through the page cache and its single flight, but not
+   * kept for the rest of the request. `fresh`: past every cache (re-walking a list that changed).
+   */
+  fetchWholePage(pageNumber: number, pageSize: number, fresh: boolean): Promise<UpstreamPage<T>>;
   /** A stable id and the time that orders the list. */
   keyOf(record: T): { id: string; time: number };
 }

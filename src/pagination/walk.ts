@@ -1,7 +1,8 @@
 /**
  * Walking a whole paged list, for summaries: Polyv's largest pages, all fetched concurrently
- * (through the same DataLoader and page cache as connections, so they share pages), within the
- * upstream guard's limits.
+ * through the page cache and its single flight (shared with connections), within the upstream
+ * guard's limits. Each page is added to the summary as it arrives and then let go, so a walk
+ * holds one summary and the ids it has seen, not every record.
  *
  * Consistency: every page must report the same total, and the records must add up to it with
  * no id twice. If not (records arrived while we walked, or cached pages are from different
@@ -9,19 +10,31 @@
  * instant it describes: `asOf`, when its oldest page was fetched.
  */
 import { GraphQLError } from 'graphql';
+import type { SummaryBuilder } from '../domain/summaries.js';
 import { ErrorCode } from '../errors.js';
 import type { PagedList } from './connection.js';
 import { MAX_UPSTREAM_PAGE_SIZE, type UpstreamPage } from './page.js';
 
 const WALKS = 3;
 
-export async function walkAll<T>(
+export async function walkAll<T, S>(
   list: PagedList<T>,
   maxRecords: number,
-): Promise<{ records: T[]; asOf: Date }> {
+  newBuilder: () => SummaryBuilder<T, S>,
+): Promise<S> {
   for (let walk = 1; walk <= WALKS; walk++) {
     const fresh = walk > 1;
-    const first = await list.fetchPage(1, MAX_UPSTREAM_PAGE_SIZE, fresh);
+    const builder = newBuilder();
+    const ids = new Set<string>();
+    let records = 0;
+    const take = (page: UpstreamPage<T>) => {
+      builder.add(page.items);
+      records += page.items.length;
+      for (const item of page.items) ids.add(list.keyOf(item).id);
+      return { totalItems: page.totalItems, fetchedAt: page.fetchedAt };
+    };
+
+    const first = take(await list.fetchWholePage(1, MAX_UPSTREAM_PAGE_SIZE, fresh));
     const total = first.totalItems;
     if (total > maxRecords) {
       throw new GraphQLError(
@@ -39,18 +52,16 @@ export async function walkAll<T>(
     const pageCount = Math.ceil(total / MAX_UPSTREAM_PAGE_SIZE);
     const rest = await Promise.all(
       Array.from({ length: Math.max(0, pageCount - 1) }, (_, index) =>
-        list.fetchPage(index + 2, MAX_UPSTREAM_PAGE_SIZE, fresh),
+        list.fetchWholePage(index + 2, MAX_UPSTREAM_PAGE_SIZE, fresh).then(take),
       ),
     );
-    const pages: UpstreamPage<T>[] = [first, ...rest];
-    const records = pages.flatMap((page) => page.items);
-    const ids = new Set(records.map((record) => list.keyOf(record).id));
+    const pages = [first, ...rest];
     if (
       pages.every((page) => page.totalItems === total) &&
-      records.length === total &&
+      records === total &&
       ids.size === total
     ) {
-      return { records, asOf: new Date(Math.min(...pages.map((page) => page.fetchedAt))) };
+      return builder.build(new Date(Math.min(...pages.map((page) => page.fetchedAt))));
     }
   }
   throw new GraphQLError('The list kept changing while it was being added up; please retry.', {

@@ -33,8 +33,10 @@ export function redPackList(
   authorise(context, filter.channelId);
   return {
     identity: `redPacks:${stableKey(filter)}`,
-    fetchPage: (pageNumber, pageSize, fresh) =>
-      context.pages.redPacks({ ...filter, pageNumber, pageSize, fresh: fresh || undefined }),
+    fetchPage: (pageNumber, pageSize) =>
+      context.pages.redPacks({ ...filter, pageNumber, pageSize }),
+    fetchWholePage: (pageNumber, pageSize, fresh) =>
+      context.pages.redPacksOnce({ ...filter, pageNumber, pageSize, fresh }),
     keyOf: (redPack) => ({ id: redPack.id, time: redPack.createdAt.getTime() }),
   };
 }
@@ -46,8 +48,9 @@ export function incomeList(
   authorise(context, filter.channelId);
   return {
     identity: `income:${stableKey(filter)}`,
-    fetchPage: (pageNumber, pageSize, fresh) =>
-      context.pages.income({ ...filter, pageNumber, pageSize, fresh: fresh || undefined }),
+    fetchPage: (pageNumber, pageSize) => context.pages.income({ ...filter, pageNumber, pageSize }),
+    fetchWholePage: (pageNumber, pageSize, fresh) =>
+      context.pages.incomeOnce({ ...filter, pageNumber, pageSize, fresh }),
     keyOf: (record) => ({ id: record.id, time: record.paidAt.getTime() }),
   };
 }

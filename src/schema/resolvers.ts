@@ -3,7 +3,7 @@
  * off our internal models (src/domain/models.ts).
  */
 import { fenToDecimal } from '../domain/convert.js';
-import { summariseIncome, summariseRedPacks } from '../domain/summaries.js';
+import { incomeSummaryBuilder, redPackSummaryBuilder } from '../domain/summaries.js';
 import { walkAll } from '../pagination/walk.js';
 import { badUserInput } from '../errors.js';
 import type { Resolvers } from '../generated/graphql.js';
@@ -39,8 +39,9 @@ export const resolvers: Resolvers = {
         ...range,
         channelId: channelIdArgument(channelId, 'channelId'),
       });
-      const { records, asOf } = await walkAll(list, context.summaryMaxRecords);
-      return summariseIncome(records, range.startDate, range.endDate, asOf);
+      return walkAll(list, context.summaryMaxRecords, () =>
+        incomeSummaryBuilder(range.startDate, range.endDate),
+      );
     },
     channel: (_, { id }) => channelOf(id),
     channels: (_, { ids }) => ids.map(channelOf),
@@ -65,17 +66,19 @@ export const resolvers: Resolvers = {
         sessionId: sessionIdArgument(sessionId),
         ...timeRange(startTime, endTime),
       });
-      const { records, asOf } = await walkAll(list, context.summaryMaxRecords);
-      return summariseRedPacks(records, asOf);
+      return walkAll(list, context.summaryMaxRecords, redPackSummaryBuilder);
     },
     incomeSummary: async (channel, { startDate, endDate }, context) => {
       reusableFor(context, context.cacheMaxAge.incomeDetail);
       const range = dayRange(startDate, endDate);
-      const { records, asOf } = await walkAll(
-        incomeList(context, { userId: context.accountId, ...range, channelId: channel.id }),
-        context.summaryMaxRecords,
+      const list = incomeList(context, {
+        userId: context.accountId,
+        ...range,
+        channelId: channel.id,
+      });
+      return walkAll(list, context.summaryMaxRecords, () =>
+        incomeSummaryBuilder(range.startDate, range.endDate),
       );
-      return summariseIncome(records, range.startDate, range.endDate, asOf);
     },
     // Federation: another subgraph hands us `{ id }`; any channel number is a channel.
     __resolveReference: (reference) => {

@@ -15,6 +15,9 @@ import { fetchRedPackPage, type RedPackPageQuery } from '../polyv/redPackStatist
 export interface PageLoaders {
   redPacks: (query: RedPackPageQuery) => Promise<UpstreamPage<RedPackModel>>;
   income: (query: IncomePageQuery) => Promise<UpstreamPage<IncomeRecordModel>>;
+  /** Not kept for the request (summaries walk whole lists; holding them would hold every record). */
+  redPacksOnce: (query: RedPackPageQuery) => Promise<UpstreamPage<RedPackModel>>;
+  incomeOnce: (query: IncomePageQuery) => Promise<UpstreamPage<IncomeRecordModel>>;
 }
 
 /** `options` apply to every call of the request (its deadline, whether it wants fresh data). */
@@ -25,6 +28,8 @@ export function createPageLoaders(
   return {
     redPacks: pageLoader((query: RedPackPageQuery) => fetchRedPackPage(upstream, query, options)),
     income: pageLoader((query: IncomePageQuery) => fetchIncomePage(upstream, query, options)),
+    redPacksOnce: (query) => fetchRedPackPage(upstream, query, options),
+    incomeOnce: (query) => fetchIncomePage(upstream, query, options),
   };
 }
 
