@@ -43,8 +43,6 @@ const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis
 
 export class UpstreamCache {
   private readonly inFlight = new Map<string, Promise<Fetched<unknown>>>();
-  /** Counters for metrics and tests: hits, misses and coalesced waits by endpoint. */
-  readonly stats = new Map<string, { hits: number; misses: number; coalesced: number }>();
 
   constructor(
     private readonly cache: SharedCache,
@@ -60,21 +58,13 @@ export class UpstreamCache {
   async get<T>(call: CachedFetch<T>): Promise<Fetched<T>> {
     if (call.ttlMs <= 0) return { value: await call.fetch(), fetchedAt: Date.now() };
     const key = `${call.endpoint}:${call.params}`;
-    const stats = this.statsOf(call.endpoint);
 
     if (!call.fresh) {
       const cached = await this.read(key, call.schema);
-      if (cached !== undefined) {
-        stats.hits++;
-        return cached;
-      }
+      if (cached !== undefined) return cached;
     }
     const pending = this.inFlight.get(key);
-    if (pending) {
-      stats.coalesced++;
-      return pending as Promise<Fetched<T>>;
-    }
-    stats.misses++;
+    if (pending) return pending as Promise<Fetched<T>>;
     const flight = this.fetchOnce(key, call).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, flight);
     return flight;
@@ -169,11 +159,5 @@ export class UpstreamCache {
 
   private lockKey(key: string): string {
     return `${this.redis?.prefix ?? ''}lock:${key}`;
-  }
-
-  private statsOf(endpoint: string) {
-    let stats = this.stats.get(endpoint);
-    if (!stats) this.stats.set(endpoint, (stats = { hits: 0, misses: 0, coalesced: 0 }));
-    return stats;
   }
 }
