@@ -33,6 +33,16 @@ export interface GuardOptions {
   buckets: TokenBuckets;
 }
 
+/**
+ * One call that was granted an upstream token: when (on the bucket's clock, where the rate
+ * promise is made) and how long it then took until Polyv's answer or failure was in hand.
+ */
+export interface UpstreamGrant {
+  endpoint: string;
+  grantedAt: number;
+  heldMs: number;
+}
+
 /** The bucket key of the single upstream. */
 const UPSTREAM_BUCKET = 'polyv';
 
@@ -41,6 +51,7 @@ export class UpstreamGuard {
   private readonly breaker: CircuitBreaker<[() => Promise<unknown>], unknown>;
   private waiting = 0;
   private pausedUntil = 0;
+  private readonly grantListeners: ((grant: UpstreamGrant) => void)[] = [];
 
   constructor(private readonly options: GuardOptions) {
     this.slots = new Semaphore(options.maxConcurrency);
@@ -96,12 +107,14 @@ export class UpstreamGuard {
           );
 
     let release: (() => void) | undefined;
+    let grantedAt: number | undefined;
     this.waiting++;
     try {
       if (!(await this.waitForBackoff(queueDeadline))) throw late();
       release = await this.slots.acquire(queueDeadline);
       if (!release) throw late();
-      if (!(await this.waitForToken(queueDeadline))) throw late();
+      grantedAt = await this.waitForToken(queueDeadline);
+      if (grantedAt === undefined) throw late();
     } catch (error) {
       release?.();
       throw error;
@@ -109,6 +122,7 @@ export class UpstreamGuard {
       this.waiting--;
     }
 
+    const heldFrom = performance.now();
     try {
       return (await this.breaker.fire(attempt)) as T;
     } catch (error) {
@@ -123,6 +137,8 @@ export class UpstreamGuard {
       throw error;
     } finally {
       release();
+      const grant = { endpoint, grantedAt, heldMs: performance.now() - heldFrom };
+      for (const listener of this.grantListeners) listener(grant);
     }
   }
 
@@ -138,6 +154,14 @@ export class UpstreamGuard {
     this.breaker.on('close', () => listener('closed'));
   }
 
+  /**
+   * Listens to every upstream token granted, once its call has settled: the rate limit's
+   * promise can be checked on the grants themselves, not only where calls land.
+   */
+  onGrant(listener: (grant: UpstreamGrant) => void): void {
+    this.grantListeners.push(listener);
+  }
+
   private async waitForBackoff(until: number): Promise<boolean> {
     const wait = this.pausedUntil - Date.now();
     if (wait <= 0) return true;
@@ -146,11 +170,12 @@ export class UpstreamGuard {
     return true;
   }
 
-  private async waitForToken(until: number): Promise<boolean> {
+  /** Waits for a token until `until`; resolves with its grant time, or undefined if too late. */
+  private async waitForToken(until: number): Promise<number | undefined> {
     for (;;) {
       const taken = await this.options.buckets.take(UPSTREAM_BUCKET);
-      if (taken.ok) return true;
-      if (Date.now() + taken.retryAfterMs > until) return false;
+      if (taken.ok) return taken.at;
+      if (Date.now() + taken.retryAfterMs > until) return undefined;
       await sleep(taken.retryAfterMs);
     }
   }

@@ -22,12 +22,13 @@ local burst = tonumber(ARGV[2])
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(state[1]) or burst
 local at = tonumber(state[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - at) * perMs)
+if now < at then now = at end
+tokens = math.min(burst, tokens + (now - at) * perMs)
 local retry = 0
 if tokens >= 1 then tokens = tokens - 1 else retry = math.ceil((1 - tokens) / perMs) end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / perMs) + 1000)
-return retry
+return {retry, now}
 `;
 
 export class RedisTokenBuckets implements TokenBuckets {
@@ -50,16 +51,14 @@ export class RedisTokenBuckets implements TokenBuckets {
   async take(key: string): Promise<TakeResult> {
     if (this.redis.available) {
       try {
-        const retryAfterMs = Number(
-          await this.redis.client.eval(
-            TAKE_TOKEN,
-            1,
-            `${this.redis.prefix}${this.namespace}${key}`,
-            this.options.ratePerSecond / 1000,
-            this.options.burst,
-          ),
-        );
-        return retryAfterMs === 0 ? { ok: true } : { ok: false, retryAfterMs };
+        const [retryAfterMs, at] = (await this.redis.client.eval(
+          TAKE_TOKEN,
+          1,
+          `${this.redis.prefix}${this.namespace}${key}`,
+          this.options.ratePerSecond / 1000,
+          this.options.burst,
+        )) as [number, number];
+        return retryAfterMs === 0 ? { ok: true, at } : { ok: false, retryAfterMs };
       } catch (error) {
         this.redis.fellBack(error);
       }

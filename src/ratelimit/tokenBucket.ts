@@ -11,7 +11,11 @@ export interface BucketOptions {
   burst: number;
 }
 
-export type TakeResult = { ok: true } | { ok: false; retryAfterMs: number };
+/**
+ * A token, stamped with the bucket's own clock (ms) at the moment it was granted, so a caller can
+ * check the promise exactly where it is made; or how long until the next one.
+ */
+export type TakeResult = { ok: true; at: number } | { ok: false; retryAfterMs: number };
 
 /** A family of buckets by key (e.g. one per API key, or the single key "polyv"). */
 export interface TokenBuckets {
@@ -23,13 +27,19 @@ interface BucketState {
   updatedAt: number;
 }
 
+/**
+ * A clock that never goes backwards, in epoch-like ms: Date.now() can jump (NTP), and a jump
+ * back then forward would hand out a second burst.
+ */
+export const monotonicClock = (): number => performance.timeOrigin + performance.now();
+
 /** In-process buckets; at most `maxKeys` are remembered (the least recently used go first). */
 export class MemoryTokenBuckets implements TokenBuckets {
   private readonly buckets: LRUCache<string, BucketState>;
 
   constructor(
     private readonly options: BucketOptions,
-    private readonly clock: () => number = Date.now,
+    private readonly clock: () => number = monotonicClock,
     maxKeys = 10_000,
   ) {
     if (!(options.ratePerSecond > 0) || !(options.burst >= 1)) {
@@ -51,15 +61,17 @@ export class MemoryTokenBuckets implements TokenBuckets {
 export function takeToken(
   state: BucketState | undefined,
   { ratePerSecond, burst }: BucketOptions,
-  now: number,
+  clockNow: number,
   save: (state: BucketState) => void,
 ): TakeResult {
   const perMs = ratePerSecond / 1000;
-  const elapsed = state ? Math.max(0, now - state.updatedAt) : 0;
+  // A clock behind the last update refills nothing and moves nothing back.
+  const now = state ? Math.max(clockNow, state.updatedAt) : clockNow;
+  const elapsed = state ? now - state.updatedAt : 0;
   const tokens = Math.min(burst, (state?.tokens ?? burst) + elapsed * perMs);
   if (tokens >= 1) {
     save({ tokens: tokens - 1, updatedAt: now });
-    return { ok: true };
+    return { ok: true, at: now };
   }
   save({ tokens, updatedAt: now });
   return { ok: false, retryAfterMs: Math.ceil((1 - tokens) / perMs) };
