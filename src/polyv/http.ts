@@ -70,6 +70,8 @@ export interface AttemptEvent {
   outcome: string;
   /** Whether the gateway held the call back (circuit, queue, deadline) rather than Polyv failing it. */
   refused: boolean;
+  /** When the upstream token was granted, on the rate limit's clock (ms); absent when refused. */
+  grantedAt: number | undefined;
   /** Another attempt follows. */
   retrying: boolean;
   requestId: string | undefined;
@@ -117,6 +119,7 @@ export class PolyvHttpClient {
     const page = Number(request.params.pageNumber ?? request.params.page ?? NaN);
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();
+      let grantedAt: number | undefined;
       const report = (outcome: string, refused: boolean, retrying: boolean, requestId?: string) =>
         this.options.observe?.({
           endpoint: request.endpoint,
@@ -125,13 +128,17 @@ export class PolyvHttpClient {
           durationMs: performance.now() - started,
           outcome,
           refused,
+          grantedAt,
           retrying,
           requestId,
         });
       try {
         const response = await this.options.guard.run(
           request.endpoint,
-          () => this.attempt(request, deadline),
+          (granted) => {
+            grantedAt = granted;
+            return this.attempt(request, deadline);
+          },
           deadline,
         );
         report('ok', false, false, response.requestId);
