@@ -944,7 +944,9 @@ describe('faults', () => {
     await waitFor(() => doomed.inFlight === 1);
     const started = Date.now();
     await doomed.close();
-    expect(Date.now() - started).toBeLessThan(1000);
+    // The held request would never end by itself: anything short of the test's timeout proves
+    // close() did not wait for it, and leaves a busy machine room.
+    expect(Date.now() - started).toBeLessThan(10_000);
     await expect(held).rejects.toThrow();
   });
 });
