@@ -144,46 +144,47 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     await redis?.close();
     await emulator?.close();
   };
-  let server: GatewayServer | undefined;
-  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
-  try {
-    server = await startGatewayServer({
-      config,
-      upstream: new PolyvUpstream(client, pageCache, config.cache.ttlMs, metrics),
-      metrics,
-      metricsOnMainPort: config.metrics.onMainPort,
-      metricsToken: config.metrics.token,
-      notReadyBecause: async () => {
-        const reasons: string[] = [];
-        if (draining) reasons.push('shutting down');
-        if (guard.state === 'open')
-          reasons.push('the upstream circuit is open: Polyv keeps failing');
-        if (redis && !redis.available) reasons.push('Redis is configured but unreachable');
-        return reasons;
-      },
-      accountId: upstream.userId,
-      logger,
-      clientBuckets: buckets('bucket:client:', {
-        ratePerSecond: config.limits.ratePerSecond,
-        burst: config.limits.rateBurst,
-      }),
-      responseCache: config.cache.enabled ? cache('response:') : undefined,
-      persistedQueries: cache('apq:'),
-      playground: config.playground ? { exampleVariables: exampleVariables(emulator) } : undefined,
-    });
-    if (config.metricsPort !== undefined)
-      metricsServer = await serveMetrics(metrics, {
-        host: config.metrics.host,
-        port: config.metricsPort,
-        token: config.metrics.token,
-        logger,
-      });
-  } catch (error) {
-    // E.g. the port is taken: nothing may keep the process (or the emulator's port) alive.
-    await server?.stop();
+  // E.g. the port is taken: nothing may keep the process (or the emulator's port) alive.
+  const failedToStart = async (error: unknown): Promise<never> => {
     await release();
     throw error;
-  }
+  };
+
+  const server = await startGatewayServer({
+    config,
+    upstream: new PolyvUpstream(client, pageCache, config.cache.ttlMs, metrics),
+    metrics,
+    metricsOnMainPort: config.metrics.onMainPort,
+    metricsToken: config.metrics.token,
+    notReadyBecause: async () => {
+      const reasons: string[] = [];
+      if (draining) reasons.push('shutting down');
+      if (guard.state === 'open') reasons.push('the upstream circuit is open: Polyv keeps failing');
+      if (redis && !redis.available) reasons.push('Redis is configured but unreachable');
+      return reasons;
+    },
+    accountId: upstream.userId,
+    logger,
+    clientBuckets: buckets('bucket:client:', {
+      ratePerSecond: config.limits.ratePerSecond,
+      burst: config.limits.rateBurst,
+    }),
+    responseCache: config.cache.enabled ? cache('response:') : undefined,
+    persistedQueries: cache('apq:'),
+    playground: config.playground ? { exampleVariables: exampleVariables(emulator) } : undefined,
+  }).catch(failedToStart);
+  const metricsServer =
+    config.metricsPort === undefined
+      ? undefined
+      : await serveMetrics(metrics, {
+          host: config.metrics.host,
+          port: config.metricsPort,
+          token: config.metrics.token,
+          logger,
+        }).catch(async (error: unknown) => {
+          await server.stop();
+          return failedToStart(error);
+        });
   const metricsUrl =
     metricsServer?.url ?? (config.metrics.onMainPort ? `${server.url}/metrics` : undefined);
   if (!metricsUrl)
