@@ -1,3 +1,4 @@
+import express from 'express';
 import { z } from 'zod';
 import { readApiKeysFile, type ApiKey } from '../auth/apiKeys.js';
 
@@ -97,6 +98,16 @@ const envSchema = z.object({
   PORT: int(4000, 0, 65_535),
   /** Serve /metrics on this port instead of the main one. */
   METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+  /** Interface of METRICS_PORT: loopback unless the scraper needs another. */
+  METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  /** Bearer token /metrics requires, wherever it is served. */
+  METRICS_TOKEN: z.string().trim().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * Which proxies may say who the client is (X-Forwarded-For), as Express's `trust proxy`: `off`
+   * (default: the peer address is the client), a hop count, or a comma-separated list of proxy
+   * addresses, subnets or `loopback` / `linklocal` / `uniquelocal`.
+   */
+  GATEWAY_TRUST_PROXY: z.string().trim().optional(),
   HOST: z.string().trim().min(1).default('0.0.0.0'),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   /** Comma-separated allowed browser origins, or `*`. Default: any in development, none in production. */
@@ -157,7 +168,26 @@ export interface GatewayConfig {
   server: { port: number; host: string; shutdownGraceMs: number };
   /** /metrics on its own port; absent: on the main port. */
   metricsPort: number | undefined;
-  http: { corsOrigins: '*' | string[]; introspection: boolean; stackTraces: boolean };
+  metrics: {
+    /** Interface of metricsPort. */
+    host: string;
+    /** Bearer token required to read /metrics; absent: none. */
+    token: string | undefined;
+    /**
+     * Serve /metrics on the main port: when it has no port of its own, except in production
+     * without a token (other clients' operation names and error rates are not public).
+     */
+    onMainPort: boolean;
+  };
+  http: {
+    corsOrigins: '*' | string[];
+    introspection: boolean;
+    stackTraces: boolean;
+    /** Leave "Did you mean …" suggestions out of validation errors. */
+    hideSchemaDetails: boolean;
+    /** Express's `trust proxy`: false (peer address), a hop count, or proxy addresses. */
+    trustProxy: false | number | string[];
+  };
   /** Serve the GraphiQL playground (GET /graphql and /). */
   playground: boolean;
   environment: 'development' | 'production' | 'test';
@@ -186,6 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
 
   const polyv = readPolyv(vars, problems);
   const auth = readAuth(vars, polyv.mode, problems);
+  const trustProxy = readTrustProxy(vars.GATEWAY_TRUST_PROXY, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const defaultOn = (setting: 'on' | 'off' | undefined, fallback: boolean) =>
@@ -239,10 +270,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     replicas: vars.GATEWAY_REPLICAS,
     server: { port: vars.PORT, host: vars.HOST, shutdownGraceMs: vars.GATEWAY_SHUTDOWN_GRACE_MS },
     metricsPort: vars.METRICS_PORT,
+    metrics: {
+      host: vars.METRICS_HOST,
+      token: vars.METRICS_TOKEN,
+      onMainPort:
+        vars.METRICS_PORT === undefined && (!production || vars.METRICS_TOKEN !== undefined),
+    },
     http: {
       corsOrigins: readCorsOrigins(vars.GATEWAY_CORS_ORIGINS, production),
       introspection: defaultOn(vars.GATEWAY_INTROSPECTION, !production),
       stackTraces: defaultOn(vars.GATEWAY_STACK_TRACES, vars.NODE_ENV === 'development'),
+      hideSchemaDetails: production,
+      trustProxy,
     },
     playground: defaultOn(vars.GATEWAY_PLAYGROUND, !production || polyv.mode === 'emulator'),
     environment: vars.NODE_ENV,
@@ -302,6 +341,31 @@ function readAuth(
     );
     return { mode: 'off' };
   }
+}
+
+/**
+ * Off unless said otherwise: trusting X-Forwarded-For from anyone would let a client pick the
+ * address its per-address rate limit is counted against.
+ */
+function readTrustProxy(
+  setting: string | undefined,
+  problems: string[],
+): GatewayConfig['http']['trustProxy'] {
+  if (setting === undefined || setting === 'off' || setting === 'false') return false;
+  if (/^\d+$/.test(setting)) return Number(setting);
+  const proxies = setting
+    .split(',')
+    .map((proxy) => proxy.trim())
+    .filter(Boolean);
+  try {
+    // Express compiles the list as it will use it, so a typo is refused here, not at request time.
+    express().set('trust proxy', proxies);
+  } catch (error) {
+    problems.push(
+      `GATEWAY_TRUST_PROXY: must be off, a hop count, or proxy addresses/subnets (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
+  return proxies;
 }
 
 function readCorsOrigins(setting: string | undefined, production: boolean): '*' | string[] {
