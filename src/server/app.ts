@@ -166,6 +166,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
           cacheMaxAge,
           record: recordOf(response),
           summaryMaxRecords: config.limits.summaryMaxRecords,
+          maxUpstreamCalls: config.limits.maxUpstreamCalls,
         }),
     }),
   );
