@@ -192,7 +192,13 @@ class Walk {
   private field(field: FieldNode, parent: GraphQLObjectType, pageSize: number | undefined) {
     const name = field.name.value;
     if (name === '__schema' || name === '__type') return empty();
-    const own: Measure = { cost: 1, upstreamCalls: 0, aliases: field.alias ? 1 : 0, fields: 1, depth: 1 };
+    const own: Measure = {
+      cost: 1,
+      upstreamCalls: 0,
+      aliases: field.alias ? 1 : 0,
+      fields: 1,
+      depth: 1,
+    };
     const definition = parent.getFields()[name];
     if (!definition || !field.selectionSet) return own;
     const returned = getNamedType(definition.type);

@@ -86,7 +86,8 @@ export function jsonBytesWithin(value: unknown, max: number): number | undefined
     const item = stack.pop();
     if (item === null || item === undefined) bytes += 4;
     else if (typeof item === 'string') bytes += Buffer.byteLength(item) + 3;
-    else if (typeof item === 'number' || typeof item === 'boolean') bytes += String(item).length + 1;
+    else if (typeof item === 'number' || typeof item === 'boolean')
+      bytes += String(item).length + 1;
     else if (Array.isArray(item)) {
       bytes += 2;
       for (const element of item) stack.push(element);
