@@ -28,15 +28,14 @@ beforeAll(async () => {
       GATEWAY_RATE_BURST: '100000',
       POLYV_RATE_PER_SECOND: '100000',
       POLYV_RATE_BURST: '100000',
-      LOG_LEVEL: 'warn',
     }),
     [`--max-old-space-size=${HEAP_MB}`],
   );
 }, 60_000);
 
 afterAll(async () => {
-  await stopProcess(gateway.child);
-  await emulator.close();
+  if (gateway) await stopProcess(gateway.child);
+  await emulator?.close();
 });
 
 /** Peak resident set of the process so far, in MB (Linux: VmHWM). */
@@ -47,7 +46,7 @@ const codes = new Set<string>([...Object.values(ErrorCode)]);
 
 it('survives every reproduction with a 256 MB heap, answering other clients meanwhile', async () => {
   const graphql = (query: string, variables?: Record<string, unknown>) =>
-    postGraphQL(`${gateway.url}/graphql`, query, variables);
+    postGraphQL<Record<string, unknown>>(`${gateway.url}/graphql`, query, variables);
   const quoted = (count: number) => channelIds(count).map((id) => `"${id}"`);
   const attacks: Record<string, string> = {
     'fragment bomb, 24 levels': fragmentBomb(24),
