@@ -17,6 +17,11 @@ export const ErrorCode = {
   RateLimited: 'RATE_LIMITED',
   /** The query is too big, deep, wide or costly (see `extensions.limit`); nothing was executed. */
   QueryLimitExceeded: 'QUERY_LIMIT_EXCEEDED',
+  /**
+   * Every execution slot and queue place is taken (GATEWAY_MAX_CONCURRENT_OPERATIONS); retry
+   * after `Retry-After` seconds (HTTP 503). Nothing was executed.
+   */
+  ServerBusy: 'SERVER_BUSY',
   /** The HTTP request itself is unusable: not JSON, too large, no query (HTTP 4xx). */
   BadRequest: 'BAD_REQUEST',
   /** Polyv answered with an error (see `extensions.polyv`). */

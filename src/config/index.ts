@@ -83,10 +83,24 @@ const envSchema = z.object({
   GATEWAY_MAX_DOCUMENT_BYTES: int(20_000),
   /** Largest estimated cost (objects and fields an answer may hold); see README. */
   GATEWAY_MAX_COST: int(200_000),
-  /** Connections one operation may resolve: each costs one or two calls to Polyv. */
+  /**
+   * Calls to Polyv one operation may make: estimated before it runs (a connection is one or
+   * two, a summary one per page it may walk) and enforced as they are made.
+   */
   GATEWAY_MAX_UPSTREAM_CALLS: int(200),
-  /** The most records one summary may add up (1,000 a Polyv page). */
-  GATEWAY_SUMMARY_MAX_RECORDS: int(200_000),
+  /**
+   * The most records one summary may add up (1,000 a Polyv page): a summary counts as this
+   * many pages against GATEWAY_MAX_UPSTREAM_CALLS, so the default lets a query hold four.
+   */
+  GATEWAY_SUMMARY_MAX_RECORDS: int(50_000),
+  /** Longest `ids` list of `channels` (and `representations` list of `_entities`). */
+  GATEWAY_MAX_IDS: int(200),
+  /** Largest answer, in bytes of JSON: past it the answer is an error, never a truncated one. */
+  GATEWAY_MAX_RESPONSE_BYTES: int(8 * 1024 * 1024, 1_000),
+  /** Operations executing at once, for the whole process: this is what bounds the heap. */
+  GATEWAY_MAX_CONCURRENT_OPERATIONS: int(8),
+  /** Operations that may wait for an execution slot (until their deadline); past it, SERVER_BUSY. */
+  GATEWAY_MAX_QUEUED_OPERATIONS: int(200, 0),
   /** Largest HTTP request body, in bytes. */
   GATEWAY_MAX_BODY_BYTES: int(100_000),
   /** Deadline of one GraphQL request, upstream waits included. */
@@ -150,6 +164,10 @@ export interface GatewayConfig {
     maxCost: number;
     maxUpstreamCalls: number;
     summaryMaxRecords: number;
+    maxIds: number;
+    maxResponseBytes: number;
+    maxConcurrentOperations: number;
+    maxQueuedOperations: number;
     maxBodyBytes: number;
     requestTimeoutMs: number;
     /** Per principal: refill per second and burst. */
@@ -247,6 +265,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       maxCost: vars.GATEWAY_MAX_COST,
       maxUpstreamCalls: vars.GATEWAY_MAX_UPSTREAM_CALLS,
       summaryMaxRecords: vars.GATEWAY_SUMMARY_MAX_RECORDS,
+      maxIds: vars.GATEWAY_MAX_IDS,
+      maxResponseBytes: vars.GATEWAY_MAX_RESPONSE_BYTES,
+      maxConcurrentOperations: vars.GATEWAY_MAX_CONCURRENT_OPERATIONS,
+      maxQueuedOperations: vars.GATEWAY_MAX_QUEUED_OPERATIONS,
       maxBodyBytes: vars.GATEWAY_MAX_BODY_BYTES,
       requestTimeoutMs: vars.GATEWAY_REQUEST_TIMEOUT_MS,
       ratePerSecond: vars.GATEWAY_RATE_PER_SECOND,

@@ -179,6 +179,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
           cacheMaxAge,
           record: recordOf(response),
           summaryMaxRecords: config.limits.summaryMaxRecords,
+          maxUpstreamCalls: config.limits.maxUpstreamCalls,
         }),
     }),
   );
