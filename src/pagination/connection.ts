@@ -107,22 +107,11 @@ export async function resolveConnection<T>(
     return await resolveWith(new PositionReader(list, { fresh: true }), request);
   } catch (error) {
     if (!(error instanceof ListChanged)) throw error;
-    throw new GraphQLError(
-      error.staleCursor
-        ? staleCursorMessage
-        : 'The list kept changing while it was being read; please retry.',
-      {
-        extensions: error.staleCursor
-          ? { code: ErrorCode.StaleCursor, argument: error.staleCursor }
-          : { code: ErrorCode.UpstreamUnavailable, reason: UnavailableReason.ListChanging },
-      },
-    );
+    throw new GraphQLError('The list kept changing while it was being read; please retry.', {
+      extensions: { code: ErrorCode.UpstreamUnavailable, reason: UnavailableReason.ListChanging },
+    });
   }
 }
-
-const staleCursorMessage =
-  'The list changed since this cursor was issued and its record could not be found again; ' +
-  'start again from the first page.';
 
 /** One resolution over one reader: find the cursors' records, then read the window. */
 async function resolveWith<T>(reader: PositionReader<T>, request: Request): Promise<Connection<T>> {
@@ -158,20 +147,29 @@ async function resolveWith<T>(reader: PositionReader<T>, request: Request): Prom
         ? found - misplaced.position
         : (reader.knownTotal ?? misplaced.total) - misplaced.total;
     if (attempt >= 2 || nextShift === shift) {
-      // From cached pages, the record may simply not be there yet: the caller reads again fresh.
+      // Cached pages may predate the cursor's record: only fresh ones can prove it is gone.
       if (!reader.fresh) throw new ListChanged();
-      throw new ListChanged(misplaced === after ? 'after' : 'before');
+      throw new GraphQLError(
+        'The list changed since this cursor was issued and its record could not be found again; ' +
+          'start again from the first page.',
+        {
+          extensions: {
+            code: ErrorCode.StaleCursor,
+            argument: misplaced === after ? 'after' : 'before',
+          },
+        },
+      );
     }
     shift = nextShift;
   }
 }
 
 /**
- * What was read does not fit together: pages with different totals, a page shorter than its
- * total promises, or (with `staleCursor`) a cursor's record that could not be found again.
+ * What was read does not fit together (pages with different totals, a page shorter than its
+ * total promises), or cached pages could not place a cursor's record: read again fresh.
  */
 class ListChanged extends Error {
-  constructor(readonly staleCursor?: 'after' | 'before') {
+  constructor() {
     super('the list changed while it was being read');
   }
 }
