@@ -71,7 +71,7 @@ export interface PagedList<T> {
 }
 
 /** The validated arguments of one connection field. */
-interface Request {
+interface ValidArgs {
   binding: string;
   first: number | undefined;
   last: number | undefined;
@@ -88,7 +88,7 @@ export async function resolveConnection<T>(
   const last = readCount(args.last, 'last');
   const first =
     readCount(args.first, 'first') ?? (last === undefined ? DEFAULT_PAGE_SIZE : undefined);
-  const request: Request = {
+  const request: ValidArgs = {
     binding,
     first,
     last,
@@ -114,7 +114,10 @@ export async function resolveConnection<T>(
 }
 
 /** One resolution over one reader: find the cursors' records, then read the window. */
-async function resolveWith<T>(reader: PositionReader<T>, request: Request): Promise<Connection<T>> {
+async function resolveWith<T>(
+  reader: PositionReader<T>,
+  request: ValidArgs,
+): Promise<Connection<T>> {
   const { first, last, after, before } = request;
   // `last` with no `before` counts back from the end of the list: it needs the list's length.
   if (last !== undefined && !before) await reader.total();
