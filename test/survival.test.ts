@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { startEmulator, type PolyvEmulator } from '../src/emulator/index.js';
 import { BIG_CHANNEL_ID } from '../src/emulator/data.js';
-import { ErrorCode } from '../src/errors.js';
+import { ErrorCode } from '../src/publicErrors.js';
 import { polyvEnv, startProcess, stopProcess } from './support/process.js';
 import { postGraphQL, type GraphQLResponse } from './support/stack.js';
 import { channelIds, defaultsBomb, fragmentBomb } from './support/attacks.js';

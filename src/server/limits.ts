@@ -18,7 +18,7 @@ import {
   type FragmentDefinitionNode,
   type ValidationRule,
 } from 'graphql';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode } from '../publicErrors.js';
 import type { GatewayContext } from './context.js';
 import { sendGraphQLError } from './httpErrors.js';
 import { measureOperation, type CostLimits } from './limits/cost.js';

@@ -37,7 +37,7 @@ import {
   type GraphQLSchema,
   type SelectionSetNode,
 } from 'graphql';
-import { ErrorCode } from '../../errors.js';
+import { ErrorCode } from '../../publicErrors.js';
 import { DEFAULT_PAGE_SIZE } from '../../pagination/connection.js';
 import { MAX_UPSTREAM_PAGE_SIZE } from '../../pagination/page.js';
 

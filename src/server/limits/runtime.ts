@@ -6,7 +6,7 @@
  */
 import { GraphQLError } from 'graphql';
 import { HeaderMap } from '@apollo/server';
-import { ErrorCode } from '../../errors.js';
+import { ErrorCode } from '../../publicErrors.js';
 import { limitExceeded } from './cost.js';
 
 /** Seconds a client is told to wait when every execution slot and queue place is taken. */
