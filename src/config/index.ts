@@ -91,11 +91,12 @@ const envSchema = z.object({
   /**
    * Records (red packs, income records) one operation may fetch and hold: estimated before it
    * runs (each connection's page size times every list above it) and enforced as pages are
-   * asked for. With GATEWAY_MAX_CONCURRENT_OPERATIONS, this is what bounds the heap (README,
-   * Security → Limits): per operation, records × 11.7 kB (a red pack with 20 receives, measured)
-   * plus its answer.
+   * asked for. Summaries are not counted: they let their pages go. With
+   * GATEWAY_MAX_CONCURRENT_OPERATIONS this bounds the heap (README, Security → Limits): an
+   * operation holds at most this × 11.7 kB (a red pack with 20 receives, measured by
+   * bench/recordHeap.ts; 23 kB with 40) plus its answer. The default is one page of 1,000.
    */
-  GATEWAY_MAX_UPSTREAM_RECORDS: int(5_000),
+  GATEWAY_MAX_UPSTREAM_RECORDS: int(1_000),
   /**
    * The most records one summary may add up (1,000 a Polyv page): a summary counts as this
    * many pages against GATEWAY_MAX_UPSTREAM_CALLS, so the default lets a query hold four.
