@@ -48,6 +48,7 @@ describe('configuration', () => {
         maxDocumentBytes: 20_000,
         maxCost: 200_000,
         maxUpstreamCalls: 200,
+        maxUpstreamRecords: 1_000,
         summaryMaxRecords: 50_000,
         maxIds: 200,
         maxResponseBytes: 8 * 1024 * 1024,

@@ -54,6 +54,8 @@ it('survives every reproduction with a 256 MB heap, answering other clients mean
     '200 default ids, default page of 1000': defaultsBomb,
     '200 default ids with summaries': `query($ids: [ID!]! = [${quoted(200).join(',')}]) { channels(ids: $ids) { redPackSummary { count receiverCount topReceivers(first: 100) { user { nickname } } } } }`,
     '1,500 default ids': `query($ids: [ID!]! = [${quoted(1_500).join(',')}]) { channels(ids: $ids) { redPacks(first: 0) { totalCount } } }`,
+    // Cheap to answer (a few fields a record), but 189 full pages fetched and held.
+    '189 ids × a page of 1000': `{ channels(ids: [${quoted(189).join(',')}]) { redPacks(first: 1000) { nodes { id } } } }`,
     // Allowed, and as heavy as allowed gets: a page of 1000 with receives, and a 20-page summary.
     'a page of 1000 with receives': `{ channel(id: "${BIG_CHANNEL_ID}") { redPacks(first: 1000) { nodes { id typeLabel amount { amount } receives { user { nickname avatarUrl } amount { amount } receivedAt } } } } }`,
     'a 20,000-record summary': `{ channel(id: "${BIG_CHANNEL_ID}") { redPackSummary { count totalAmount { amount } receiverCount topReceivers(first: 100) { user { nickname } } } } }`,
@@ -90,8 +92,11 @@ it('survives every reproduction with a 256 MB heap, answering other clients mean
   }
   // The attacks are refused before execution; the allowed heavy queries are answered (or, when
   // every slot and queue place is taken, told to come back).
-  for (const attack of Object.keys(attacks).slice(0, 5))
+  for (const attack of Object.keys(attacks).slice(0, 6))
     expect(Object.keys(seen[attack]!)).toEqual([expect.stringMatching(/^QUERY_LIMIT_EXCEEDED\//)]);
+  expect(Object.keys(seen['189 ids × a page of 1000']!)).toEqual([
+    'QUERY_LIMIT_EXCEEDED/upstreamRecords',
+  ]);
   expect(seen['a page of 1000 with receives']!.answered).toBeGreaterThan(0);
   expect(seen['a 20,000-record summary']!.answered).toBeGreaterThan(0);
 
@@ -100,6 +105,62 @@ it('survives every reproduction with a 256 MB heap, answering other clients mean
   const peak = peakRssMb(gateway.child.pid!);
   console.log(
     `outcomes: ${JSON.stringify(seen, null, 1)}\npeak RSS of the gateway (--max-old-space-size=${HEAP_MB}): ${peak.toFixed(0)} MB`,
+  );
+  expect(peak).toBeLessThan(HEAP_MB * 2);
+}, 240_000);
+
+/** The heap bound of README (Security → Limits), in MB, at this process's limits. */
+const heapBoundMb = ({ records, concurrent, answerMb }: Record<string, number>) =>
+  IDLE_HEAP_MB + CACHE_MB + concurrent! * ((records! * RED_PACK_KB) / 1024 + 2 * answerMb!);
+/** Measured: the gateway's heap after start-up, and a red pack with 20 receives held. */
+const IDLE_HEAP_MB = 40;
+const RED_PACK_KB = 11.7;
+const CACHE_MB = 64;
+
+it('holds at most its record budget per operation: eight of the heaviest allowed at once', async () => {
+  const graphql = (query: string) =>
+    postGraphQL<Record<string, unknown>>(`${gateway.url}/graphql`, query);
+  // Channels the emulator has (an unknown one is Polyv's "channel not found"), over and over.
+  const known = [...channelIds(5), BIG_CHANNEL_ID];
+  const ids = (count: number) =>
+    Array.from({ length: count }, (_, index) => `"${known[index % known.length]!}"`).join(',');
+  // At the default budget (1,000 records), as many records as an operation may hold: one page
+  // of 1,000 of the big channel with every field, or 1,000 spread over 50 lists.
+  const heaviest = `{ channel(id: "${BIG_CHANNEL_ID}") { redPacks(first: 1000) { nodes { id type typeLabel status statusLabel allotType createdAt sender { openId nickname } amount { amount fen } balance { amount fen } receives { user { openId nickname avatarUrl } amount { amount fen } receivedAt } } } } }`;
+  const spread = `{ channels(ids: [${ids(50)}]) { redPacks(first: 20) { nodes { id amount { amount } } } } }`;
+  // Over it by one list, yet well under the cost limit: refused before it runs.
+  const over = `{ channels(ids: [${ids(51)}]) { redPacks(first: 20) { nodes { id } } } }`;
+
+  const heavy = Promise.all([
+    ...Array.from({ length: 8 }, () => graphql(heaviest)),
+    graphql(spread),
+    graphql(over),
+  ]);
+  const ordinary = await graphql(
+    '{ channel(id: "2812610") { redPacks(first: 5) { totalCount nodes { id } } } }',
+  );
+  const answers = await heavy;
+
+  expect(gateway.child.exitCode).toBeNull();
+  expect(ordinary.errors).toBeUndefined();
+  for (const answer of answers.slice(0, 9)) {
+    // Answered, or told to come back when every slot and queue place was taken.
+    const code = answer.errors?.[0]?.extensions?.code;
+    if (code !== 'SERVER_BUSY') expect(answer.errors).toBeUndefined();
+  }
+  expect(answers.slice(0, 8).some((answer) => answer.errors === undefined)).toBe(true);
+  expect(answers[9]!.errors?.[0]?.extensions).toMatchObject({
+    code: 'QUERY_LIMIT_EXCEEDED',
+    limit: 'upstreamRecords',
+    max: 1_000,
+    actual: 1_020,
+  });
+  expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
+  const peak = peakRssMb(gateway.child.pid!);
+  const bound = heapBoundMb({ records: 1_000, concurrent: 8, answerMb: 8 });
+  console.log(
+    `peak RSS after eight operations of 1,000 records at once: ${peak.toFixed(0)} MB; ` +
+      `heap bound (${IDLE_HEAP_MB} + ${CACHE_MB} + 8 × (1,000 × ${RED_PACK_KB} kB + 2 × 8 MB)): ${bound.toFixed(0)} MB`,
   );
   expect(peak).toBeLessThan(HEAP_MB * 2);
 }, 240_000);

@@ -89,6 +89,15 @@ const envSchema = z.object({
    */
   GATEWAY_MAX_UPSTREAM_CALLS: int(200),
   /**
+   * Records (red packs, income records) one operation may fetch and hold: estimated before it
+   * runs (each connection's page size times every list above it) and enforced as pages are
+   * asked for. Summaries are not counted: they let their pages go. With
+   * GATEWAY_MAX_CONCURRENT_OPERATIONS this bounds the heap (README, Security → Limits): an
+   * operation holds at most this × 11.7 kB (a red pack with 20 receives, measured by
+   * bench/recordHeap.ts; 23 kB with 40) plus its answer. The default is one page of 1,000.
+   */
+  GATEWAY_MAX_UPSTREAM_RECORDS: int(1_000),
+  /**
    * The most records one summary may add up (1,000 a Polyv page): a summary counts as this
    * many pages against GATEWAY_MAX_UPSTREAM_CALLS, so the default lets a query hold four.
    */
@@ -163,6 +172,7 @@ export interface GatewayConfig {
     maxDocumentBytes: number;
     maxCost: number;
     maxUpstreamCalls: number;
+    maxUpstreamRecords: number;
     summaryMaxRecords: number;
     maxIds: number;
     maxResponseBytes: number;
@@ -264,6 +274,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       maxDocumentBytes: vars.GATEWAY_MAX_DOCUMENT_BYTES,
       maxCost: vars.GATEWAY_MAX_COST,
       maxUpstreamCalls: vars.GATEWAY_MAX_UPSTREAM_CALLS,
+      maxUpstreamRecords: vars.GATEWAY_MAX_UPSTREAM_RECORDS,
       summaryMaxRecords: vars.GATEWAY_SUMMARY_MAX_RECORDS,
       maxIds: vars.GATEWAY_MAX_IDS,
       maxResponseBytes: vars.GATEWAY_MAX_RESPONSE_BYTES,

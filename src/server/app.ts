@@ -180,6 +180,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
           record: recordOf(response),
           summaryMaxRecords: config.limits.summaryMaxRecords,
           maxUpstreamCalls: config.limits.maxUpstreamCalls,
+          maxUpstreamRecords: config.limits.maxUpstreamRecords,
         }),
     }),
   );

@@ -5,9 +5,10 @@
  *   than the document limit (or a persisted-query hash); batches are refused.
  * - `queryLimitsPlugin` (Apollo): after parsing and validation, the operation is measured with
  *   the arguments the executor will use (limits/cost.ts: depth, aliases, root fields, list
- *   sizes, cost, upstream calls, in time linear in the document). Then, while it runs: at most
- *   so many operations execute at once (limits/runtime.ts), its upstream calls are counted
- *   where they are made (src/polyv/upstream.ts), and its answer must fit the size bound.
+ *   sizes, cost, upstream calls and records, in time linear in the document). Then, while it
+ *   runs: at most so many operations execute at once (limits/runtime.ts), its upstream calls
+ *   and the records of the pages it keeps are counted where they are made
+ *   (src/polyv/upstream.ts), and its answer must fit the size bound.
  */
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { RequestHandler } from 'express';
