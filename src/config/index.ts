@@ -91,12 +91,17 @@ const envSchema = z.object({
   /**
    * Records (red packs, income records) one operation may fetch and hold: estimated before it
    * runs (each connection's page size times every list above it) and enforced as pages are
-   * asked for. Summaries are not counted: they let their pages go. With
-   * GATEWAY_MAX_CONCURRENT_OPERATIONS this bounds the heap (README, Security → Limits): an
-   * operation holds at most this × 11.7 kB (a red pack with 20 receives, measured by
-   * bench/recordHeap.ts; 23 kB with 40) plus its answer. The default is one page of 1,000.
+   * asked for. Summaries are not counted: they let their pages go. The default lets a client
+   * page through a list 1,000 at a time (a page after a cursor may take two Polyv pages).
    */
-  GATEWAY_MAX_UPSTREAM_RECORDS: int(1_000),
+  GATEWAY_MAX_UPSTREAM_RECORDS: int(2_000),
+  /**
+   * Records all running operations may hold together, by their estimates: operations that
+   * would pass it wait their turn. This is what bounds the heap (README, Security → Limits):
+   * about 20 kB a record held (11.7 kB for a red pack with 20 receives, measured by
+   * bench/recordHeap.ts, plus its share of the answer being built).
+   */
+  GATEWAY_MAX_RECORDS_IN_FLIGHT: int(4_000),
   /**
    * The most records one summary may add up (1,000 a Polyv page): a summary counts as this
    * many pages against GATEWAY_MAX_UPSTREAM_CALLS, so the default lets a query hold four.
@@ -106,8 +111,8 @@ const envSchema = z.object({
   GATEWAY_MAX_IDS: int(200),
   /** Largest answer, in bytes of JSON: past it the answer is an error, never a truncated one. */
   GATEWAY_MAX_RESPONSE_BYTES: int(8 * 1024 * 1024, 1_000),
-  /** Operations executing at once, for the whole process: this is what bounds the heap. */
-  GATEWAY_MAX_CONCURRENT_OPERATIONS: int(8),
+  /** Operations executing at once, for the whole process (however few records they hold). */
+  GATEWAY_MAX_CONCURRENT_OPERATIONS: int(32),
   /** Operations that may wait for an execution slot (until their deadline); past it, SERVER_BUSY. */
   GATEWAY_MAX_QUEUED_OPERATIONS: int(200, 0),
   /** Largest HTTP request body, in bytes. */
@@ -177,6 +182,7 @@ export interface GatewayConfig {
     maxIds: number;
     maxResponseBytes: number;
     maxConcurrentOperations: number;
+    maxRecordsInFlight: number;
     maxQueuedOperations: number;
     maxBodyBytes: number;
     requestTimeoutMs: number;
@@ -279,6 +285,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       maxIds: vars.GATEWAY_MAX_IDS,
       maxResponseBytes: vars.GATEWAY_MAX_RESPONSE_BYTES,
       maxConcurrentOperations: vars.GATEWAY_MAX_CONCURRENT_OPERATIONS,
+      maxRecordsInFlight: vars.GATEWAY_MAX_RECORDS_IN_FLIGHT,
       maxQueuedOperations: vars.GATEWAY_MAX_QUEUED_OPERATIONS,
       maxBodyBytes: vars.GATEWAY_MAX_BODY_BYTES,
       requestTimeoutMs: vars.GATEWAY_REQUEST_TIMEOUT_MS,

@@ -38,6 +38,8 @@ export interface QueryLimits extends CostLimits {
   maxResponseBytes: number;
   /** Operations executing at once, and how many more may wait for a turn. */
   maxConcurrentOperations: number;
+  /** Records all running operations may hold together (their estimates): what bounds the heap. */
+  maxRecordsInFlight: number;
   maxQueuedOperations: number;
 }
 
@@ -165,7 +167,11 @@ export const KnownOperationTypes: ValidationRule = (context) => ({
 });
 
 export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin<GatewayContext> {
-  const gate = new ConcurrencyGate(limits.maxConcurrentOperations, limits.maxQueuedOperations);
+  const gate = new ConcurrencyGate({
+    maxActive: limits.maxConcurrentOperations,
+    maxRecords: limits.maxRecordsInFlight,
+    maxQueued: limits.maxQueuedOperations,
+  });
   return {
     async requestDidStart() {
       let release: (() => void) | undefined;
@@ -187,7 +193,7 @@ export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin<Gatew
             if (definition.kind === Kind.FRAGMENT_DEFINITION)
               fragments.set(definition.name.value, definition);
           }
-          measureOperation(
+          const measure = measureOperation(
             schema,
             fragments,
             coerced.coerced,
@@ -195,7 +201,7 @@ export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin<Gatew
             operation.selectionSet,
             limits,
           );
-          release = await gate.acquire(contextValue.deadline);
+          release = await gate.acquire(measure.records, contextValue.deadline);
         },
         async willSendResponse({ response }) {
           // Synchronous up to here, so plugins registered after this one see the replacement.
