@@ -89,6 +89,7 @@ describe('example dashboard', () => {
   });
 
   it.each([
+    { width: 360, height: 740 },
     { width: 390, height: 844 },
     { width: 1440, height: 900 },
   ])(
@@ -176,6 +177,21 @@ describe('example dashboard', () => {
       });
       expect(widths.client).toBe(viewport.width);
       expect(widths.scroll).toBeLessThanOrEqual(widths.client);
+      // Nor is any card cut off: no section hides content behind a sideways scroll of its own.
+      const clipped = await page.evaluate(() => {
+        type Box = { scrollWidth: number; clientWidth: number; id: string; className: string };
+        const { document } = globalThis as unknown as {
+          document: {
+            querySelectorAll(
+              selector: string,
+            ): Iterable<Box & { querySelector(s: string): Box | null }>;
+          };
+        };
+        return [...document.querySelectorAll('main section, .table-scroll')]
+          .filter((box) => box.scrollWidth > box.clientWidth)
+          .map((box) => `${box.className}: ${box.scrollWidth} > ${box.clientWidth}`);
+      });
+      expect(clipped).toEqual([]);
 
       await page.screenshot({
         path: `${TEST_OUTPUT}dashboard-${viewport.width}.png`,
