@@ -166,6 +166,17 @@ export const KnownOperationTypes: ValidationRule = (context) => ({
   },
 });
 
+/**
+ * Answer fields (cost) that weigh as much as one record held: a red pack with 20 receives,
+ * every field asked, is about 200 fields and 11.7 kB held; its part of the answer being built
+ * is of the same order. So a query of many cheap fields and few records still takes its share.
+ */
+const COST_PER_RECORD = 100;
+
+/** What an operation may hold while it runs, in records: its pages or its answer. */
+const heldWeight = (measure: { records: number; cost: number }) =>
+  Math.max(measure.records, Math.ceil(measure.cost / COST_PER_RECORD));
+
 export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin<GatewayContext> {
   const gate = new ConcurrencyGate({
     maxActive: limits.maxConcurrentOperations,
@@ -201,7 +212,7 @@ export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin<Gatew
             operation.selectionSet,
             limits,
           );
-          release = await gate.acquire(measure.records, contextValue.deadline);
+          release = await gate.acquire(heldWeight(measure), contextValue.deadline);
         },
         async willSendResponse({ response }) {
           // Synchronous up to here, so plugins registered after this one see the replacement.
