@@ -49,3 +49,13 @@ export const UnavailableReason = {
   ListChanging: 'LIST_CHANGING',
 } as const;
 export type UnavailableReason = (typeof UnavailableReason)[keyof typeof UnavailableReason];
+
+/**
+ * Why QUERY_LIMIT_EXCEEDED at run time, when an operation used up a budget while it ran (its
+ * `extensions.reason`; `limit` names the budget). Public: add, never rename.
+ */
+export const LimitReason = {
+  UpstreamCallBudget: 'UPSTREAM_CALL_BUDGET',
+  UpstreamRecordBudget: 'UPSTREAM_RECORD_BUDGET',
+} as const;
+export type LimitReason = (typeof LimitReason)[keyof typeof LimitReason];

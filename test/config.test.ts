@@ -48,7 +48,7 @@ describe('configuration', () => {
         maxDocumentBytes: 20_000,
         maxCost: 200_000,
         maxUpstreamCalls: 200,
-        maxUpstreamRecords: 2_000,
+        maxUpstreamRecords: 3_001,
         summaryMaxRecords: 50_000,
         maxIds: 200,
         maxResponseBytes: 8 * 1024 * 1024,

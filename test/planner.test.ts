@@ -1,3 +1,5 @@
+import { MAX_PAGE_SIZE } from '../src/pagination/page.js';
+import { POLYV_MAX_PAGE_SIZE } from '../src/polyv/page.js';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { planPages, plannedRecordsBound } from '../src/pagination/planner.js';
@@ -71,5 +73,11 @@ describe('page planning', () => {
   it('rejects empty or negative ranges', () => {
     expect(() => planPages(5, 5)).toThrow(RangeError);
     expect(() => planPages(-1, 5)).toThrow(RangeError);
+  });
+});
+
+describe('page limit', () => {
+  it("is Polyv's: pagination's largest page is the one Polyv accepts", () => {
+    expect(MAX_PAGE_SIZE).toBe(POLYV_MAX_PAGE_SIZE);
   });
 });

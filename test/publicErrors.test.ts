@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import ts from 'typescript';
-import { ErrorCode, UnavailableReason } from '../src/publicErrors.js';
+import { ErrorCode, LimitReason, UnavailableReason } from '../src/publicErrors.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const errorsSection = readme.slice(
@@ -97,6 +97,10 @@ describe('the public list of errors', () => {
     },
   );
 
+  it.each(Object.values(LimitReason))('documents the QUERY_LIMIT_EXCEEDED reason %s', (reason) => {
+    expect(errorsSection).toContain(`\`${reason}\``);
+  });
+
   it('documents no code or reason the tables do not have (GraphQL-js and Apollo codes aside)', () => {
     const codes = new Set<string>(Object.values(ErrorCode));
     expect(
@@ -119,7 +123,7 @@ describe('the public list of errors', () => {
     );
     const tables = {
       code: new Set<string>(Object.values(ErrorCode)),
-      reason: new Set<string>(Object.values(UnavailableReason)),
+      reason: new Set<string>([...Object.values(UnavailableReason), ...Object.values(LimitReason)]),
     };
     const outside = emitted.filter(
       ({ key, values }) => values === undefined || values.some((value) => !tables[key].has(value)),

@@ -126,13 +126,13 @@ it('holds at most its record budget per operation, and the gate at most its reco
   const ids = (count: number) =>
     Array.from({ length: count }, (_, index) => `"${known[index % known.length]!}"`).join(',');
   // The heaviest an operation may be at the defaults: a page of 1,000 of the big channel with
-  // every field (close to the cost limit), or its whole record budget (2,000) over 100 lists.
+  // every field (close to the cost limit), or nearly its whole record budget (3,001) over 150 lists.
   // Each its own operation (an alias apart), so the response cache answers none of them.
   const heaviest = (index: number) =>
     `{ op${index}: channel(id: "${BIG_CHANNEL_ID}") { redPacks(first: 1000) { nodes { id type typeLabel status statusLabel allotType createdAt sender { openId nickname } amount { amount fen } balance { amount fen } receives { user { openId nickname avatarUrl } amount { amount fen } receivedAt } } } } }`;
-  const spread = `{ channels(ids: [${ids(100)}]) { redPacks(first: 20) { nodes { id amount { amount } } } } }`;
+  const spread = `{ channels(ids: [${ids(150)}]) { redPacks(first: 20) { nodes { id amount { amount } } } } }`;
   // Over it by one list, yet well under the cost limit: refused before it runs.
-  const over = `{ channels(ids: [${ids(101)}]) { redPacks(first: 20) { nodes { id } } } }`;
+  const over = `{ channels(ids: [${ids(151)}]) { redPacks(first: 20) { nodes { id } } } }`;
 
   const heavy = Promise.all([
     ...Array.from({ length: 16 }, (_, index) => graphql(heaviest(index))),
@@ -155,8 +155,8 @@ it('holds at most its record budget per operation, and the gate at most its reco
   expect(answers[17]!.errors?.[0]?.extensions).toMatchObject({
     code: 'QUERY_LIMIT_EXCEEDED',
     limit: 'upstreamRecords',
-    max: 2_000,
-    actual: 2_020,
+    max: 3_001,
+    actual: 3_020,
   });
   expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
   const peak = peakRssMb(gateway.child.pid!);

@@ -91,10 +91,11 @@ const envSchema = z.object({
   /**
    * Records (red packs, income records) one operation may fetch and hold: estimated before it
    * runs (each connection's page size times every list above it) and enforced as pages are
-   * asked for. Summaries are not counted: they let their pages go. The default lets a client
-   * page through a list 1,000 at a time (a page after a cursor may take two Polyv pages).
+   * asked for. Summaries are not counted: they let their pages go. The default is one
+   * connection's worst case, so any single page of up to 1,000 can be asked for: a window of
+   * 1,000 between two cursors takes three Polyv pages, plus the read of the list's length.
    */
-  GATEWAY_MAX_UPSTREAM_RECORDS: int(2_000),
+  GATEWAY_MAX_UPSTREAM_RECORDS: int(3_001),
   /**
    * Records all running operations may hold together, by their estimates: operations that
    * would pass it wait their turn. This is what bounds the heap (README, Security → Limits):

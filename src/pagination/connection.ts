@@ -20,14 +20,14 @@
  */
 import { PaginationFailure } from './failures.js';
 import { bindingOf, decodeCursor, encodeCursor, type Cursor } from './cursor.js';
-import { MAX_UPSTREAM_PAGE_SIZE, type UpstreamPage } from './page.js';
+import { MAX_PAGE_SIZE as MAX_LIST_PAGE_SIZE, type Page } from './page.js';
 import { planPages } from './planner.js';
 import { relayWindow, type RelayWindow } from './window.js';
 
 /** Records per page when a client gives neither `first` nor `last`. */
 export const DEFAULT_PAGE_SIZE = 20;
 /** The most records one connection page may hold: Polyv's own page limit. */
-export const MAX_PAGE_SIZE = MAX_UPSTREAM_PAGE_SIZE;
+export const MAX_PAGE_SIZE = MAX_LIST_PAGE_SIZE;
 
 export interface ConnectionArgs {
   first?: number | null;
@@ -59,12 +59,12 @@ export interface Connection<T> {
 export interface PagedList<T> {
   /** The list's identity: endpoint and normalised filters. Cursors are bound to it. */
   identity: string;
-  fetchPage(pageNumber: number, pageSize: number): Promise<UpstreamPage<T>>;
+  fetchPage(pageNumber: number, pageSize: number): Promise<Page<T>>;
   /**
    * A page of a walk over the whole list: through the page cache and its single flight, but not
    * kept for the rest of the request. `fresh`: past every cache (re-walking a list that changed).
    */
-  fetchWholePage(pageNumber: number, pageSize: number, fresh: boolean): Promise<UpstreamPage<T>>;
+  fetchWholePage(pageNumber: number, pageSize: number, fresh: boolean): Promise<Page<T>>;
   /** A stable id and the time that orders the list. */
   keyOf(record: T): { id: string; time: number };
 }

@@ -1,13 +1,19 @@
-/** One page of an upstream list, as Polyv pages it: by page number and page size. */
-export interface UpstreamPage<T> {
+/**
+ * One page of a list paged by number, newest first: what a PagedList reads. Generic: the lists
+ * behind our connections happen to be Polyv's (polyv/page.ts has the same shape).
+ */
+export interface Page<T> {
   items: T[];
-  /** Polyv's totalItems: everything matching the filters, not just this page. */
+  /** Everything matching the list's filters, not just this page. */
   totalItems: number;
   pageNumber: number;
   pageSize: number;
-  /** When Polyv produced this page (epoch ms): older than now when it came from the cache. */
+  /** When the source produced this page (epoch ms): older than now when it came from a cache. */
   fetchedAt: number;
 }
 
-/** Polyv accepts at most this many records per page. */
-export const MAX_UPSTREAM_PAGE_SIZE = 1000;
+/**
+ * The largest page the lists accept, and so the largest connection page. It is Polyv's
+ * (POLYV_MAX_PAGE_SIZE); test/planner.test.ts holds the two equal.
+ */
+export const MAX_PAGE_SIZE = 1000;

@@ -9,7 +9,7 @@
  * own record, which we re-read to detect shifts) costs at most two calls. Longer ranges
  * (only possible when both cursors are given and touch the window) use pages of the largest size.
  */
-import { MAX_UPSTREAM_PAGE_SIZE } from './page.js';
+import { MAX_PAGE_SIZE as MAX_LIST_PAGE_SIZE } from './page.js';
 
 export interface PagePlan {
   pageSize: number;
@@ -18,11 +18,7 @@ export interface PagePlan {
 }
 
 /** Plans pages covering positions [start, end) (0-based, end exclusive, end > start). */
-export function planPages(
-  start: number,
-  end: number,
-  maxPageSize = MAX_UPSTREAM_PAGE_SIZE,
-): PagePlan {
+export function planPages(start: number, end: number, maxPageSize = MAX_LIST_PAGE_SIZE): PagePlan {
   const length = end - start;
   if (!Number.isSafeInteger(start) || start < 0 || !(length > 0)) {
     throw new RangeError(`cannot plan pages for positions [${start}, ${end})`);
@@ -49,7 +45,7 @@ const SHORT_RANGE_SLACK = 40;
  * calls, which may be a little larger: at most 15 records over two pages of the range for
  * every start below 2,000,000 (measured), so `length + 40` bounds it with room to spare.
  */
-export function plannedRecordsBound(length: number, maxPageSize = MAX_UPSTREAM_PAGE_SIZE): number {
+export function plannedRecordsBound(length: number, maxPageSize = MAX_LIST_PAGE_SIZE): number {
   if (length <= 1) return Math.max(0, length);
   const size = Math.min(length, maxPageSize);
   const pages = Math.ceil((length - 1) / size) + 1;

@@ -12,7 +12,7 @@
 import type { SummaryBuilder } from '../domain/summaries.js';
 import { PaginationFailure } from './failures.js';
 import type { PagedList } from './connection.js';
-import { MAX_UPSTREAM_PAGE_SIZE, type UpstreamPage } from './page.js';
+import { MAX_PAGE_SIZE as MAX_LIST_PAGE_SIZE, type Page } from './page.js';
 
 const WALKS = 3;
 
@@ -26,14 +26,14 @@ export async function walkAll<T, S>(
     const builder = newBuilder();
     const ids = new Set<string>();
     let records = 0;
-    const take = (page: UpstreamPage<T>) => {
+    const take = (page: Page<T>) => {
       builder.add(page.items);
       records += page.items.length;
       for (const item of page.items) ids.add(list.keyOf(item).id);
       return { totalItems: page.totalItems, fetchedAt: page.fetchedAt };
     };
 
-    const first = take(await list.fetchWholePage(1, MAX_UPSTREAM_PAGE_SIZE, fresh));
+    const first = take(await list.fetchWholePage(1, MAX_LIST_PAGE_SIZE, fresh));
     const total = first.totalItems;
     if (total > maxRecords) {
       throw new PaginationFailure(
@@ -42,10 +42,10 @@ export async function walkAll<T, S>(
         { limit: 'summaryRecords', max: maxRecords, actual: total },
       );
     }
-    const pageCount = Math.ceil(total / MAX_UPSTREAM_PAGE_SIZE);
+    const pageCount = Math.ceil(total / MAX_LIST_PAGE_SIZE);
     const rest = await Promise.all(
       Array.from({ length: Math.max(0, pageCount - 1) }, (_, index) =>
-        list.fetchWholePage(index + 2, MAX_UPSTREAM_PAGE_SIZE, fresh).then(take),
+        list.fetchWholePage(index + 2, MAX_LIST_PAGE_SIZE, fresh).then(take),
       ),
     );
     const pages = [first, ...rest];

@@ -110,3 +110,19 @@ export class PolyvMalformedResponseError extends PolyvError {
   readonly answered = false;
   readonly retryable = false;
 }
+
+/**
+ * An operation has used up a budget the gateway gave it for this request (calls, or records
+ * held): the call is not made. Not Polyv's doing, and not retried.
+ */
+export class PolyvBudgetExceeded extends Error {
+  constructor(
+    readonly budget: 'calls' | 'records',
+    readonly max: number,
+    readonly endpoint: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PolyvBudgetExceeded';
+  }
+}

@@ -1,7 +1,7 @@
 /** Endpoint: account income detail (POST /live/v2/user/{userId}/get-income-detail, form body). */
 import { instantFromMillis, money, payTypeFromCode, yuanToFen } from '../domain/convert.js';
 import type { IncomeRecordModel } from '../domain/models.js';
-import type { UpstreamPage } from '../pagination/page.js';
+import type { PolyvPage } from './page.js';
 import type { PolyvUpstream, UpstreamCallOptions } from './upstream.js';
 import { incomePage, type RawIncomeRecord } from './responses.js';
 
@@ -27,7 +27,7 @@ export async function fetchIncomePage(
   upstream: PolyvUpstream,
   query: IncomePageQuery,
   options: UpstreamCallOptions = {},
-): Promise<UpstreamPage<IncomeRecordModel>> {
+): Promise<PolyvPage<IncomeRecordModel>> {
   const { data, fetchedAt } = await upstream.call(
     {
       endpoint: 'incomeDetail',

@@ -8,7 +8,7 @@ import {
   yuanToFen,
 } from '../domain/convert.js';
 import type { RedPackModel } from '../domain/models.js';
-import type { UpstreamPage } from '../pagination/page.js';
+import type { PolyvPage } from './page.js';
 import type { PolyvUpstream, UpstreamCallOptions } from './upstream.js';
 import { redPackPage, type RawRedPack } from './responses.js';
 
@@ -32,7 +32,7 @@ export async function fetchRedPackPage(
   upstream: PolyvUpstream,
   query: RedPackPageQuery,
   options: UpstreamCallOptions = {},
-): Promise<UpstreamPage<RedPackModel>> {
+): Promise<PolyvPage<RedPackModel>> {
   const { data, fetchedAt } = await upstream.call(
     {
       endpoint: 'redPackStatistics',

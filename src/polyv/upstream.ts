@@ -4,12 +4,11 @@
  * span, its cache hit or miss is counted, and the request's own tally is kept.
  */
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { GraphQLError } from 'graphql';
 import { stableKey } from '../cache/keys.js';
-import { ErrorCode } from '../publicErrors.js';
 import type { UpstreamCache } from '../cache/upstreamCache.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { tracer } from '../observability/tracing.js';
+import { PolyvBudgetExceeded } from './errors.js';
 import type { CallOptions, PolyvHttpClient, PolyvRequest } from './http.js';
 
 export interface UpstreamCallOptions extends CallOptions {
@@ -26,7 +25,7 @@ export interface UpstreamCallOptions extends CallOptions {
 /**
  * How many calls one operation may still make. Every call counts, served from the cache or
  * not, so the bound does not depend on what happens to be cached; past it, the call (and every
- * later one) fails with QUERY_LIMIT_EXCEEDED, whatever the estimate before execution said.
+ * later one) fails (QUERY_LIMIT_EXCEEDED for the client), whatever the estimate before execution said.
  */
 export class CallBudget {
   private used = 0;
@@ -36,17 +35,11 @@ export class CallBudget {
   spend(endpoint: string): void {
     this.used++;
     if (this.used <= this.max) return;
-    throw new GraphQLError(
+    throw new PolyvBudgetExceeded(
+      'calls',
+      this.max,
+      endpoint,
       `This operation has made the ${this.max} upstream calls it may make; the rest of its fields fail. Ask for less in one request.`,
-      {
-        extensions: {
-          code: ErrorCode.QueryLimitExceeded,
-          limit: 'upstreamCalls',
-          reason: 'UPSTREAM_CALL_BUDGET',
-          max: this.max,
-          endpoint,
-        },
-      },
     );
   }
 }
@@ -65,17 +58,11 @@ export class RecordBudget {
   hold(records: number, endpoint: string): void {
     this.used += records;
     if (this.used <= this.max) return;
-    throw new GraphQLError(
+    throw new PolyvBudgetExceeded(
+      'records',
+      this.max,
+      endpoint,
       `This operation has fetched the ${this.max} upstream records it may hold; the rest of its fields fail. Ask for smaller pages or fewer lists in one request.`,
-      {
-        extensions: {
-          code: ErrorCode.QueryLimitExceeded,
-          limit: 'upstreamRecords',
-          reason: 'UPSTREAM_RECORD_BUDGET',
-          max: this.max,
-          endpoint,
-        },
-      },
     );
   }
 }

@@ -11,8 +11,8 @@ import { GraphQLError } from 'graphql';
 import { ApolloServerErrorCode } from '@apollo/server/errors';
 import type { Logger } from '../logger.js';
 import { PaginationFailure, type PaginationFailureKind } from '../pagination/failures.js';
-import { PolyvError } from '../polyv/errors.js';
-import { ErrorCode, UnavailableReason } from '../publicErrors.js';
+import { PolyvBudgetExceeded, PolyvError } from '../polyv/errors.js';
+import { ErrorCode, LimitReason, UnavailableReason } from '../publicErrors.js';
 
 /** Codes Apollo Server itself assigns to request problems are already safe to show. */
 const PUBLIC_CODES = new Set<string>([
@@ -61,6 +61,22 @@ export function createErrorFormatter(
           ...(original.httpStatus !== undefined ? { httpStatus: original.httpStatus } : {}),
           attempts: original.attempts,
           ...(polyv ? { polyv } : {}),
+        },
+      };
+    }
+
+    if (original instanceof PolyvBudgetExceeded) {
+      const calls = original.budget === 'calls';
+      return {
+        message: original.message,
+        locations,
+        path,
+        extensions: {
+          code: ErrorCode.QueryLimitExceeded,
+          limit: calls ? 'upstreamCalls' : 'upstreamRecords',
+          reason: calls ? LimitReason.UpstreamCallBudget : LimitReason.UpstreamRecordBudget,
+          max: original.max,
+          endpoint: original.endpoint,
         },
       };
     }

@@ -6,18 +6,18 @@
  */
 import DataLoader from 'dataloader';
 import type { IncomeRecordModel, RedPackModel } from '../domain/models.js';
-import type { UpstreamPage } from '../pagination/page.js';
+import type { PolyvPage } from '../polyv/page.js';
 import type { PolyvUpstream, RecordBudget, UpstreamCallOptions } from '../polyv/upstream.js';
 import { stableKey } from '../cache/keys.js';
 import { fetchIncomePage, type IncomePageQuery } from '../polyv/incomeDetail.js';
 import { fetchRedPackPage, type RedPackPageQuery } from '../polyv/redPackStatistics.js';
 
 export interface PageLoaders {
-  redPacks: (query: RedPackPageQuery) => Promise<UpstreamPage<RedPackModel>>;
-  income: (query: IncomePageQuery) => Promise<UpstreamPage<IncomeRecordModel>>;
+  redPacks: (query: RedPackPageQuery) => Promise<PolyvPage<RedPackModel>>;
+  income: (query: IncomePageQuery) => Promise<PolyvPage<IncomeRecordModel>>;
   /** Not kept for the request (summaries walk whole lists; holding them would hold every record). */
-  redPacksOnce: (query: RedPackPageQuery) => Promise<UpstreamPage<RedPackModel>>;
-  incomeOnce: (query: IncomePageQuery) => Promise<UpstreamPage<IncomeRecordModel>>;
+  redPacksOnce: (query: RedPackPageQuery) => Promise<PolyvPage<RedPackModel>>;
+  incomeOnce: (query: IncomePageQuery) => Promise<PolyvPage<IncomeRecordModel>>;
 }
 
 /**
@@ -39,10 +39,10 @@ export function createPageLoaders(
   };
 }
 
-function pageLoader<Q extends object, T>(fetch: (query: Q) => Promise<UpstreamPage<T>>) {
+function pageLoader<Q extends object, T>(fetch: (query: Q) => Promise<PolyvPage<T>>) {
   // Polyv has no batch endpoint: a "batch" is a set of independent calls started together.
   // Failures are returned as values so one failed page does not fail its neighbours.
-  const loader = new DataLoader<Q, UpstreamPage<T>, string>(
+  const loader = new DataLoader<Q, PolyvPage<T>, string>(
     (queries) =>
       Promise.all(queries.map((query) => fetch(query).catch((error: unknown) => toError(error)))),
     { cacheKeyFn: stableKey },

@@ -44,7 +44,7 @@ import {
 } from 'graphql';
 import { ErrorCode } from '../../publicErrors.js';
 import { DEFAULT_PAGE_SIZE } from '../../pagination/connection.js';
-import { MAX_UPSTREAM_PAGE_SIZE } from '../../pagination/page.js';
+import { MAX_PAGE_SIZE as MAX_UPSTREAM_PAGE_SIZE } from '../../pagination/page.js';
 import { plannedRecordsBound } from '../../pagination/planner.js';
 
 export interface CostLimits {
