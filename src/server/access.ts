@@ -3,7 +3,7 @@
  * Authentication resolves the API key to a principal (or answers 401); the per-principal token
  * bucket answers 429 with Retry-After. Both run before any parsing, execution or upstream call.
  */
-import type { RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { ANONYMOUS, authenticate, type ApiKey, type Principal } from '../auth/apiKeys.js';
 import { ErrorCode } from '../errors.js';
 import type { TokenBuckets } from '../ratelimit/tokenBucket.js';
@@ -56,12 +56,20 @@ export function authentication(
   };
 }
 
-/** One token bucket per API key name; per client address when auth is off. */
+/**
+ * Who the client is, for limits shared between clients: the API key's name, or the client's
+ * address when auth is off.
+ */
+export function clientOf(request: Request, response: Response): string {
+  const principal = principalOf(response);
+  return principal === ANONYMOUS ? `ip:${request.ip ?? 'unknown'}` : `key:${principal.name}`;
+}
+
+/** One token bucket per client (clientOf). */
 export function rateLimiting(buckets: TokenBuckets): RequestHandler {
   return (request, response, next) => {
     const principal = principalOf(response);
-    const key = principal === ANONYMOUS ? `ip:${request.ip ?? 'unknown'}` : `key:${principal.name}`;
-    buckets.take(key).then(
+    buckets.take(clientOf(request, response)).then(
       (taken) => {
         if (taken.ok) return next();
         const seconds = Math.max(1, Math.ceil(taken.retryAfterMs / 1000));

@@ -30,6 +30,8 @@ export interface ContextDependencies {
   upstream: PolyvUpstream;
   accountId: string;
   principal: Principal;
+  /** Who is asking, as the upstream's fair queue tells clients apart (see access.ts clientOf). */
+  client: string;
   deadline: number;
   fresh: boolean;
   cacheMaxAge: GatewayContext['cacheMaxAge'];
@@ -37,9 +39,14 @@ export interface ContextDependencies {
   summaryMaxRecords: number;
 }
 
-export function createContext({ upstream, ...request }: ContextDependencies): GatewayContext {
+export function createContext({
+  upstream,
+  client,
+  ...request
+}: ContextDependencies): GatewayContext {
   return {
     pages: createPageLoaders(upstream, {
+      client,
       deadline: request.deadline,
       fresh: request.fresh,
       tally: request.record,

@@ -20,7 +20,10 @@ export interface PageLoaders {
   incomeOnce: (query: IncomePageQuery) => Promise<UpstreamPage<IncomeRecordModel>>;
 }
 
-/** `options` apply to every call of the request (its deadline, whether it wants fresh data). */
+/**
+ * `options` apply to every call of the request (its client, its deadline, whether it wants
+ * fresh data).
+ */
 export function createPageLoaders(
   upstream: PolyvUpstream,
   options: UpstreamCallOptions,
