@@ -17,6 +17,11 @@ export const ErrorCode = {
   RateLimited: 'RATE_LIMITED',
   /** The query is too big, deep, wide or costly (see `extensions.limit`); nothing was executed. */
   QueryLimitExceeded: 'QUERY_LIMIT_EXCEEDED',
+  /**
+   * Every execution slot and queue place is taken (GATEWAY_MAX_CONCURRENT_OPERATIONS); retry
+   * after `Retry-After` seconds (HTTP 503). Nothing was executed.
+   */
+  ServerBusy: 'SERVER_BUSY',
   /** The HTTP request itself is unusable: not JSON, too large, no query (HTTP 4xx). */
   BadRequest: 'BAD_REQUEST',
   /** Polyv answered with an error (see `extensions.polyv`). */
@@ -27,6 +32,30 @@ export const ErrorCode = {
   InternalServerError: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * Why UPSTREAM_UNAVAILABLE: its `extensions.reason`. Public like the codes: add, never rename.
+ */
+export const UnavailableReason = {
+  // Polyv's side.
+  /** Connection refused or reset. */
+  Network: 'NETWORK',
+  Timeout: 'TIMEOUT',
+  /** A 5xx, HTML error pages included. */
+  Http5xx: 'HTTP_5XX',
+  /** A 200 that is not JSON or not Polyv's shape. */
+  Malformed: 'MALFORMED',
+  /** Polyv said "qps exceeds". */
+  PolyvRateLimit: 'POLYV_RATE_LIMIT',
+  // The gateway protecting Polyv (and itself).
+  CircuitOpen: 'CIRCUIT_OPEN',
+  QueueFull: 'QUEUE_FULL',
+  QueueTimeout: 'QUEUE_TIMEOUT',
+  DeadlineExceeded: 'DEADLINE_EXCEEDED',
+  /** A list's pages kept disagreeing (records arriving while it was read), even past the cache. */
+  ListChanging: 'LIST_CHANGING',
+} as const;
+export type UnavailableReason = (typeof UnavailableReason)[keyof typeof UnavailableReason];
 
 /** An invalid argument: names the argument so a client can point at it. */
 export function badUserInput(message: string, argument?: string): GraphQLError {

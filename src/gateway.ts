@@ -22,6 +22,7 @@ import {
 import { GatewayMetrics } from './observability/metrics.js';
 import { startTracing, tracingRequested } from './observability/tracing.js';
 import { metricsHandler, startGatewayServer, type GatewayServer } from './server/app.js';
+import { finalErrorHandler, notFound } from './server/httpErrors.js';
 import http from 'node:http';
 import express from 'express';
 
@@ -35,8 +36,11 @@ export interface RunningGateway extends GatewayServer {
   /** The Redis connection, when configured. */
   redis: SharedRedis | undefined;
   metrics: GatewayMetrics;
-  /** Where /metrics is served when METRICS_PORT is set (else on the main port). */
-  metricsUrl: string;
+  /**
+   * Where /metrics is served: on METRICS_PORT when set, else on the main port (in production
+   * only with METRICS_TOKEN); undefined when nowhere.
+   */
+  metricsUrl: string | undefined;
 }
 
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
@@ -132,11 +136,26 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   });
   const pageCache = config.cache.enabled ? new UpstreamCache(cache('page:'), redis) : undefined;
 
+  /** Releases everything started so far: on stop, or when start-up fails half way. */
+  const release = async () => {
+    await tracing?.shutdown();
+    client.close();
+    guard.shutdown();
+    await redis?.close();
+    await emulator?.close();
+  };
+  // E.g. the port is taken: nothing may keep the process (or the emulator's port) alive.
+  const failedToStart = async (error: unknown): Promise<never> => {
+    await release();
+    throw error;
+  };
+
   const server = await startGatewayServer({
     config,
     upstream: new PolyvUpstream(client, pageCache, config.cache.ttlMs, metrics),
     metrics,
-    metricsOnMainPort: config.metricsPort === undefined,
+    metricsOnMainPort: config.metrics.onMainPort,
+    metricsToken: config.metrics.token,
     notReadyBecause: async () => {
       const reasons: string[] = [];
       if (draining) reasons.push('shutting down');
@@ -153,12 +172,23 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     responseCache: config.cache.enabled ? cache('response:') : undefined,
     persistedQueries: cache('apq:'),
     playground: config.playground ? { exampleVariables: exampleVariables(emulator) } : undefined,
-  });
+  }).catch(failedToStart);
   const metricsServer =
     config.metricsPort === undefined
       ? undefined
-      : await serveMetrics(metrics, config.server.host, config.metricsPort);
-  const metricsUrl = metricsServer?.url ?? `${server.url}/metrics`;
+      : await serveMetrics(metrics, {
+          host: config.metrics.host,
+          port: config.metricsPort,
+          token: config.metrics.token,
+          logger,
+        }).catch(async (error: unknown) => {
+          await server.stop();
+          return failedToStart(error);
+        });
+  const metricsUrl =
+    metricsServer?.url ?? (config.metrics.onMainPort ? `${server.url}/metrics` : undefined);
+  if (!metricsUrl)
+    logger.info('metrics: not served (production: set METRICS_PORT or METRICS_TOKEN)');
   logger.info(
     { url: `${server.url}/graphql`, metrics: metricsUrl, playground: config.playground },
     'gateway listening',
@@ -177,11 +207,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       draining = true;
       await server.stop();
       metricsServer?.server.close();
-      await tracing?.shutdown();
-      client.close();
-      guard.shutdown();
-      await redis?.close();
-      await emulator?.close();
+      await release();
     },
   };
 }
@@ -197,10 +223,17 @@ function exampleVariables(emulator: PolyvEmulator | undefined) {
   };
 }
 
-/** /metrics on a port of its own (e.g. reachable only from inside the cluster). */
-async function serveMetrics(metrics: GatewayMetrics, host: string, port: number) {
+/** /metrics on a port of its own (on loopback unless METRICS_HOST says otherwise). */
+async function serveMetrics(
+  metrics: GatewayMetrics,
+  options: { host: string; port: number; token: string | undefined; logger: Logger },
+) {
+  const { host, port } = options;
   const app = express();
-  app.get('/metrics', metricsHandler(metrics));
+  app.disable('x-powered-by');
+  app.get('/metrics', metricsHandler(metrics, options.token));
+  app.use(notFound);
+  app.use(finalErrorHandler(options.logger));
   const server = http.createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -208,5 +241,7 @@ async function serveMetrics(metrics: GatewayMetrics, host: string, port: number)
   });
   const address = server.address();
   const bound = typeof address === 'object' && address ? address.port : port;
-  return { server, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound}/metrics` };
+  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const hostPart = reachable.includes(':') ? `[${reachable}]` : reachable;
+  return { server, url: `http://${hostPart}:${bound}/metrics` };
 }

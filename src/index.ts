@@ -36,5 +36,7 @@ try {
   } else {
     logger.fatal({ err: error }, 'the gateway could not start');
   }
-  process.exitCode = 1;
+  // Exit now, whatever is still open (a socket, a timer): a process that could not start must
+  // not linger holding ports. The logger writes synchronously, so the line above is out.
+  process.exit(1);
 }

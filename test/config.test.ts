@@ -48,7 +48,11 @@ describe('configuration', () => {
         maxDocumentBytes: 20_000,
         maxCost: 200_000,
         maxUpstreamCalls: 200,
-        summaryMaxRecords: 200_000,
+        summaryMaxRecords: 50_000,
+        maxIds: 200,
+        maxResponseBytes: 8 * 1024 * 1024,
+        maxConcurrentOperations: 8,
+        maxQueuedOperations: 200,
         maxBodyBytes: 100_000,
         requestTimeoutMs: 30_000,
         ratePerSecond: 20,
@@ -62,7 +66,14 @@ describe('configuration', () => {
       redis: undefined,
       replicas: 1,
       server: { port: 4000, host: '0.0.0.0', shutdownGraceMs: 10_000 },
-      http: { corsOrigins: '*', introspection: true, stackTraces: true },
+      metrics: { host: '127.0.0.1', token: undefined, onMainPort: true },
+      http: {
+        corsOrigins: '*',
+        introspection: true,
+        stackTraces: true,
+        hideSchemaDetails: false,
+        trustProxy: false,
+      },
       playground: true,
       environment: 'development',
     });
@@ -102,6 +113,8 @@ describe('configuration', () => {
       corsOrigins: [],
       introspection: false,
       stackTraces: false,
+      hideSchemaDetails: true,
+      trustProxy: false,
     });
     expect(
       loadConfig({
@@ -114,7 +127,43 @@ describe('configuration', () => {
       corsOrigins: ['https://a.example', 'https://b.example'],
       introspection: true,
       stackTraces: false,
+      hideSchemaDetails: true,
+      trustProxy: false,
     });
+  });
+
+  it('keeps /metrics off the main port in production unless a token guards it', () => {
+    const production = { NODE_ENV: 'production', ...noAuth };
+    expect(loadConfig(production).metrics.onMainPort).toBe(false);
+    expect(loadConfig({ ...production, METRICS_PORT: '9464' }).metrics).toEqual({
+      host: '127.0.0.1',
+      token: undefined,
+      onMainPort: false,
+    });
+    expect(
+      loadConfig({ ...production, METRICS_TOKEN: 'a-long-enough-token' }).metrics.onMainPort,
+    ).toBe(true);
+    expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(
+      /METRICS_TOKEN: must be at least 16 characters/,
+    );
+  });
+
+  it.each([
+    [undefined, false],
+    ['off', false],
+    ['2', 2],
+    ['loopback', ['loopback']],
+    ['10.0.0.1, 10.1.0.0/16', ['10.0.0.1', '10.1.0.0/16']],
+  ])('reads GATEWAY_TRUST_PROXY=%s as Express trust proxy %j', (setting, trust) => {
+    expect(
+      loadConfig(setting === undefined ? {} : { GATEWAY_TRUST_PROXY: setting }).http.trustProxy,
+    ).toEqual(trust);
+  });
+
+  it.each(['true', 'proxy.example', '10.0.0.0/99'])('refuses GATEWAY_TRUST_PROXY=%s', (setting) => {
+    expect(() => loadConfig({ GATEWAY_TRUST_PROXY: setting })).toThrow(
+      /GATEWAY_TRUST_PROXY: must be off/,
+    );
   });
 
   it('shares state through Redis when REDIS_URL is set', () => {

@@ -105,7 +105,16 @@ const INCOME = /* GraphQL */ `
   }
 `;
 
-const upstreamCalls = () => stack.emulator.calls.length;
+/**
+ * Distinct pages asked of Polyv: the planner's promise. A retry of the same page (an attempt that
+ * timed out on a starved machine) is the retry policy's business, not another page.
+ */
+const upstreamCalls = () =>
+  new Set(
+    stack.emulator.calls.map(({ endpoint, params: { timestamp: _t, ...page } }) =>
+      JSON.stringify([endpoint, page]),
+    ),
+  ).size;
 
 async function redPacks(channel: string, args: Record<string, unknown> = {}) {
   const response = await stack.graphql<{ channel: { redPacks: Page } }>(RED_PACKS, {

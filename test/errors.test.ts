@@ -155,14 +155,20 @@ describe('federated entities', () => {
     expect(stack.emulator.calls).toHaveLength(0);
   });
 
-  it('answers a syntax error with GRAPHQL_PARSE_FAILED and HTTP 400', async () => {
-    const response = await stack.graphql('{ channel(id: ');
+  // GraphQL over HTTP: 200 to application/json (what routers read), 400 to
+  // application/graphql-response+json.
+  const strict = { accept: 'application/graphql-response+json' };
+
+  it('answers a syntax error with GRAPHQL_PARSE_FAILED and HTTP 400 (200 to application/json)', async () => {
+    expect((await stack.graphql('{ channel(id: ')).status).toBe(200);
+    const response = await stack.graphql('{ channel(id: ', undefined, strict);
     expect(response.status).toBe(400);
     expect(response.errors![0]!.extensions).toMatchObject({ code: 'GRAPHQL_PARSE_FAILED' });
   });
 
   it('answers an unknown field with GRAPHQL_VALIDATION_FAILED', async () => {
-    const response = await stack.graphql('{ channel(id: "1") { title } }');
+    expect((await stack.graphql('{ channel(id: "1") { title } }')).status).toBe(200);
+    const response = await stack.graphql('{ channel(id: "1") { title } }', undefined, strict);
     expect(response.status).toBe(400);
     expect(response.errors![0]!.extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED' });
   });

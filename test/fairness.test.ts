@@ -369,6 +369,10 @@ describe('end to end: a flood from one API key', () => {
         POLYV_RATE_BURST: '1',
         // Every query needs its own Polyv call (the stack's default, said here because it matters).
         GATEWAY_CACHE: 'off',
+        // Every flood connection executes at once, so the flood queues where this test looks: at
+        // the upstream. (The execution slots of GATEWAY_MAX_CONCURRENT_OPERATIONS are FIFO across
+        // clients; with the default 8 the quiet query would wait there instead.)
+        GATEWAY_MAX_CONCURRENT_OPERATIONS: String(CONNECTIONS * 2),
       },
     });
     try {
@@ -394,8 +398,13 @@ describe('end to end: a flood from one API key', () => {
           });
         }
       });
-      // Wait until the flood has queued most of its connections' calls.
-      while (stack.gateway.guard.queueDepth < CONNECTIONS * 0.75) await sleep(20);
+      // Wait until the flood has queued most of its connections' calls (or say why not).
+      const formingSince = performance.now();
+      while (stack.gateway.guard.queueDepth < CONNECTIONS * 0.75) {
+        if (performance.now() - formingSince > 20_000)
+          throw new Error(`the flood queued only ${stack.gateway.guard.queueDepth} upstream calls`);
+        await sleep(20);
+      }
       const queuedAt = performance.now();
       const queueDepth = stack.gateway.guard.queueDepth;
 

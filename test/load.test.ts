@@ -107,7 +107,11 @@ async function flood(stack: Stack, seconds: number, connections: number): Promis
     requests: [
       {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        // The strict media type: RATE_LIMITED keeps its 429 (to application/json it is a 200).
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json',
+        },
         setupRequest: (request) => {
           counter += 1;
           const first = (counter % 1_000) + 1;

@@ -32,7 +32,7 @@ beforeEach(() => {
   stack.emulator.clearFaults();
 });
 
-const scrape = async () => (await fetch(stack.gateway.metricsUrl)).text();
+const scrape = async () => (await fetch(stack.gateway.metricsUrl!)).text();
 /** The value of one series in Prometheus text format (0 when absent). */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
   const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
@@ -231,7 +231,7 @@ describe('health', () => {
       });
       expect(
         sample(
-          await (await fetch(tripped.gateway.metricsUrl)).text(),
+          await (await fetch(tripped.gateway.metricsUrl!)).text(),
           'gateway_polyv_circuit_state',
         ),
       ).toBe(2);
@@ -255,7 +255,7 @@ describe('health', () => {
         (await lonely.graphql('{ channel(id: "2812614") { redPacks { totalCount } } }')).data,
       ).toEqual({ channel: { redPacks: { totalCount: 5 } } });
       expect(
-        sample(await (await fetch(lonely.gateway.metricsUrl)).text(), 'gateway_redis_up'),
+        sample(await (await fetch(lonely.gateway.metricsUrl!)).text(), 'gateway_redis_up'),
       ).toBe(0);
     } finally {
       await lonely.close();

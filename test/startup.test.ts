@@ -3,11 +3,22 @@
  * builds first), with a clean environment. Expected data is computed independently from a
  * fresh copy of the emulator's seeded dataset.
  */
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import net from 'node:net';
+import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createDemoDataset, redPackBalanceFen, startEmulator } from '../src/emulator/index.js';
 import { fenToDecimal } from '../src/domain/convert.js';
-import { cleanEnv, polyvEnv, refusal, startProcess } from './support/process.js';
+import {
+  cleanEnv,
+  ENTRY,
+  polyvEnv,
+  refusal,
+  startProcess,
+  stopProcess,
+  type LogLine,
+} from './support/process.js';
 import { postGraphQL } from './support/stack.js';
 
 describe('npm start without credentials', () => {
@@ -152,5 +163,79 @@ describe('graceful shutdown', () => {
     } finally {
       await emulator.close();
     }
+  });
+});
+
+describe('a port already taken', () => {
+  it('exits 1 at once, saying why, and holds nothing (not even its emulator’s port)', async () => {
+    const squatter = net.createServer().listen(0, '127.0.0.1');
+    await once(squatter, 'listening');
+    try {
+      const port = (squatter.address() as net.AddressInfo).port;
+      const child = spawn(process.execPath, [ENTRY], {
+        env: cleanEnv({ PORT: String(port), HOST: '127.0.0.1' }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const lines: LogLine[] = [];
+      let fatalAt = 0;
+      createInterface({ input: child.stdout }).on('line', (text) => {
+        const line = JSON.parse(text) as LogLine;
+        lines.push(line);
+        if (line.level === 60) fatalAt = performance.now();
+      });
+      const [code] = (await once(child, 'exit')) as [number | null];
+      const lingeredMs = performance.now() - fatalAt;
+
+      expect(code).toBe(1);
+      expect(stderr).toBe('');
+      const fatal = lines.find((line) => line.level === 60);
+      expect(fatal).toMatchObject({ err: { code: 'EADDRINUSE' } });
+      expect(fatalAt).toBeGreaterThan(0);
+      // Measured at a few ms; a second is the promise.
+      expect(lingeredMs).toBeLessThan(1_000);
+      // It had started its emulator; that port is free again.
+      const emulatorUrl = String(lines.find((line) => line.emulatorUrl)?.emulatorUrl);
+      await expect(fetch(`${emulatorUrl}/`)).rejects.toThrow();
+    } finally {
+      squatter.close();
+    }
+  });
+});
+
+describe('hostile requests to the real process', () => {
+  it('answers deep JSON, bad bodies and unknown paths as JSON, with nothing on stderr', async () => {
+    const { child, url, lines } = await startProcess(cleanEnv({ PORT: '0', HOST: '127.0.0.1' }));
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    try {
+      const deep = `${'['.repeat(40_000)}${']'.repeat(40_000)}`;
+      const requests: [string, RequestInit][] = [
+        [
+          '/graphql',
+          { method: 'POST', body: `{"query":"{ __typename }","variables":{"a":${deep}}}` },
+        ],
+        [
+          '/graphql',
+          { method: 'POST', body: `{"query":"{ __typename }","extensions":{"a":${deep}}}` },
+        ],
+        ['/graphql', { method: 'POST', body: '{"query": ' }],
+        ['/nowhere', {}],
+      ];
+      for (const [path, init] of requests) {
+        const response = await fetch(`${url}${path}`, {
+          ...init,
+          headers: { 'content-type': 'application/json' },
+        });
+        expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+        const body = (await response.json()) as { errors: { extensions: { code: string } }[] };
+        expect(body.errors[0]!.extensions.code).toBe('BAD_REQUEST');
+      }
+      expect(lines.filter((line) => line.level >= 50)).toEqual([]);
+    } finally {
+      await stopProcess(child);
+    }
+    expect(stderr).toBe('');
   });
 });

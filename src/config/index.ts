@@ -1,3 +1,4 @@
+import express from 'express';
 import { z } from 'zod';
 import { readApiKeysFile, type ApiKey } from '../auth/apiKeys.js';
 
@@ -82,10 +83,24 @@ const envSchema = z.object({
   GATEWAY_MAX_DOCUMENT_BYTES: int(20_000),
   /** Largest estimated cost (objects and fields an answer may hold); see README. */
   GATEWAY_MAX_COST: int(200_000),
-  /** Connections one operation may resolve: each costs one or two calls to Polyv. */
+  /**
+   * Calls to Polyv one operation may make: estimated before it runs (a connection is one or
+   * two, a summary one per page it may walk) and enforced as they are made.
+   */
   GATEWAY_MAX_UPSTREAM_CALLS: int(200),
-  /** The most records one summary may add up (1,000 a Polyv page). */
-  GATEWAY_SUMMARY_MAX_RECORDS: int(200_000),
+  /**
+   * The most records one summary may add up (1,000 a Polyv page): a summary counts as this
+   * many pages against GATEWAY_MAX_UPSTREAM_CALLS, so the default lets a query hold four.
+   */
+  GATEWAY_SUMMARY_MAX_RECORDS: int(50_000),
+  /** Longest `ids` list of `channels` (and `representations` list of `_entities`). */
+  GATEWAY_MAX_IDS: int(200),
+  /** Largest answer, in bytes of JSON: past it the answer is an error, never a truncated one. */
+  GATEWAY_MAX_RESPONSE_BYTES: int(8 * 1024 * 1024, 1_000),
+  /** Operations executing at once, for the whole process: this is what bounds the heap. */
+  GATEWAY_MAX_CONCURRENT_OPERATIONS: int(8),
+  /** Operations that may wait for an execution slot (until their deadline); past it, SERVER_BUSY. */
+  GATEWAY_MAX_QUEUED_OPERATIONS: int(200, 0),
   /** Largest HTTP request body, in bytes. */
   GATEWAY_MAX_BODY_BYTES: int(100_000),
   /** Deadline of one GraphQL request, upstream waits included. */
@@ -97,6 +112,16 @@ const envSchema = z.object({
   PORT: int(4000, 0, 65_535),
   /** Serve /metrics on this port instead of the main one. */
   METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+  /** Interface of METRICS_PORT: loopback unless the scraper needs another. */
+  METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  /** Bearer token /metrics requires, wherever it is served. */
+  METRICS_TOKEN: z.string().trim().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * Which proxies may say who the client is (X-Forwarded-For), as Express's `trust proxy`: `off`
+   * (default: the peer address is the client), a hop count, or a comma-separated list of proxy
+   * addresses, subnets or `loopback` / `linklocal` / `uniquelocal`.
+   */
+  GATEWAY_TRUST_PROXY: z.string().trim().optional(),
   HOST: z.string().trim().min(1).default('0.0.0.0'),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   /** Comma-separated allowed browser origins, or `*`. Default: any in development, none in production. */
@@ -139,6 +164,10 @@ export interface GatewayConfig {
     maxCost: number;
     maxUpstreamCalls: number;
     summaryMaxRecords: number;
+    maxIds: number;
+    maxResponseBytes: number;
+    maxConcurrentOperations: number;
+    maxQueuedOperations: number;
     maxBodyBytes: number;
     requestTimeoutMs: number;
     /** Per principal: refill per second and burst. */
@@ -157,7 +186,26 @@ export interface GatewayConfig {
   server: { port: number; host: string; shutdownGraceMs: number };
   /** /metrics on its own port; absent: on the main port. */
   metricsPort: number | undefined;
-  http: { corsOrigins: '*' | string[]; introspection: boolean; stackTraces: boolean };
+  metrics: {
+    /** Interface of metricsPort. */
+    host: string;
+    /** Bearer token required to read /metrics; absent: none. */
+    token: string | undefined;
+    /**
+     * Serve /metrics on the main port: when it has no port of its own, except in production
+     * without a token (other clients' operation names and error rates are not public).
+     */
+    onMainPort: boolean;
+  };
+  http: {
+    corsOrigins: '*' | string[];
+    introspection: boolean;
+    stackTraces: boolean;
+    /** Leave "Did you mean …" suggestions out of validation errors. */
+    hideSchemaDetails: boolean;
+    /** Express's `trust proxy`: false (peer address), a hop count, or proxy addresses. */
+    trustProxy: false | number | string[];
+  };
   /** Serve the GraphiQL playground (GET /graphql and /). */
   playground: boolean;
   environment: 'development' | 'production' | 'test';
@@ -186,6 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
 
   const polyv = readPolyv(vars, problems);
   const auth = readAuth(vars, polyv.mode, problems);
+  const trustProxy = readTrustProxy(vars.GATEWAY_TRUST_PROXY, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const defaultOn = (setting: 'on' | 'off' | undefined, fallback: boolean) =>
@@ -216,6 +265,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       maxCost: vars.GATEWAY_MAX_COST,
       maxUpstreamCalls: vars.GATEWAY_MAX_UPSTREAM_CALLS,
       summaryMaxRecords: vars.GATEWAY_SUMMARY_MAX_RECORDS,
+      maxIds: vars.GATEWAY_MAX_IDS,
+      maxResponseBytes: vars.GATEWAY_MAX_RESPONSE_BYTES,
+      maxConcurrentOperations: vars.GATEWAY_MAX_CONCURRENT_OPERATIONS,
+      maxQueuedOperations: vars.GATEWAY_MAX_QUEUED_OPERATIONS,
       maxBodyBytes: vars.GATEWAY_MAX_BODY_BYTES,
       requestTimeoutMs: vars.GATEWAY_REQUEST_TIMEOUT_MS,
       ratePerSecond: vars.GATEWAY_RATE_PER_SECOND,
@@ -239,10 +292,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     replicas: vars.GATEWAY_REPLICAS,
     server: { port: vars.PORT, host: vars.HOST, shutdownGraceMs: vars.GATEWAY_SHUTDOWN_GRACE_MS },
     metricsPort: vars.METRICS_PORT,
+    metrics: {
+      host: vars.METRICS_HOST,
+      token: vars.METRICS_TOKEN,
+      onMainPort:
+        vars.METRICS_PORT === undefined && (!production || vars.METRICS_TOKEN !== undefined),
+    },
     http: {
       corsOrigins: readCorsOrigins(vars.GATEWAY_CORS_ORIGINS, production),
       introspection: defaultOn(vars.GATEWAY_INTROSPECTION, !production),
       stackTraces: defaultOn(vars.GATEWAY_STACK_TRACES, vars.NODE_ENV === 'development'),
+      hideSchemaDetails: production,
+      trustProxy,
     },
     playground: defaultOn(vars.GATEWAY_PLAYGROUND, !production || polyv.mode === 'emulator'),
     environment: vars.NODE_ENV,
@@ -302,6 +363,31 @@ function readAuth(
     );
     return { mode: 'off' };
   }
+}
+
+/**
+ * Off unless said otherwise: trusting X-Forwarded-For from anyone would let a client pick the
+ * address its per-address rate limit is counted against.
+ */
+function readTrustProxy(
+  setting: string | undefined,
+  problems: string[],
+): GatewayConfig['http']['trustProxy'] {
+  if (setting === undefined || setting === 'off' || setting === 'false') return false;
+  if (/^\d+$/.test(setting)) return Number(setting);
+  const proxies = setting
+    .split(',')
+    .map((proxy) => proxy.trim())
+    .filter(Boolean);
+  try {
+    // Express compiles the list as it will use it, so a typo is refused here, not at request time.
+    express().set('trust proxy', proxies);
+  } catch (error) {
+    problems.push(
+      `GATEWAY_TRUST_PROXY: must be off, a hop count, or proxy addresses/subnets (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
+  return proxies;
 }
 
 function readCorsOrigins(setting: string | undefined, production: boolean): '*' | string[] {

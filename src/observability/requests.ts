@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { SpanKind, SpanStatusCode, context, trace, type Span } from '@opentelemetry/api';
 import type { RequestHandler, Response } from 'express';
+import { ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import { incomingContext, tracer } from './tracing.js';
@@ -62,6 +63,9 @@ export function observeRequests(options: {
       const apiKey = options.principalName(response);
       options.metrics.graphqlDuration.observe({ operation }, seconds);
       for (const code of record.errorCodes) options.metrics.graphqlErrors.inc({ code });
+      // Whichever status it went out with (429, or 200 to application/json clients).
+      if (record.errorCodes.includes(ErrorCode.RateLimited))
+        options.metrics.rateLimited.inc({ key: apiKey });
       if (record.responseCache === 'hit') options.metrics.responseCacheHits.inc();
 
       span.updateName(`graphql ${record.operation ?? 'anonymous'}`);

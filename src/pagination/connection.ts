@@ -1,10 +1,11 @@
 /**
  * Relay cursor connections over Polyv's page-number pagination: one mechanism for every list.
  *
- * 1. Arguments become a window of positions: `after`/`before` bound it, then `first` keeps
- *    the head of what is left and `last` its tail (the Relay algorithm). With neither
- *    `first` nor `last`, `first` is DEFAULT_PAGE_SIZE. `last` with no `before` needs the
- *    list's length first: one small extra call (page 1, size 1).
+ * 1. Arguments become a window of positions (window.ts, the Relay algorithm as a pure
+ *    function): `after`/`before` bound it, then `first` keeps the head of what is left and
+ *    `last` its tail. With neither `first` nor `last`, `first` is DEFAULT_PAGE_SIZE. `last`
+ *    without `before` counts back from the end, so it needs the list's length first: one
+ *    small extra call (page 1, size 1).
  * 2. The window plus the cursors' own records is read with the fewest pages (planner.ts),
  *    through the request's DataLoader, so pages shared with other fields are fetched once.
  * 3. Each cursor's record must still be where the cursor says. Polyv lists newest first, so
@@ -12,12 +13,17 @@
  *    records, else at the position the change in total predicts), shift the window by the
  *    same amount and read again, once. A record that cannot be found is a STALE_CURSOR
  *    error, never a page that silently repeats or skips records.
+ * 4. The pages read must agree: one total, no hole. A page cached before new records arrived
+ *    disagrees with one fetched after, so when they disagree (or a cursor's record cannot be
+ *    found in what the cache held) the whole resolution runs once more past every cache. Only
+ *    a list that still disagrees fails, with UPSTREAM_UNAVAILABLE reason LIST_CHANGING.
  */
 import { GraphQLError } from 'graphql';
-import { badUserInput, ErrorCode } from '../errors.js';
+import { badUserInput, ErrorCode, UnavailableReason } from '../errors.js';
 import { bindingOf, decodeCursor, encodeCursor, type Cursor } from './cursor.js';
 import { MAX_UPSTREAM_PAGE_SIZE, type UpstreamPage } from './page.js';
 import { planPages } from './planner.js';
+import { relayWindow, type RelayWindow } from './window.js';
 
 /** Records per page when a client gives neither `first` nor `last`. */
 export const DEFAULT_PAGE_SIZE = 20;
@@ -64,11 +70,13 @@ export interface PagedList<T> {
   keyOf(record: T): { id: string; time: number };
 }
 
-interface Window {
-  /** First position included. */
-  start: number;
-  /** First position excluded; may lie past the end of the list. */
-  end: number;
+/** The validated arguments of one connection field. */
+interface ValidArgs {
+  binding: string;
+  first: number | undefined;
+  last: number | undefined;
+  after: Cursor | undefined;
+  before: Cursor | undefined;
 }
 
 /** Resolves a Relay connection over a paged list. Errors are GraphQL errors with public codes. */
@@ -77,27 +85,64 @@ export async function resolveConnection<T>(
   args: ConnectionArgs,
 ): Promise<Connection<T>> {
   const binding = bindingOf(list.identity);
-  const first = readCount(args.first, 'first');
   const last = readCount(args.last, 'last');
-  const after = readCursor(args.after, 'after', binding);
-  const before = readCursor(args.before, 'before', binding);
-  const reader = new PositionReader(list);
+  const first =
+    readCount(args.first, 'first') ?? (last === undefined ? DEFAULT_PAGE_SIZE : undefined);
+  const request: ValidArgs = {
+    binding,
+    first,
+    last,
+    after: readCursor(args.after, 'after', binding),
+    before: readCursor(args.before, 'before', binding),
+  };
 
-  // `last` counted back from the end of the list needs the list's length.
-  if (last !== undefined && first === undefined && !before) await reader.total();
+  try {
+    return await resolveWith(new PositionReader(list, { fresh: false }), request);
+  } catch (error) {
+    if (!(error instanceof ListChanged)) throw error;
+  }
+  // What we read disagreed, most likely a cached page from before the list changed beside a
+  // newer one: read it all again past the cache, once.
+  try {
+    return await resolveWith(new PositionReader(list, { fresh: true }), request);
+  } catch (error) {
+    if (!(error instanceof ListChanged)) throw error;
+    throw new GraphQLError('The list kept changing while it was being read; please retry.', {
+      extensions: { code: ErrorCode.UpstreamUnavailable, reason: UnavailableReason.ListChanging },
+    });
+  }
+}
+
+/** One resolution over one reader: find the cursors' records, then read the window. */
+async function resolveWith<T>(
+  reader: PositionReader<T>,
+  request: ValidArgs,
+): Promise<Connection<T>> {
+  const { first, last, after, before } = request;
+  // `last` with no `before` counts back from the end of the list: it needs the list's length.
+  if (last !== undefined && !before) await reader.total();
 
   let shift = 0;
   for (let attempt = 1; ; attempt++) {
-    const window = windowOf({ first, last, after, before }, shift, reader.knownTotal);
-    const afterPosition = after ? after.position + shift : undefined;
-    const beforePosition = before ? before.position + shift : undefined;
+    const positions = {
+      after: after ? after.position + shift : undefined,
+      before: before ? before.position + shift : undefined,
+      first,
+      last,
+    };
+    // Before the first read the length may be unknown; the window is then an upper bound (only
+    // `first` or `before` ends it), and the final one below lies inside it.
+    const bound = relayWindow({ total: reader.knownTotal ?? Infinity, ...positions });
     // Read the window and each cursor's own record, to check it is still in place.
-    await reader.readAround(window, [afterPosition, beforePosition]);
+    await reader.readAround(bound, [positions.after, positions.before]);
 
     const misplaced = [after, before].find(
       (cursor) => cursor && reader.idAt(cursor.position + shift) !== cursor.id,
     );
-    if (!misplaced) return reader.connection(window, binding);
+    if (!misplaced) {
+      const totalCount = await reader.total();
+      return reader.connection(relayWindow({ total: totalCount, ...positions }), request.binding);
+    }
 
     const found = reader.positionOf(misplaced.id);
     const nextShift =
@@ -105,6 +150,8 @@ export async function resolveConnection<T>(
         ? found - misplaced.position
         : (reader.knownTotal ?? misplaced.total) - misplaced.total;
     if (attempt >= 2 || nextShift === shift) {
+      // Cached pages may predate the cursor's record: only fresh ones can prove it is gone.
+      if (!reader.fresh) throw new ListChanged();
       throw new GraphQLError(
         'The list changed since this cursor was issued and its record could not be found again; ' +
           'start again from the first page.',
@@ -120,21 +167,14 @@ export async function resolveConnection<T>(
   }
 }
 
-/** The Relay window: bound by the cursors, then trimmed by `first` and `last`. */
-function windowOf(
-  args: { first?: number; last?: number; after?: Cursor; before?: Cursor },
-  shift: number,
-  total: number | undefined,
-): Window {
-  let start = args.after ? args.after.position + shift + 1 : 0;
-  let end = args.before ? args.before.position + shift : (total ?? Infinity);
-  if (args.first !== undefined) end = Math.min(end, start + args.first);
-  if (args.last !== undefined) start = Math.max(start, end - args.last);
-  if (args.first === undefined && args.last === undefined)
-    end = Math.min(end, start + DEFAULT_PAGE_SIZE);
-  // Cursors that cross leave nothing between them.
-  if (end < start) end = start;
-  return { start, end };
+/**
+ * What was read does not fit together (pages with different totals, a page shorter than its
+ * total promises), or cached pages could not place a cursor's record: read again fresh.
+ */
+class ListChanged extends Error {
+  constructor() {
+    super('the list changed while it was being read');
+  }
 }
 
 function readCount(
@@ -182,9 +222,18 @@ function readCursor(
 class PositionReader<T> {
   private readonly records = new Map<number, T>();
   private readonly positions = new Map<string, number>();
+  /** Pages read or being read, by `pageNumber:pageSize`: each is read once per reader. */
+  private readonly pages = new Map<string, Promise<void>>();
   knownTotal: number | undefined;
+  /** Past every cache (and the request's DataLoader), for a second reading. */
+  readonly fresh: boolean;
 
-  constructor(private readonly list: PagedList<T>) {}
+  constructor(
+    private readonly list: PagedList<T>,
+    options: { fresh: boolean },
+  ) {
+    this.fresh = options.fresh;
+  }
 
   /** The list's length, reading the smallest page if nothing has been read yet. */
   async total(): Promise<number> {
@@ -197,7 +246,7 @@ class PositionReader<T> {
    * read when they touch it (the usual case: `after` sits just before the window, `before`
    * just after it), else with a one-record read of their own.
    */
-  async readAround(window: Window, cursorPositions: (number | undefined)[]): Promise<void> {
+  async readAround(window: RelayWindow, cursorPositions: (number | undefined)[]): Promise<void> {
     let { start, end } = window;
     const apart: number[] = [];
     for (const position of cursorPositions) {
@@ -230,14 +279,14 @@ class PositionReader<T> {
     return this.positions.get(id);
   }
 
-  async connection(window: Window, binding: string): Promise<Connection<T>> {
-    const totalCount = await this.total();
-    const end = Math.min(window.end, totalCount);
+  /** The connection over a window of known positions (`window.end` <= the known total). */
+  connection(window: RelayWindow, binding: string): Connection<T> {
+    const totalCount = this.knownTotal ?? 0;
     const edges: Edge<T>[] = [];
-    for (let position = window.start; position < end; position++) {
+    for (let position = window.start; position < window.end; position++) {
       const node = this.records.get(position);
-      // The reads above covered the window; a hole means Polyv's pages disagreed with its total.
-      if (node === undefined) throw listChangedWhileReading();
+      // The reads covered the window; a hole means Polyv's pages disagreed with its total.
+      if (node === undefined) throw new ListChanged();
       const { id, time } = this.list.keyOf(node);
       edges.push({
         node,
@@ -249,18 +298,30 @@ class PositionReader<T> {
       nodes: edges.map((edge) => edge.node),
       totalCount,
       pageInfo: {
-        hasPreviousPage: window.start > 0 && totalCount > 0,
-        hasNextPage: end < totalCount,
+        hasPreviousPage: window.hasPreviousPage,
+        hasNextPage: window.hasNextPage,
         startCursor: edges[0]?.cursor ?? null,
         endCursor: edges.at(-1)?.cursor ?? null,
       },
     };
   }
 
-  private async load(pageNumber: number, pageSize: number): Promise<void> {
-    const page = await this.list.fetchPage(pageNumber, pageSize);
+  private load(pageNumber: number, pageSize: number): Promise<void> {
+    const key = `${pageNumber}:${pageSize}`;
+    let loading = this.pages.get(key);
+    if (!loading) {
+      loading = this.fetch(pageNumber, pageSize);
+      this.pages.set(key, loading);
+    }
+    return loading;
+  }
+
+  private async fetch(pageNumber: number, pageSize: number): Promise<void> {
+    const page = this.fresh
+      ? await this.list.fetchWholePage(pageNumber, pageSize, true)
+      : await this.list.fetchPage(pageNumber, pageSize);
     if (this.knownTotal !== undefined && this.knownTotal !== page.totalItems)
-      throw listChangedWhileReading();
+      throw new ListChanged();
     this.knownTotal = page.totalItems;
     const offset = (pageNumber - 1) * pageSize;
     page.items.forEach((record, index) => {
@@ -268,10 +329,4 @@ class PositionReader<T> {
       this.positions.set(this.list.keyOf(record).id, offset + index);
     });
   }
-}
-
-function listChangedWhileReading(): GraphQLError {
-  return new GraphQLError('The list changed while it was being read; please retry.', {
-    extensions: { code: ErrorCode.UpstreamUnavailable },
-  });
 }

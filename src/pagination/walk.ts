@@ -11,7 +11,7 @@
  */
 import { GraphQLError } from 'graphql';
 import type { SummaryBuilder } from '../domain/summaries.js';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode, UnavailableReason } from '../errors.js';
 import type { PagedList } from './connection.js';
 import { MAX_UPSTREAM_PAGE_SIZE, type UpstreamPage } from './page.js';
 
@@ -65,6 +65,6 @@ export async function walkAll<T, S>(
     }
   }
   throw new GraphQLError('The list kept changing while it was being added up; please retry.', {
-    extensions: { code: ErrorCode.UpstreamUnavailable, reason: 'LIST_CHANGING' },
+    extensions: { code: ErrorCode.UpstreamUnavailable, reason: UnavailableReason.ListChanging },
   });
 }

@@ -1,19 +1,7 @@
-import { ErrorCode } from '../errors.js';
+import { ErrorCode, type UnavailableReason } from '../errors.js';
 
-/**
- * Why an upstream call gave no usable answer: `extensions.reason` of UPSTREAM_UNAVAILABLE.
- * The first five are Polyv's side; the last four are the gateway protecting Polyv (and itself).
- */
-export type UnavailableReason =
-  | 'NETWORK'
-  | 'TIMEOUT'
-  | 'HTTP_5XX'
-  | 'MALFORMED'
-  | 'POLYV_RATE_LIMIT'
-  | 'CIRCUIT_OPEN'
-  | 'QUEUE_FULL'
-  | 'QUEUE_TIMEOUT'
-  | 'DEADLINE_EXCEEDED';
+/** Why an upstream call gave no usable answer: the public table lives beside the codes. */
+export type { UnavailableReason };
 
 /** What Polyv said about a failure, when it said anything. */
 export interface PolyvErrorDetails {

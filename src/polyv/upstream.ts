@@ -4,7 +4,9 @@
  * span, its cache hit or miss is counted, and the request's own tally is kept.
  */
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { GraphQLError } from 'graphql';
 import { stableKey } from '../cache/keys.js';
+import { ErrorCode } from '../errors.js';
 import type { UpstreamCache } from '../cache/upstreamCache.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { tracer } from '../observability/tracing.js';
@@ -15,6 +17,36 @@ export interface UpstreamCallOptions extends CallOptions {
   fresh?: boolean;
   /** The request's tally, for its log line. */
   tally?: { upstreamCalls: number; cacheHits: number };
+  /** The operation's upstream-call budget: the run-time bound behind the query limits' estimate. */
+  budget?: CallBudget;
+}
+
+/**
+ * How many calls one operation may still make. Every call counts, served from the cache or
+ * not, so the bound does not depend on what happens to be cached; past it, the call (and every
+ * later one) fails with QUERY_LIMIT_EXCEEDED, whatever the estimate before execution said.
+ */
+export class CallBudget {
+  private used = 0;
+
+  constructor(readonly max: number) {}
+
+  spend(endpoint: string): void {
+    this.used++;
+    if (this.used <= this.max) return;
+    throw new GraphQLError(
+      `This operation has made the ${this.max} upstream calls it may make; the rest of its fields fail. Ask for less in one request.`,
+      {
+        extensions: {
+          code: ErrorCode.QueryLimitExceeded,
+          limit: 'upstreamCalls',
+          reason: 'UPSTREAM_CALL_BUDGET',
+          max: this.max,
+          endpoint,
+        },
+      },
+    );
+  }
 }
 
 export class PolyvUpstream {
@@ -31,6 +63,7 @@ export class PolyvUpstream {
     request: PolyvRequest<T>,
     options: UpstreamCallOptions = {},
   ): Promise<{ data: T; fetchedAt: number }> {
+    options.budget?.spend(request.endpoint);
     const page = request.params.pageNumber ?? request.params.page;
     const span = tracer().startSpan(`polyv ${request.endpoint}`, {
       kind: SpanKind.CLIENT,

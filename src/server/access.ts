@@ -1,7 +1,8 @@
 /**
  * Who may ask, and how often: express middleware in front of GraphQL.
  * Authentication resolves the API key to a principal (or answers 401); the per-principal token
- * bucket answers 429 with Retry-After. Both run before any parsing, execution or upstream call.
+ * bucket answers RATE_LIMITED with Retry-After. Both run before the body is read, and before any
+ * execution or upstream call.
  */
 import type { Request, RequestHandler, Response } from 'express';
 import { ANONYMOUS, authenticate, type ApiKey, type Principal } from '../auth/apiKeys.js';
@@ -30,8 +31,14 @@ function presentedKey(
     : undefined;
 }
 
+/**
+ * Resolves the presented key to a principal, from the headers alone: it runs before the body
+ * is read, so a client without a valid key never costs a parse. Failed attempts are counted per
+ * client address; past that bucket they get 429 instead of 401.
+ */
 export function authentication(
   auth: { mode: 'keys'; keys: ApiKey[] } | { mode: 'off' },
+  buckets: TokenBuckets,
 ): RequestHandler {
   return (request, response, next) => {
     if (auth.mode === 'off') {
@@ -40,8 +47,14 @@ export function authentication(
     }
     const key = presentedKey(request.headers.authorization, request.headers['x-api-key']);
     const principal = key === undefined ? undefined : authenticate(auth.keys, key);
-    if (!principal) {
-      return sendGraphQLError(
+    if (principal) {
+      response.locals.principal = principal;
+      return next();
+    }
+    buckets.take(`unauthenticated:${addressOf(request)}`).then((taken) => {
+      // Not a GraphQL-level refusal: an unauthenticated client gets the HTTP status as is.
+      if (!taken.ok) return tooManyRequests(response, taken.retryAfterMs, { graphqlLevel: false });
+      sendGraphQLError(
         response,
         401,
         ErrorCode.Unauthenticated,
@@ -50,9 +63,7 @@ export function authentication(
           : 'The API key is not valid.',
         { headers: { 'www-authenticate': 'Bearer realm="polyv-graphql"' } },
       );
-    }
-    response.locals.principal = principal;
-    next();
+    }, next);
   };
 }
 
@@ -62,29 +73,40 @@ export function authentication(
  */
 export function clientOf(request: Request, response: Response): string {
   const principal = principalOf(response);
-  return principal === ANONYMOUS ? `ip:${request.ip ?? 'unknown'}` : `key:${principal.name}`;
+  return principal === ANONYMOUS ? `ip:${addressOf(request)}` : `key:${principal.name}`;
 }
 
 /** One token bucket per client (clientOf). */
 export function rateLimiting(buckets: TokenBuckets): RequestHandler {
   return (request, response, next) => {
-    const principal = principalOf(response);
-    buckets.take(clientOf(request, response)).then(
-      (taken) => {
-        if (taken.ok) return next();
-        const seconds = Math.max(1, Math.ceil(taken.retryAfterMs / 1000));
-        sendGraphQLError(
-          response,
-          429,
-          ErrorCode.RateLimited,
-          `Too many requests for ${principal.name}; retry in ${seconds} s.`,
-          {
-            headers: { 'retry-after': String(seconds) },
-            extensions: { retryAfterSeconds: seconds },
-          },
-        );
-      },
-      (error: unknown) => next(error),
-    );
+    buckets.take(clientOf(request, response)).then((taken) => {
+      if (taken.ok) return next();
+      tooManyRequests(response, taken.retryAfterMs, { graphqlLevel: true });
+    }, next);
   };
+}
+
+/**
+ * The client's address: the peer, or what a trusted proxy says (GATEWAY_TRUST_PROXY; express
+ * resolves X-Forwarded-For only as far as that setting allows).
+ */
+const addressOf = (request: Request) => request.ip ?? 'unknown';
+
+function tooManyRequests(
+  response: Response,
+  retryAfterMs: number,
+  options: { graphqlLevel: boolean },
+): void {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  sendGraphQLError(
+    response,
+    429,
+    ErrorCode.RateLimited,
+    `Too many requests for ${principalOf(response).name}; retry in ${seconds} s.`,
+    {
+      headers: { 'retry-after': String(seconds) },
+      extensions: { retryAfterSeconds: seconds },
+      graphqlLevel: options.graphqlLevel,
+    },
+  );
 }

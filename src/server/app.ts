@@ -1,10 +1,11 @@
 /**
  * The HTTP server: Apollo Server (our subgraph schema) on /graphql behind express, plus
  * /healthz, the playground and the example dashboard. The order of the middleware is the order
- * of the checks: CORS, body size and shape, who is asking, how often, then GraphQL (limits, then
- * execution).
+ * of the checks: CORS, who is asking and how often (from the headers alone), body size, nesting
+ * and shape, then GraphQL (limits, then execution). Every answer, error or not, is JSON.
  * Nothing here reads the environment: it is all in the configuration it is given.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import {
@@ -28,7 +29,10 @@ import { createContext, type GatewayContext } from './context.js';
 import { createErrorFormatter } from './errors.js';
 import { graphqlHandler } from './graphqlHandler.js';
 import { ResponseCache } from './responseCache.js';
-import { bodyErrorHandler } from './httpErrors.js';
+import { ErrorCode } from '../errors.js';
+import { bodyErrorHandler, finalErrorHandler, notFound, sendGraphQLError } from './httpErrors.js';
+import { boundedQueryParameters, verifyJsonBody } from './jsonDepth.js';
+import { graphqlOverHttpStatusPlugin } from './statusPlugin.js';
 import { KnownOperationTypes, queryLimitsPlugin, requestShape } from './limits.js';
 import { checkPlaygroundAssets, playgroundRouter, type PlaygroundOptions } from './playground.js';
 import { checkDashboardAssets, dashboardRouter } from './dashboard.js';
@@ -46,8 +50,10 @@ export interface GatewayServerOptions {
   metrics: GatewayMetrics;
   /** Why the gateway should not get traffic now (empty: ready). */
   notReadyBecause: () => Promise<string[]>;
-  /** Serve /metrics on the main port (else the caller serves it elsewhere). */
+  /** Serve /metrics on the main port (else the caller serves it elsewhere, or nowhere). */
   metricsOnMainPort: boolean;
+  /** Bearer token /metrics requires; absent: none. */
+  metricsToken?: string | undefined;
   /** The Polyv account whose income is reported. */
   accountId: string;
   logger: Logger;
@@ -75,8 +81,9 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
   app.disable('x-powered-by');
   // ETags would hash every (large) answer; freshness is what Cache-Control and Age describe.
   app.set('etag', false);
-  // One proxy hop (a load balancer or router) may tell us the client's address, for per-address limits.
-  app.set('trust proxy', 1);
+  // Who may tell us the client's address (X-Forwarded-For), for per-address limits: nobody
+  // unless configured, or a client could pick a fresh address for every request.
+  app.set('trust proxy', config.http.trustProxy);
   // Room for GET queries up to the document limit, so that limit (not Node's) answers them.
   const httpServer = http.createServer({ maxHeaderSize: 64 * 1024 }, app);
 
@@ -87,6 +94,8 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     formatError: createErrorFormatter(logger, { stackTraces: config.http.stackTraces }),
     includeStacktraceInErrorResponses: config.http.stackTraces,
     introspection: config.http.introspection,
+    // No "Did you mean …?" in production: it spells out the schema to whoever guesses.
+    hideSchemaDetailsFromClientErrors: config.http.hideSchemaDetails,
     csrfPrevention: true,
     validationRules: [KnownOperationTypes],
     persistedQueries: { cache: options.persistedQueries, ttl: 24 * 60 * 60 },
@@ -106,6 +115,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
       ApolloServerPluginCacheControlDisabled(),
       cachePolicyPlugin({ privateAnswers: config.auth.mode === 'keys' }),
       recordPlugin(),
+      graphqlOverHttpStatusPlugin(),
     ],
   });
   await apollo.start();
@@ -132,7 +142,8 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
       .status(reasons.length === 0 ? 200 : 503)
       .json(reasons.length === 0 ? { status: 'ready' } : { status: 'not ready', reasons });
   });
-  if (options.metricsOnMainPort) app.get('/metrics', metricsHandler(options.metrics));
+  if (options.metricsOnMainPort)
+    app.get('/metrics', metricsHandler(options.metrics, options.metricsToken));
   if (options.playground) {
     checkPlaygroundAssets();
     checkDashboardAssets();
@@ -147,11 +158,13 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
       metrics: options.metrics,
       principalName: (response) => principalOf(response).name,
     }),
-    express.json({ limit: config.limits.maxBodyBytes }),
+    // Who is asking and how often are decided from the headers, before the body is read.
+    authentication(config.auth, options.clientBuckets),
+    rateLimiting(options.clientBuckets),
+    boundedQueryParameters,
+    express.json({ limit: config.limits.maxBodyBytes, verify: verifyJsonBody }),
     bodyErrorHandler,
     requestShape(config.limits),
-    authentication(config.auth),
-    rateLimiting(options.clientBuckets),
     graphqlHandler(apollo, {
       responseCache: options.responseCache ? new ResponseCache(options.responseCache) : undefined,
       wantsFresh: (request) =>
@@ -167,14 +180,25 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
           cacheMaxAge,
           record: recordOf(response),
           summaryMaxRecords: config.limits.summaryMaxRecords,
+          maxUpstreamCalls: config.limits.maxUpstreamCalls,
         }),
     }),
   );
 
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(config.server.port, config.server.host, resolve);
-  });
+  // Whatever nothing above answered or handled: JSON errors with a code, never HTML.
+  app.use(notFound);
+  app.use(finalErrorHandler(logger));
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(config.server.port, config.server.host, resolve);
+    });
+  } catch (error) {
+    // The port is taken (or not ours): release what Apollo started before saying so.
+    await apollo.stop().catch(() => undefined);
+    throw error;
+  }
   const address = httpServer.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const host =
@@ -223,9 +247,23 @@ function recordPlugin(): ApolloServerPlugin<GatewayContext> {
   };
 }
 
-/** Prometheus text exposition of the gateway's registry. */
-export function metricsHandler(metrics: GatewayMetrics): express.RequestHandler {
-  return async (_request, response, next) => {
+/** Prometheus text exposition of the gateway's registry, behind `token` when there is one. */
+export function metricsHandler(
+  metrics: GatewayMetrics,
+  token: string | undefined,
+): express.RequestHandler {
+  const expected = token === undefined ? undefined : sha256(`Bearer ${token}`);
+  return async (request, response, next) => {
+    // Hashes of equal length, compared in constant time: the token does not leak by timing.
+    if (expected && !timingSafeEqual(sha256(request.headers.authorization ?? ''), expected)) {
+      return sendGraphQLError(
+        response,
+        401,
+        ErrorCode.Unauthenticated,
+        'Metrics need the metrics token: "Authorization: Bearer <METRICS_TOKEN>".',
+        { headers: { 'www-authenticate': 'Bearer realm="metrics"' } },
+      );
+    }
     try {
       response.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     } catch (error) {
@@ -233,3 +271,5 @@ export function metricsHandler(metrics: GatewayMetrics): express.RequestHandler 
     }
   };
 }
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest();

@@ -1,7 +1,7 @@
 /** The per-request GraphQL context: everything a resolver may use, built fresh per request. */
 import type { Principal } from '../auth/apiKeys.js';
 import type { RequestRecord } from '../observability/requests.js';
-import type { PolyvUpstream } from '../polyv/upstream.js';
+import { CallBudget, type PolyvUpstream } from '../polyv/upstream.js';
 import { CachePolicy } from './cachePolicy.js';
 import { createPageLoaders, type PageLoaders } from './loaders.js';
 
@@ -27,6 +27,8 @@ export interface GatewayContext {
 }
 
 export interface ContextDependencies {
+  /** Upstream calls the request may make, at run time (GATEWAY_MAX_UPSTREAM_CALLS). */
+  maxUpstreamCalls: number;
   upstream: PolyvUpstream;
   accountId: string;
   principal: Principal;
@@ -42,6 +44,7 @@ export interface ContextDependencies {
 export function createContext({
   upstream,
   client,
+  maxUpstreamCalls,
   ...request
 }: ContextDependencies): GatewayContext {
   return {
@@ -50,6 +53,7 @@ export function createContext({
       deadline: request.deadline,
       fresh: request.fresh,
       tally: request.record,
+      budget: new CallBudget(maxUpstreamCalls),
     }),
     cachePolicy: new CachePolicy(),
     ...request,

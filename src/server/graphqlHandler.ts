@@ -9,6 +9,8 @@ import type { Request, RequestHandler, Response } from 'express';
 import { recordOf } from '../observability/requests.js';
 import { principalOf } from './access.js';
 import type { GatewayContext } from './context.js';
+import { graphqlMediaType } from './httpErrors.js';
+import { rawBodyOf } from './jsonDepth.js';
 import { ResponseCache } from './responseCache.js';
 
 export interface GraphQLHandlerOptions {
@@ -30,8 +32,12 @@ export function graphqlHandler(
         : '';
       const principal = principalOf(response);
       const cache = options.responseCache;
+      const traceHeader = request.headers['apollo-federation-include-trace'];
       const requestKey = cache
-        ? ResponseCache.requestKey(request.method, request.body, search)
+        ? ResponseCache.requestKey(
+            (request.method === 'POST' ? rawBodyOf(request) : undefined) ?? search,
+            typeof traceHeader === 'string' ? traceHeader : undefined,
+          )
         : '';
 
       if (cache && !options.wantsFresh(request)) {
@@ -42,7 +48,8 @@ export function graphqlHandler(
           response
             .status(200)
             .set({
-              'content-type': 'application/json; charset=utf-8',
+              // Only error-free answers are stored: the same bytes serve either media type.
+              'content-type': graphqlMediaType(request.headers.accept),
               'cache-control': hit.cacheControl,
               age: String(hit.age),
             })

@@ -35,19 +35,17 @@ export class ResponseCache {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  /** What identifies an operation: document (or its persisted hash), variables, operation name. */
-  static requestKey(method: string, body: unknown, search: string): string {
-    const identity =
-      method === 'GET'
-        ? search
-        : JSON.stringify(
-            typeof body === 'object' && body !== null
-              ? ['query', 'variables', 'operationName', 'extensions'].map((field) =>
-                  field in body ? body[field as keyof typeof body] : null,
-                )
-              : body,
-          );
-    return createHash('sha256').update(identity).digest('base64url');
+  /**
+   * What identifies a request's answer: its exact bytes (the POST body, or a GET's query string;
+   * hashed as received, never re-serialised, so no nesting can make the key expensive), and
+   * whether it asked for a federated trace (a traced answer carries `extensions.ftv1`, which a
+   * request that did not ask must not get).
+   */
+  static requestKey(request: Uint8Array | string, federationTrace: string | undefined): string {
+    return createHash('sha256')
+      .update(`trace:${federationTrace ?? ''}\n`)
+      .update(request)
+      .digest('base64url');
   }
 
   async lookup(principal: Principal, requestKey: string): Promise<CachedAnswer | undefined> {

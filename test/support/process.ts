@@ -23,8 +23,13 @@ export interface LogLine {
 /** Starts the gateway and resolves once it logs its URL, with every log line so far. */
 export async function startProcess(
   env: NodeJS.ProcessEnv,
+  /** Options for node itself, e.g. `--max-old-space-size=256`. */
+  nodeArgs: string[] = [],
 ): Promise<{ child: ChildProcess; url: string; lines: LogLine[] }> {
-  const child = spawn(process.execPath, [ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, ENTRY], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: LogLine[] = [];
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(

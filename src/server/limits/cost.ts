@@ -1,0 +1,333 @@
+/**
+ * Measuring an operation before it runs: depth, aliases, root fields, cost and upstream calls,
+ * in time linear in the document.
+ *
+ * Two things make that hold whatever the document:
+ * - Each fragment is measured once per context (the type it is spread on and the page size
+ *   around it) and its measure is reused wherever it is spread again. Spreads that double at
+ *   every level (`F(i) { ...F(i-1) ...F(i-1) }`) cost one measure per fragment, not 2^i walks.
+ * - Every part's measure is a lower bound of the whole's (a list multiplies what is below it by
+ *   at least 1), so the walk stops with a refusal the moment any running count passes its limit.
+ *
+ * Arguments are read as the executor will read them: variables coerced against the operation's
+ * definitions, defaults included (graphql-js `getVariableValues`), then each field's arguments
+ * with their defaults (`getArgumentValues`). An argument that cannot be read counts as the worst
+ * case.
+ *
+ * Cost estimates how many objects and fields an answer may hold: every field costs 1, and a
+ * field's selection is multiplied by how many objects it can return: `first`/`last` (or the
+ * default page of 20) under a connection's `edges`/`nodes`, the number of `ids` or entity
+ * `representations`, RECEIVES_PER_RED_PACK for a red pack's `receives`, a list's own `first`
+ * argument, LIST_ESTIMATE for any other list. Each connection also costs UPSTREAM_CALL_COST for
+ * the Polyv page behind it, a summary that for every page it may walk. Introspection
+ * (`__schema`, `__type`) is not counted; it is switched on or off on its own.
+ */
+import {
+  getArgumentValues,
+  getNamedType,
+  getNullableType,
+  GraphQLError,
+  isListType,
+  isObjectType,
+  Kind,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLField,
+  type GraphQLObjectType,
+  type GraphQLSchema,
+  type SelectionSetNode,
+} from 'graphql';
+import { ErrorCode } from '../../errors.js';
+import { DEFAULT_PAGE_SIZE } from '../../pagination/connection.js';
+import { MAX_UPSTREAM_PAGE_SIZE } from '../../pagination/page.js';
+
+export interface CostLimits {
+  maxDepth: number;
+  maxAliases: number;
+  maxRootFields: number;
+  maxCost: number;
+  /** Upstream calls one operation may make (a connection is one, a summary one per page). */
+  maxUpstreamCalls: number;
+  /** Longest `ids` or `representations` list. */
+  maxIds: number;
+  /** The most records one summary may add up: decides how many pages it may walk. */
+  summaryMaxRecords: number;
+}
+
+/** Receives a red pack is assumed to have when estimating cost (Polyv does not bound them). */
+export const RECEIVES_PER_RED_PACK = 20;
+/** Objects any other list is assumed to hold. */
+export const LIST_ESTIMATE = 10;
+/** Extra cost of one upstream page call. */
+export const UPSTREAM_CALL_COST = 50;
+/** The largest page a connection may ask for; also the worst case of a page size we cannot read. */
+const MAX_PAGE = 1000;
+
+/** Page calls a summary may make: every page of its largest list (Polyv's largest pages). */
+export const summaryPages = (summaryMaxRecords: number): number =>
+  Math.ceil(summaryMaxRecords / MAX_UPSTREAM_PAGE_SIZE);
+
+export type Limit =
+  | 'depth'
+  | 'aliases'
+  | 'rootFields'
+  | 'cost'
+  | 'upstreamCalls'
+  | 'listSize'
+  | 'documentSize'
+  | 'responseSize'
+  | 'summaryRecords';
+
+/** A refusal naming the limit, for the client (HTTP 400 when it comes before execution). */
+export function limitExceeded(
+  limit: Limit,
+  message: string,
+  extra: Record<string, unknown> = {},
+): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: { code: ErrorCode.QueryLimitExceeded, limit, ...extra },
+  });
+}
+
+/** Refusals before execution are request errors: HTTP 400, like invalid documents. */
+const BEFORE_EXECUTION = { http: { status: 400 } };
+
+/** What a selection set adds up to, each count for one resolution of it. */
+interface Measure {
+  cost: number;
+  upstreamCalls: number;
+  /** Aliases in the set and everything below it, fragments expanded. */
+  aliases: number;
+  /** Fields directly in the set, fragments expanded: the root fields when it is the root. */
+  fields: number;
+  /** Levels of fields, this one included. */
+  depth: number;
+}
+
+const empty = (): Measure => ({ cost: 0, upstreamCalls: 0, aliases: 0, fields: 0, depth: 0 });
+
+/**
+ * Measures an operation against `limits`, throwing the first limit it passes. `variables` are
+ * already coerced (defaults applied); see `coerceVariables`.
+ */
+export function measureOperation(
+  schema: GraphQLSchema,
+  fragments: ReadonlyMap<string, FragmentDefinitionNode>,
+  variables: Record<string, unknown>,
+  root: GraphQLObjectType,
+  selectionSet: SelectionSetNode,
+  limits: CostLimits,
+): Measure {
+  return new Walk(schema, fragments, variables, root, limits).selectionSet(
+    selectionSet,
+    root,
+    undefined,
+  );
+}
+
+class Walk {
+  /** A fragment's measure by fragment, type and page size: the same in every place it is spread. */
+  private readonly measured = new Map<string, Measure>();
+  private readonly expanding = new Set<string>();
+  private readonly summaryCalls: number;
+
+  constructor(
+    private readonly schema: GraphQLSchema,
+    private readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>,
+    private readonly variables: Record<string, unknown>,
+    private readonly root: GraphQLObjectType,
+    private readonly limits: CostLimits,
+  ) {
+    this.summaryCalls = summaryPages(limits.summaryMaxRecords);
+  }
+
+  /** A selection set on `parent`, inside a connection of `pageSize`. */
+  selectionSet(
+    selectionSet: SelectionSetNode,
+    parent: GraphQLObjectType,
+    pageSize: number | undefined,
+  ): Measure {
+    const total = empty();
+    for (const selection of selectionSet.selections) {
+      const part =
+        selection.kind === Kind.FIELD
+          ? this.field(selection, parent, pageSize)
+          : selection.kind === Kind.INLINE_FRAGMENT
+            ? this.selectionSet(
+                selection.selectionSet,
+                this.conditionType(selection.typeCondition?.name.value, parent),
+                pageSize,
+              )
+            : this.fragment(selection.name.value, parent, pageSize);
+      total.cost += part.cost;
+      total.upstreamCalls += part.upstreamCalls;
+      total.aliases += part.aliases;
+      total.fields += part.fields;
+      total.depth = Math.max(total.depth, part.depth);
+      this.check(total, parent === this.root);
+    }
+    return total;
+  }
+
+  private fragment(name: string, parent: GraphQLObjectType, pageSize: number | undefined) {
+    const fragment = this.fragments.get(name);
+    // Validation already rejects unknown fragments and cycles; this only guards the walk.
+    if (!fragment || this.expanding.has(name)) return empty();
+    const type = this.conditionType(fragment.typeCondition.name.value, parent);
+    const key = `${name}\u0000${type.name}\u0000${pageSize ?? ''}`;
+    const known = this.measured.get(key);
+    if (known) return known;
+    this.expanding.add(name);
+    const measure = this.selectionSet(fragment.selectionSet, type, pageSize);
+    this.expanding.delete(name);
+    this.measured.set(key, measure);
+    return measure;
+  }
+
+  private conditionType(name: string | undefined, parent: GraphQLObjectType): GraphQLObjectType {
+    const type = name ? this.schema.getType(name) : parent;
+    return isObjectType(type) ? type : parent;
+  }
+
+  private field(field: FieldNode, parent: GraphQLObjectType, pageSize: number | undefined) {
+    const name = field.name.value;
+    if (name === '__schema' || name === '__type') return empty();
+    const own: Measure = {
+      cost: 1,
+      upstreamCalls: 0,
+      aliases: field.alias ? 1 : 0,
+      fields: 1,
+      depth: 1,
+    };
+    const definition = parent.getFields()[name];
+    if (!definition || !field.selectionSet) return own;
+    const returned = getNamedType(definition.type);
+    // Entities (_Entity is a union) are measured as Channels: the only type we resolve.
+    const childType = isObjectType(returned) ? returned : this.schema.getType('Channel');
+    if (!isObjectType(childType) || (!isObjectType(returned) && returned.name !== '_Entity'))
+      return own;
+
+    const args = this.argumentsOf(definition, field);
+    const isConnection = returned.name.endsWith('Connection');
+    const isSummary = returned.name.endsWith('Summary');
+    const calls = isConnection ? this.connectionCalls(args) : isSummary ? this.summaryCalls : 0;
+    const childPageSize = isConnection ? this.pageSize(args) : pageSize;
+    // At least 1, so that what is below always counts towards the whole: that is what lets
+    // the walk stop as soon as a part passes a limit. An empty page is measured as a page of one.
+    const multiplier = Math.max(
+      1,
+      this.multiplier(field, name, args, isListType(getNullableType(definition.type)), pageSize),
+    );
+    const children = this.selectionSet(field.selectionSet, childType, childPageSize);
+    return {
+      cost: 1 + calls * UPSTREAM_CALL_COST + multiplier * children.cost,
+      upstreamCalls: calls + multiplier * children.upstreamCalls,
+      aliases: own.aliases + children.aliases,
+      fields: 1,
+      depth: 1 + children.depth,
+    };
+  }
+
+  /** The field's arguments as the executor will see them; undefined when they cannot be read. */
+  private argumentsOf(
+    definition: GraphQLField<unknown, unknown>,
+    field: FieldNode,
+  ): Record<string, unknown> | undefined {
+    try {
+      return getArgumentValues(definition, field, this.variables);
+    } catch {
+      // The field will fail with this error when it runs; until then, assume the worst.
+      return undefined;
+    }
+  }
+
+  /** `last` with no `before` first asks for the list's length: one more call. */
+  private connectionCalls(args: Record<string, unknown> | undefined): number {
+    if (!args) return 2;
+    return isSet(args.last) && !isSet(args.first) && !isSet(args.before) ? 2 : 1;
+  }
+
+  private pageSize(args: Record<string, unknown> | undefined): number {
+    if (!args) return MAX_PAGE;
+    const first = count(args.first);
+    const last = count(args.last);
+    if (first === undefined && last === undefined) return DEFAULT_PAGE_SIZE;
+    return Math.max(first ?? 0, last ?? 0);
+  }
+
+  private multiplier(
+    field: FieldNode,
+    name: string,
+    args: Record<string, unknown> | undefined,
+    isList: boolean,
+    pageSize: number | undefined,
+  ): number {
+    if (pageSize !== undefined && (name === 'edges' || name === 'nodes')) return pageSize;
+    if (name === 'channels') return this.listLength(field, 'ids', args);
+    if (name === '_entities') return this.listLength(field, 'representations', args);
+    if (name === 'receives') return RECEIVES_PER_RED_PACK;
+    if (!isList) return 1;
+    return args && 'first' in args ? (count(args.first) ?? LIST_ESTIMATE) : LIST_ESTIMATE;
+  }
+
+  /** Length of a list argument, refused past `maxIds`; unreadable counts as the longest allowed. */
+  private listLength(
+    field: FieldNode,
+    argument: string,
+    args: Record<string, unknown> | undefined,
+  ): number {
+    const value = args?.[argument];
+    if (!Array.isArray(value)) return this.limits.maxIds;
+    const max = this.limits.maxIds;
+    if (value.length > max) {
+      throw limitExceeded(
+        'listSize',
+        `\`${field.name.value}\` was given ${value.length} ${argument}; the limit is ${max}. Ask in several requests.`,
+        { argument, max, actual: value.length, ...BEFORE_EXECUTION },
+      );
+    }
+    return value.length;
+  }
+
+  /** Throws the first limit a running measure has passed (each is a lower bound of the total). */
+  private check(measure: Measure, atRoot: boolean): void {
+    const { limits } = this;
+    if (atRoot) over('rootFields', measure.fields, limits.maxRootFields, 'root fields');
+    over('aliases', measure.aliases, limits.maxAliases, 'aliases');
+    over('depth', measure.depth, limits.maxDepth, 'levels deep');
+    over(
+      'upstreamCalls',
+      measure.upstreamCalls,
+      limits.maxUpstreamCalls,
+      'upstream calls to make (a connection is one or two, a summary one per page it may walk)',
+      ': one query must not use up the upstream budget every client shares',
+    );
+    over(
+      'cost',
+      measure.cost,
+      limits.maxCost,
+      'estimated cost',
+      ' (page sizes multiply the cost of what is below them: ask for smaller pages or fewer fields)',
+    );
+  }
+}
+
+function over(limit: Limit, actual: number, max: number, what: string, hint = ''): void {
+  if (actual <= max) return;
+  const shown = Number.isFinite(actual) ? Math.ceil(actual) : Number.MAX_SAFE_INTEGER;
+  throw limitExceeded(limit, `The query has ${shown} ${what}; the limit is ${max}${hint}.`, {
+    max,
+    actual: shown,
+    ...BEFORE_EXECUTION,
+  });
+}
+
+const isSet = (value: unknown) => value !== undefined && value !== null;
+
+/** A page size as the resolver will take it; one it will refuse counts as the largest. */
+function count(value: unknown): number | undefined {
+  if (!isSet(value)) return undefined;
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0
+    ? Math.min(value, MAX_PAGE)
+    : MAX_PAGE;
+}

@@ -1,0 +1,105 @@
+/**
+ * Issue 10's reproductions against the gateway as a real process (dist/: `npm run build`
+ * first) with a 256 MB heap: it must stay up, give every attack a coded refusal or a bounded
+ * answer, and answer an ordinary client meanwhile. Its peak RSS is printed.
+ */
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { startEmulator, type PolyvEmulator } from '../src/emulator/index.js';
+import { BIG_CHANNEL_ID } from '../src/emulator/data.js';
+import { ErrorCode } from '../src/errors.js';
+import { polyvEnv, startProcess, stopProcess } from './support/process.js';
+import { postGraphQL, type GraphQLResponse } from './support/stack.js';
+import { channelIds, defaultsBomb, fragmentBomb } from './support/attacks.js';
+
+const HEAP_MB = 256;
+
+let emulator: PolyvEmulator;
+let gateway: { child: ChildProcess; url: string };
+
+beforeAll(async () => {
+  emulator = await startEmulator({ port: 0, bigChannelRedPacks: 20_000 });
+  gateway = await startProcess(
+    polyvEnv(emulator, {
+      NODE_ENV: 'production',
+      // Every attack must reach the gateway's own limits, not the per-client rate limits.
+      GATEWAY_RATE_PER_SECOND: '100000',
+      GATEWAY_RATE_BURST: '100000',
+      POLYV_RATE_PER_SECOND: '100000',
+      POLYV_RATE_BURST: '100000',
+    }),
+    [`--max-old-space-size=${HEAP_MB}`],
+  );
+}, 60_000);
+
+afterAll(async () => {
+  if (gateway) await stopProcess(gateway.child);
+  await emulator?.close();
+});
+
+/** Peak resident set of the process so far, in MB (Linux: VmHWM). */
+const peakRssMb = (pid: number) =>
+  Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+
+const codes = new Set<string>([...Object.values(ErrorCode)]);
+
+it('survives every reproduction with a 256 MB heap, answering other clients meanwhile', async () => {
+  const graphql = (query: string, variables?: Record<string, unknown>) =>
+    postGraphQL<Record<string, unknown>>(`${gateway.url}/graphql`, query, variables);
+  const quoted = (count: number) => channelIds(count).map((id) => `"${id}"`);
+  const attacks: Record<string, string> = {
+    'fragment bomb, 24 levels': fragmentBomb(24),
+    'fragment bomb, 40 levels': fragmentBomb(40),
+    '200 default ids, default page of 1000': defaultsBomb,
+    '200 default ids with summaries': `query($ids: [ID!]! = [${quoted(200).join(',')}]) { channels(ids: $ids) { redPackSummary { count receiverCount topReceivers(first: 100) { user { nickname } } } } }`,
+    '1,500 default ids': `query($ids: [ID!]! = [${quoted(1_500).join(',')}]) { channels(ids: $ids) { redPacks(first: 0) { totalCount } } }`,
+    // Allowed, and as heavy as allowed gets: a page of 1000 with receives, and a 20-page summary.
+    'a page of 1000 with receives': `{ channel(id: "${BIG_CHANNEL_ID}") { redPacks(first: 1000) { nodes { id typeLabel amount { amount } receives { user { nickname avatarUrl } amount { amount } receivedAt } } } } }`,
+    'a 20,000-record summary': `{ channel(id: "${BIG_CHANNEL_ID}") { redPackSummary { count totalAmount { amount } receiverCount topReceivers(first: 100) { user { nickname } } } } }`,
+  };
+  const rounds = 6;
+  const outcomes: { attack: string; response: GraphQLResponse }[] = [];
+  const burst = Promise.all(
+    Object.entries(attacks).flatMap(([attack, query]) =>
+      Array.from({ length: rounds }, async () => {
+        outcomes.push({ attack, response: await graphql(query) });
+      }),
+    ),
+  );
+  // Another client, meanwhile.
+  const ordinary = await graphql(
+    '{ channel(id: "2812610") { redPacks(first: 5) { totalCount nodes { id } } } }',
+  );
+  await burst;
+
+  expect(gateway.child.exitCode).toBeNull();
+  expect(ordinary.errors).toBeUndefined();
+  expect(ordinary.status).toBe(200);
+
+  const seen: Record<string, Record<string, number>> = {};
+  for (const { attack, response } of outcomes) {
+    const code = response.errors?.[0]?.extensions?.code;
+    const outcome =
+      code === undefined
+        ? 'answered'
+        : `${String(code)}${response.errors![0]!.extensions!.limit ? `/${String(response.errors![0]!.extensions!.limit)}` : ''}`;
+    (seen[attack] ??= {})[outcome] = (seen[attack]![outcome] ?? 0) + 1;
+    if (code !== undefined) expect(codes).toContain(code);
+    expect(code).not.toBe('INTERNAL_SERVER_ERROR');
+  }
+  // The attacks are refused before execution; the allowed heavy queries are answered (or, when
+  // every slot and queue place is taken, told to come back).
+  for (const attack of Object.keys(attacks).slice(0, 5))
+    expect(Object.keys(seen[attack]!)).toEqual([expect.stringMatching(/^QUERY_LIMIT_EXCEEDED\//)]);
+  expect(seen['a page of 1000 with receives']!.answered).toBeGreaterThan(0);
+  expect(seen['a 20,000-record summary']!.answered).toBeGreaterThan(0);
+
+  // Still up, and still answering.
+  expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
+  const peak = peakRssMb(gateway.child.pid!);
+  console.log(
+    `outcomes: ${JSON.stringify(seen, null, 1)}\npeak RSS of the gateway (--max-old-space-size=${HEAP_MB}): ${peak.toFixed(0)} MB`,
+  );
+  expect(peak).toBeLessThan(HEAP_MB * 2);
+}, 240_000);
