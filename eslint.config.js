@@ -19,7 +19,7 @@ export default tseslint.config(
     files: ['public/**/*.js'],
     languageOptions: { globals: globals.browser, sourceType: 'script' },
   },
-  { files: ['**/*.ts', '*.js'], languageOptions: { globals: globals.node } },
+  { files: ['**/*.ts', '*.js', 'scripts/**/*.mjs'], languageOptions: { globals: globals.node } },
   {
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',

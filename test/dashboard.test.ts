@@ -1,18 +1,17 @@
 /** The example dashboard in a real headless Chromium: served offline, shows what the API answers. */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { KEYS, writeKeysFile } from './support/keys.js';
 import { launchBrowser, openWatchedPage, TEST_OUTPUT } from './support/browser.js';
 import { startStack, type Stack } from './support/stack.js';
 
-/** The dashboard's query, word for word the contract of public/dashboard/dashboard.js. */
-const DASHBOARD_QUERY = `query Dashboard($channel: ID!, $from: Date!, $to: Date!, $startTime: DateTime!, $endTime: DateTime!) {
-  channel(id: $channel) {
-    incomeSummary(startDate: $from, endDate: $to) { count total { amount } byPayType { payType label count amount { amount } } byDay { date count amount { amount fen } } asOf }
-    redPackSummary(startTime: $startTime, endTime: $endTime) { count totalAmount { amount } totalReceived { amount } receiverCount byType { type label count amount { amount } } asOf }
-    redPacks(first: 10, startTime: $startTime, endTime: $endTime) { nodes { id createdAt typeLabel sender { nickname } amount { amount } receiveCount } }
-  }
-}`;
+/** The dashboard's query, read from its own source: the test asks exactly what the page asks. */
+const DASHBOARD_SOURCE = readFileSync(
+  new URL('../public/dashboard/dashboard.js', import.meta.url),
+  'utf8',
+);
+const DASHBOARD_QUERY = /const QUERY = `([^`]+)`;/.exec(DASHBOARD_SOURCE)![1]!;
 
 interface Money {
   amount: string;
@@ -58,92 +57,291 @@ afterAll(async () => {
   await stack?.close();
 });
 
+/**
+ * Money as the page must show it: the API's Decimal string with its integer digits grouped by
+ * threes and a ¥ in front; stripped of both, exactly the API's string.
+ */
+function expectMoney(shown: string, amount: string): void {
+  expect(shown).toMatch(/^-?¥\d{1,3}(,\d{3})*(\.\d+)?$/);
+  expect(shown.replace('¥', '').replaceAll(',', '')).toBe(amount);
+}
+function expectCount(shown: string, count: number): void {
+  expect(shown).toMatch(/^\d{1,3}(,\d{3})*$/);
+  expect(shown.replaceAll(',', '')).toBe(String(count));
+}
+
+const example = () => ({
+  ...EXAMPLE,
+  startTime: `${EXAMPLE.from}T00:00:00+08:00`,
+  endTime: `${EXAMPLE.to}T23:59:59.999+08:00`,
+});
+
+async function rowsOf(page: Page, testId: string): Promise<string[][]> {
+  return Promise.all(
+    (await page.getByTestId(testId).all()).map((row) => row.locator('td').allInnerTexts()),
+  );
+}
+
 describe('example dashboard', () => {
-  it('shows the numbers the API answers for the same query, with a bar per day', async () => {
-    const answer = await stack.graphql<DashboardData>(DASHBOARD_QUERY, {
-      ...EXAMPLE,
-      startTime: `${EXAMPLE.from}T00:00:00+08:00`,
-      endTime: `${EXAMPLE.to}T23:59:59.999+08:00`,
-    });
-    expect(answer.errors).toBeUndefined();
-    const { incomeSummary: income, redPackSummary: packs, redPacks } = answer.data!.channel;
-    // The example must have something to show.
-    expect(income.count).toBeGreaterThan(0);
-    expect(packs.count).toBeGreaterThan(0);
+  it("reads its query from the page's own source", () => {
+    expect(DASHBOARD_QUERY).toMatch(/^query Dashboard\(/);
+    expect(DASHBOARD_QUERY).toContain('incomeSummary(');
+  });
 
-    const { page, offsiteRequests, problems } = await openWatchedPage(browser, stack.gateway.url);
-    const graphqlPosts: string[] = [];
-    page.on('request', (request) => {
-      if (request.url().endsWith('/graphql')) graphqlPosts.push(request.method());
-    });
-    const response = await page.goto(`${stack.gateway.url}/dashboard`);
-    expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
-    await page.locator('body[data-state="ready"]').waitFor();
+  it.each([
+    { width: 360, height: 740 },
+    { width: 390, height: 844 },
+    { width: 1440, height: 900 },
+  ])(
+    'at $width px: shows the numbers the API answers, grouped, with a bar per day and no sideways scrolling',
+    async (viewport) => {
+      const answer = await stack.graphql<DashboardData>(DASHBOARD_QUERY, example());
+      expect(answer.errors).toBeUndefined();
+      const { incomeSummary: income, redPackSummary: packs, redPacks } = answer.data!.channel;
+      // The example must have something to show, and a total big enough to need grouping.
+      expect(income.count).toBeGreaterThan(0);
+      expect(packs.count).toBeGreaterThan(0);
+      expect(income.total.amount).toMatch(/^\d{4,}\./);
 
-    // The form starts on the example, and one POST fetched everything.
-    await expect(page.locator('input[name=channel]').inputValue()).resolves.toBe(EXAMPLE.channel);
-    await expect(page.locator('input[name=from]').inputValue()).resolves.toBe(EXAMPLE.from);
-    await expect(page.locator('input[name=to]').inputValue()).resolves.toBe(EXAMPLE.to);
-    expect(graphqlPosts).toEqual(['POST']);
-
-    const text = (testId: string) => page.getByTestId(testId).innerText();
-    await expect(text('income-total')).resolves.toBe(`¥${income.total.amount}`);
-    await expect(text('income-count')).resolves.toBe(String(income.count));
-    await expect(text('redpack-count')).resolves.toBe(String(packs.count));
-    await expect(text('redpack-total')).resolves.toBe(`¥${packs.totalAmount.amount}`);
-    await expect(text('redpack-received')).resolves.toBe(`¥${packs.totalReceived.amount}`);
-    await expect(text('redpack-receivers')).resolves.toBe(String(packs.receiverCount));
-
-    const rows = async (testId: string) =>
-      Promise.all(
-        (await page.getByTestId(testId).all()).map((row) => row.locator('td').allInnerTexts()),
+      const { page, offsiteRequests, problems } = await openWatchedPage(
+        browser,
+        stack.gateway.url,
+        viewport,
       );
-    const summaryRows = (list: Row[]) =>
-      list.map((row) => [row.label, String(row.count), `¥${row.amount.amount}`]);
-    await expect(rows('paytype-row')).resolves.toEqual(summaryRows(income.byPayType));
-    await expect(rows('redpacktype-row')).resolves.toEqual(summaryRows(packs.byType));
-    const latest = await rows('redpack-row');
-    expect(latest).toHaveLength(redPacks.nodes.length);
-    expect(latest.map((cells) => cells.slice(1))).toEqual(
-      redPacks.nodes.map((pack) => [
-        pack.typeLabel,
-        pack.sender.nickname,
-        `¥${pack.amount.amount}`,
-        String(pack.receiveCount),
-      ]),
-    );
+      const graphqlPosts: string[] = [];
+      page.on('request', (request) => {
+        if (request.url().endsWith('/graphql')) graphqlPosts.push(request.method());
+      });
+      const response = await page.goto(`${stack.gateway.url}/dashboard`);
+      expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
+      await page.locator('body[data-state="ready"]').waitFor();
 
-    // The chart: one bar per day of the range, drawn by Chart.js on a canvas.
-    expect(income.byDay).toHaveLength(DAYS_IN_RANGE);
-    const chart = await page.evaluate(() => {
-      // In the page: the Chart.js instance drawn on the dashboard's canvas.
-      const { Chart, document } = globalThis as unknown as {
-        Chart: { getChart(canvas: unknown): { config: { type: string }; data: { labels: [] } } };
-        document: { querySelector(selector: string): unknown };
-      };
-      const found = Chart.getChart(document.querySelector('[data-testid="income-chart"]'));
-      return { type: found.config.type, labels: found.data.labels.length };
+      // The form starts on the example, and one POST fetched everything.
+      await expect(page.locator('input[name=channel]').inputValue()).resolves.toBe(EXAMPLE.channel);
+      await expect(page.locator('input[name=from]').inputValue()).resolves.toBe(EXAMPLE.from);
+      await expect(page.locator('input[name=to]').inputValue()).resolves.toBe(EXAMPLE.to);
+      expect(graphqlPosts).toEqual(['POST']);
+
+      const text = (testId: string) => page.getByTestId(testId).innerText();
+      expectMoney(await text('income-total'), income.total.amount);
+      expectCount(await text('income-count'), income.count);
+      expectCount(await text('redpack-count'), packs.count);
+      expectMoney(await text('redpack-total'), packs.totalAmount.amount);
+      expectMoney(await text('redpack-received'), packs.totalReceived.amount);
+      expectCount(await text('redpack-receivers'), packs.receiverCount);
+
+      for (const [testId, list] of [
+        ['paytype-row', income.byPayType],
+        ['redpacktype-row', packs.byType],
+      ] as const) {
+        const rows = await rowsOf(page, testId);
+        expect(rows.map((cells) => cells[0])).toEqual(list.map((row) => row.label));
+        rows.forEach((cells, index) => {
+          expectCount(cells[1]!, list[index]!.count);
+          expectMoney(cells[2]!, list[index]!.amount.amount);
+        });
+      }
+      const latest = await rowsOf(page, 'redpack-row');
+      expect(latest).toHaveLength(redPacks.nodes.length);
+      latest.forEach((cells, index) => {
+        const pack = redPacks.nodes[index]!;
+        expect(cells.slice(1, 3)).toEqual([pack.typeLabel, pack.sender.nickname]);
+        expectMoney(cells[3]!, pack.amount.amount);
+        expectCount(cells[4]!, pack.receiveCount);
+      });
+
+      // The chart: one bar per day of the range, drawn by Chart.js on a canvas.
+      expect(income.byDay).toHaveLength(DAYS_IN_RANGE);
+      const chart = await page.evaluate(() => {
+        // In the page: the Chart.js instance drawn on the dashboard's canvas.
+        const { Chart, document } = globalThis as unknown as {
+          Chart: { getChart(canvas: unknown): { config: { type: string }; data: { labels: [] } } };
+          document: { querySelector(selector: string): unknown };
+        };
+        const found = Chart.getChart(document.querySelector('[data-testid="income-chart"]'));
+        return { type: found.config.type, labels: found.data.labels.length };
+      });
+      expect(chart).toEqual({ type: 'bar', labels: DAYS_IN_RANGE });
+      await expect(page.getByTestId('errors').isHidden()).resolves.toBe(true);
+      // This stack's cache is off, so the answer said no-store: the page falls back to a minute.
+      await expect(page.locator('body').getAttribute('data-next-refresh')).resolves.toBe('60');
+
+      // Nothing wider than the screen: the page never scrolls sideways.
+      const widths = await page.evaluate(() => {
+        const root = (
+          globalThis as unknown as {
+            document: { documentElement: { scrollWidth: number; clientWidth: number } };
+          }
+        ).document.documentElement;
+        return { scroll: root.scrollWidth, client: root.clientWidth };
+      });
+      expect(widths.client).toBe(viewport.width);
+      expect(widths.scroll).toBeLessThanOrEqual(widths.client);
+      // Nor is any card cut off: no section hides content behind a sideways scroll of its own.
+      const clipped = await page.evaluate(() => {
+        type Box = { scrollWidth: number; clientWidth: number; id: string; className: string };
+        const { document } = globalThis as unknown as {
+          document: {
+            querySelectorAll(
+              selector: string,
+            ): Iterable<Box & { querySelector(s: string): Box | null }>;
+          };
+        };
+        return [...document.querySelectorAll('main section, .table-scroll')]
+          .filter((box) => box.scrollWidth > box.clientWidth)
+          .map((box) => `${box.className}: ${box.scrollWidth} > ${box.clientWidth}`);
+      });
+      expect(clipped).toEqual([]);
+
+      await page.screenshot({
+        path: `${TEST_OUTPUT}dashboard-${viewport.width}.png`,
+        fullPage: true,
+      });
+      expect(offsiteRequests).toEqual([]);
+      expect(problems).toEqual([]);
+    },
+  );
+
+  it("sets preset ranges in China Standard Time, whatever the browser's clock zone", async () => {
+    const { page, problems } = await openWatchedPage(browser, stack.gateway.url);
+    // 17:30 UTC on 19 November is already 01:30 on the 20th in China.
+    await page.clock.setFixedTime(new Date('2026-11-19T17:30:00Z'));
+    const sent: { from: string; to: string; startTime: string; endTime: string }[] = [];
+    page.on('request', (request) => {
+      if (request.url().endsWith('/graphql'))
+        sent.push((request.postDataJSON() as { variables: (typeof sent)[number] }).variables);
     });
-    expect(chart).toEqual({ type: 'bar', labels: DAYS_IN_RANGE });
-    await expect(page.getByTestId('errors').isHidden()).resolves.toBe(true);
-
-    await page.screenshot({ path: `${TEST_OUTPUT}dashboard.png`, fullPage: true });
-    expect(offsiteRequests).toEqual([]);
+    await page.goto(`${stack.gateway.url}/dashboard`);
+    await page.locator('body[data-state="ready"]').waitFor();
+    const presets = [
+      ['Today', '2026-11-20', '2026-11-20'],
+      ['7 days', '2026-11-14', '2026-11-20'],
+      ['30 days', '2026-10-22', '2026-11-20'],
+      ['This month', '2026-11-01', '2026-11-20'],
+    ] as const;
+    for (const [name, from, to] of presets) {
+      const before = sent.length;
+      await page.getByRole('button', { name, exact: true }).click();
+      await page.locator('body[data-state="ready"]').waitFor();
+      await expect(page.locator('input[name=from]').inputValue()).resolves.toBe(from);
+      await expect(page.locator('input[name=to]').inputValue()).resolves.toBe(to);
+      expect(sent.slice(before)).toEqual([
+        expect.objectContaining({
+          from,
+          to,
+          startTime: `${from}T00:00:00+08:00`,
+          endTime: `${to}T23:59:59.999+08:00`,
+        }),
+      ]);
+    }
     expect(problems).toEqual([]);
   });
 
-  it('shows GraphQL errors with their code instead of failing silently', async () => {
+  it('remembers the channels shown, newest first, and starts on the last one', async () => {
+    const { page, problems } = await openWatchedPage(browser, stack.gateway.url);
+    await page.goto(`${stack.gateway.url}/dashboard`);
+    await page.locator('body[data-state="ready"]').waitFor();
+    await page.locator('input[name=channel]').fill('2812611');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.locator('body[data-state="ready"]').waitFor();
+    await expect(page.locator('#recent-list button').allInnerTexts()).resolves.toEqual([
+      '2812611',
+      EXAMPLE.channel,
+    ]);
+
+    // A new visit in the same browser starts where the last one ended.
+    await page.reload();
+    await page.locator('body[data-state="ready"]').waitFor();
+    await expect(page.locator('input[name=channel]').inputValue()).resolves.toBe('2812611');
+    // One click on a recent channel shows it.
+    await page.locator('#recent-list button', { hasText: EXAMPLE.channel }).click();
+    await page.locator('body[data-state="ready"]').waitFor();
+    await expect(page.locator('input[name=channel]').inputValue()).resolves.toBe(EXAMPLE.channel);
+    await expect(page.locator('#recent-list button').allInnerTexts()).resolves.toEqual([
+      EXAMPLE.channel,
+      '2812611',
+    ]);
+    expect(problems).toEqual([]);
+  });
+
+  it("refreshes by itself when the answer's max-age runs out, and not before", async () => {
+    // The gateway's cache on: answers carry a max-age (with it off they say no-store).
+    const cached = await startStack({ builtInEmulator: true, env: { GATEWAY_CACHE: 'on' } });
+    try {
+      await refreshesOnMaxAge(cached);
+    } finally {
+      await cached.close();
+    }
+  });
+
+  async function refreshesOnMaxAge(stack: Stack) {
+    const { page, problems } = await openWatchedPage(browser, stack.gateway.url);
+    await page.clock.install({ time: new Date('2026-11-19T04:00:00Z') });
+    const posts: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().endsWith('/graphql')) posts.push(request.method());
+    });
+    const answered = page.waitForResponse((response) => response.url().endsWith('/graphql'));
+    await page.goto(`${stack.gateway.url}/dashboard`);
+    const first = await answered;
+    await page.locator('body[data-state="ready"]').waitFor();
+    const cacheControl = first.headers()['cache-control'] ?? '';
+    const maxAge = Number(/max-age=(\d+)/.exec(cacheControl)?.[1]);
+    const age = Number(first.headers()['age'] ?? 0);
+    expect(maxAge).toBeGreaterThan(0);
+    const due = Math.max(maxAge - age, 5);
+    await expect(page.locator('body').getAttribute('data-next-refresh')).resolves.toBe(String(due));
+    await expect(page.locator('#next-refresh').innerText()).resolves.toBe(
+      `next refresh in ${due} s`,
+    );
+
+    // The page's clock is ours: one second short of due, nothing; at due, the second POST.
+    await page.clock.runFor((due - 1) * 1000);
+    await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 0)));
+    expect(posts).toEqual(['POST']);
+    const again = page.waitForRequest((request) => request.url().endsWith('/graphql'));
+    await page.clock.runFor(1000);
+    await again;
+    expect(posts).toEqual(['POST', 'POST']);
+
+    // Switched off, it stops.
+    await page.locator('body[data-state="ready"]').waitFor();
+    await page.getByLabel('Auto-refresh').uncheck();
+    await expect(page.locator('body').getAttribute('data-next-refresh')).resolves.toBe('');
+    expect(problems).toEqual([]);
+  }
+
+  it("says what is wrong in the form's own words, not the API's argument names", async () => {
     const { page, offsiteRequests, problems } = await openWatchedPage(browser, stack.gateway.url);
     await page.goto(`${stack.gateway.url}/dashboard`);
     await page.locator('body[data-state="ready"]').waitFor();
-    // A range that ends before it starts is the caller's mistake.
+    const posts: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().endsWith('/graphql')) posts.push(request.method());
+    });
+    // A range that ends before it starts: caught by the page, no request sent.
     await page.locator('input[name=from]').fill('2026-11-19');
     await page.locator('input[name=to]').fill('2026-11-01');
     await page.getByRole('button', { name: 'Show' }).click();
     await page.locator('body[data-state="error"]').waitFor();
-    await expect(page.getByTestId('errors').innerText()).resolves.toMatch(/BAD_USER_INPUT/);
+    await expect(page.getByTestId('errors').innerText()).resolves.toBe(
+      '“From” must not be after “To”.',
+    );
+    expect(posts).toEqual([]);
+
+    // The API's own error, with its code, in the page's terms ($from and $startTime are From).
+    await page.locator('input[name=from]').fill('1960-01-01');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.locator('body[data-state="error"]').waitFor();
+    const shown = await page.getByTestId('errors').innerText();
+    // The API rejects the day as a Date and the instant as a DateTime: one field, said once.
+    expect(shown).toBe(
+      'BAD_USER_INPUT: “From” "1960-01-01": Date must be a real calendar day written yyyy-MM-dd; got "1960-01-01".',
+    );
+    expect(posts).toEqual(['POST']);
     expect(offsiteRequests).toEqual([]);
-    expect(problems).toEqual([]);
+    // The browser itself reports the 400 of a rejected query; nothing else may go wrong.
+    expect(problems.filter((problem) => !/status of 400/.test(problem))).toEqual([]);
   });
 
   it('serves only the files it lists', async () => {
@@ -183,7 +381,11 @@ describe('with API keys on', () => {
         const { sessionStorage, localStorage } = globalThis as unknown as Record<string, object>;
         return { session: Object.values(sessionStorage!), local: Object.values(localStorage!) };
       });
-      expect(storage).toEqual({ session: [KEYS.finance], local: [] });
+      // The key stays in the tab; the browser remembers only the channel shown.
+      expect(storage).toEqual({
+        session: [KEYS.finance],
+        local: [JSON.stringify([EXAMPLE.channel])],
+      });
 
       expect(offsiteRequests).toEqual([]);
       // The browser itself reports the 401 of the first POST; nothing else may go wrong.

@@ -3,6 +3,7 @@
  * @apollo/gateway in front of both answers queries that need both, with exact data.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { composeServices } from '@apollo/composition';
 import { ApolloGateway } from '@apollo/gateway';
@@ -59,18 +60,56 @@ describe('composition', () => {
     );
   });
 
-  it('composes the SDL that `npm run sdl` prints (what rover would publish)', () => {
+  it("composes the SDL that the README's `npm run --silent sdl | rover ...` pipes, and nothing else", () => {
+    // The command exactly as documented: whatever it writes on stdout goes to rover, so a
+    // banner or a log line there would break the pipe.
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const documented = /^(npm run --silent sdl) \| rover subgraph publish /m.exec(readme)?.[1];
+    expect(documented).toBe('npm run --silent sdl');
+    const printed = execFileSync('npm', ['run', '--silent', 'sdl'], {
+      cwd: new URL('..', import.meta.url).pathname,
+      encoding: 'utf8',
+    });
+    // Nothing but SDL: it parses as a whole, from its first character.
+    expect(printed.startsWith('extend schema\n')).toBe(true);
+    const document = parse(printed);
+    const named = document.definitions.flatMap((definition) =>
+      'name' in definition && definition.name ? [definition.name.value] : [],
+    );
+    expect(named).toEqual(expect.arrayContaining(['Query', 'Channel', 'RedPack', 'Money']));
+    const result = composeServices([
+      { name: 'polyv', typeDefs: document, url: 'http://polyv.invalid/graphql' },
+      { name: 'catalog', typeDefs: catalogTypeDefs, url: 'http://catalog.invalid/graphql' },
+    ]);
+    expect(result.errors).toBeUndefined();
+    expect(printed).toMatch(/type Channel\s+@key\(fields: "id"\)/);
+  });
+
+  it('serves from _service the same SDL plus the federation definitions it implies', async () => {
     const printed = execFileSync(
       process.execPath,
       [new URL('../dist/tools/print-sdl.js', import.meta.url).pathname],
       { encoding: 'utf8' },
     );
-    const result = composeServices([
-      { name: 'polyv', typeDefs: parse(printed), url: 'http://polyv.invalid/graphql' },
-      { name: 'catalog', typeDefs: catalogTypeDefs, url: 'http://catalog.invalid/graphql' },
-    ]);
-    expect(result.errors).toBeUndefined();
-    expect(printed).toMatch(/type Channel\s+@key\(fields: "id"\)/);
+    const response = await stack.graphql<{ _service: { sdl: string } }>('{ _service { sdl } }');
+    const served = response.data!._service.sdl;
+    const names = (sdl: string) =>
+      new Set(
+        parse(sdl).definitions.flatMap((definition) =>
+          'name' in definition && definition.name ? [definition.name.value] : [],
+        ),
+      );
+    const ours = names(printed);
+    const added = [...names(served)].filter((name) => !ours.has(name));
+    // Everything `npm run sdl` prints is served too; what _service adds is federation's own.
+    expect([...ours].filter((name) => !names(served).has(name))).toEqual([]);
+    expect(added).toEqual(expect.arrayContaining(['link', 'key', 'federation__FieldSet']));
+    expect(
+      added.filter(
+        (name) =>
+          !/^(link|key|shareable|_Any|_Entity|_Service|federation__\w+|link__\w+)$/.test(name),
+      ),
+    ).toEqual([]);
   });
 
   it('exposes exactly the entities we decided on', () => {

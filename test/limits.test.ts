@@ -10,7 +10,7 @@ import { startEmulator, type PolyvEmulator } from '../src/emulator/index.js';
 import { UpstreamGuard } from '../src/polyv/guard.js';
 import { PolyvHttpClient } from '../src/polyv/http.js';
 import { fetchRedPackPage } from '../src/polyv/redPackStatistics.js';
-import { CallBudget, PolyvUpstream } from '../src/polyv/upstream.js';
+import { CallBudget, PolyvUpstream, RecordBudget } from '../src/polyv/upstream.js';
 import { MemoryTokenBuckets } from '../src/ratelimit/tokenBucket.js';
 import { buildSchema } from '../src/schema/index.js';
 import { measureOperation, type CostLimits } from '../src/server/limits/cost.js';
@@ -34,6 +34,7 @@ describe('measuring a document (pure)', () => {
     maxRootFields: Infinity,
     maxCost: Infinity,
     maxUpstreamCalls: Infinity,
+    maxUpstreamRecords: Infinity,
     maxIds: Infinity,
     summaryMaxRecords: 50_000,
   };
@@ -79,6 +80,109 @@ describe('measuring a document (pure)', () => {
     expect(measure(query).cost).toBe(1 + connection(2) + connection(30));
   });
 
+  const ids = (count: number) =>
+    `[${channelIds(count)
+      .map((id) => `"${id}"`)
+      .join(',')}]`;
+  // Cursors of a red-pack list at some position: what the estimate sees is only that one is given.
+  const cursor = '"cursor"';
+  it.each([
+    ['a default page', '{ channel(id: "1") { redPacks { totalCount } } }', {}, 20],
+    [
+      'an empty page reads the length',
+      '{ channel(id: "1") { redPacks(first: 0) { totalCount } } }',
+      {},
+      1,
+    ],
+    [
+      'a page of 1000, whatever is selected below',
+      '{ channel(id: "1") { redPacks(first: 1000) { totalCount } } }',
+      {},
+      1000,
+    ],
+    [
+      'lists above multiply',
+      `{ channels(ids: ${ids(189)}) { redPacks(first: 1000) { nodes { id } } } }`,
+      {},
+      189_000,
+    ],
+    [
+      'variables, as coerced',
+      'query($ids: [ID!]!, $n: Int) { channels(ids: $ids) { redPacks(first: $n) { nodes { id } } } }',
+      { ids: ['1', '2'], n: 300 },
+      600,
+    ],
+    [
+      'every connection of the operation',
+      '{ channel(id: "1") { a: redPacks(first: 10) { totalCount } b: incomeRecords(startDate: "2024-01-01", endDate: "2024-01-02", first: 30) { totalCount } } incomeRecords(startDate: "2024-01-01", endDate: "2024-01-02") { totalCount } }',
+      {},
+      10 + 30 + 20,
+    ],
+    [
+      'nested connections under each node',
+      '{ channel(id: "1") { redPacks(first: 10) { nodes { channel { redPacks(first: 5) { totalCount } } } } } }',
+      {},
+      10 + 10 * 5,
+    ],
+    [
+      'after a cursor: two pages of the window and the cursor',
+      `{ channel(id: "1") { redPacks(first: 100, after: ${cursor}) { totalCount } } }`,
+      {},
+      2 * 101,
+    ],
+    [
+      'last from the end: the length, then two pages',
+      '{ channel(id: "1") { redPacks(last: 100) { totalCount } } }',
+      {},
+      1 + 2 * 100,
+    ],
+    [
+      'a short window after a cursor: the planner may take one larger page',
+      `{ channel(id: "1") { redPacks(first: 2, after: ${cursor}) { totalCount } } }`,
+      {},
+      3 + 40,
+    ],
+    [
+      '1000 between two cursors: up to three pages',
+      `{ channel(id: "1") { redPacks(first: 1000, after: ${cursor}, before: ${cursor}) { totalCount } } }`,
+      {},
+      3000,
+    ],
+    [
+      'an unreadable page size counts as the worst',
+      '{ channel(id: "1") { redPacks(first: -1) { totalCount } } }',
+      {},
+      1000,
+    ],
+    [
+      'summaries hold no records',
+      '{ channel(id: "1") { redPackSummary { count } incomeSummary(startDate: "2024-01-01", endDate: "2024-01-02") { count } } }',
+      {},
+      0,
+    ],
+  ])('counts the records an operation fetches and holds: %s', (_, query, variables, records) => {
+    expect(measure(query, variables).records).toBe(records);
+  });
+
+  it('refuses an operation over the record budget before it runs, naming the limit', () => {
+    const query = `{ channels(ids: ${ids(189)}) { redPacks(first: 1000) { nodes { id } } } }`;
+    expect(() => measure(query, {}, { ...limits, maxUpstreamRecords: 5_000 })).toThrow(
+      expect.objectContaining({
+        message: expect.stringMatching(
+          /has 189000 upstream records to fetch and hold .*; the limit is 5000/,
+        ),
+        extensions: expect.objectContaining({
+          code: 'QUERY_LIMIT_EXCEEDED',
+          limit: 'upstreamRecords',
+          max: 5_000,
+        }),
+      }),
+    );
+    // The same ids with pages that fit.
+    const fits = `{ channels(ids: ${ids(189)}) { redPacks(first: 26) { nodes { id } } } }`;
+    expect(measure(fits, {}, { ...limits, maxUpstreamRecords: 5_000 }).records).toBe(4_914);
+  });
+
   it('is linear: a 40-level bomb is measured in a few milliseconds', () => {
     const started = performance.now();
     expect(measure(fragmentBomb(40)).fields).toBe(2 ** 40);
@@ -119,7 +223,8 @@ describe('query limits under attack', () => {
       console.log(
         `${levels}-level bomb refused in ${ms.toFixed(1)} ms (trivial query ${trivialMs.toFixed(1)} ms)`,
       );
-      expect(response.status).toBe(400);
+      // A GraphQL-level refusal: 200 to a client that accepts application/json (http.test.ts).
+      expect(response.status).toBe(200);
       expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'QUERY_LIMIT_EXCEEDED' });
       // The unbounded walk took 4.5 s at 24 levels, doubling with each level.
       expect(ms).toBeLessThan(Math.max(50, 5 * trivialMs));
@@ -153,10 +258,11 @@ describe('query limits under attack', () => {
   it('measures variable defaults: 200 default ids with a default page of 1000 are refused', async () => {
     stack.emulator.resetCounters();
     const response = await stack.graphql(defaultsBomb);
-    expect(response.status).toBe(400);
+    // A GraphQL-level refusal: 200 to a client that accepts application/json (http.test.ts).
+    expect(response.status).toBe(200);
     expect(response.errors?.[0]?.extensions).toMatchObject({
       code: 'QUERY_LIMIT_EXCEEDED',
-      limit: expect.stringMatching(/^(cost|upstreamCalls)$/),
+      limit: expect.stringMatching(/^(cost|upstreamCalls|upstreamRecords)$/),
     });
     expect(stack.emulator.calls).toHaveLength(0);
   });
@@ -189,7 +295,8 @@ describe('query limits under attack', () => {
     const response = await stack.graphql(
       `query($ids: [ID!]! = [${ids.join(',')}]) { channels(ids: $ids) { redPacks(first: 0) { totalCount } } }`,
     );
-    expect(response.status).toBe(400);
+    // A GraphQL-level refusal: 200 to a client that accepts application/json (http.test.ts).
+    expect(response.status).toBe(200);
     expect(response.errors?.[0]?.extensions).toEqual({
       code: 'QUERY_LIMIT_EXCEEDED',
       limit: 'listSize',
@@ -270,7 +377,7 @@ describe('run-time bounds behind the estimate', () => {
     }
   });
 
-  describe('the upstream-call budget, kept where every call passes', () => {
+  describe('the upstream call and record budgets, kept where every call passes', () => {
     let emulator: PolyvEmulator;
     beforeAll(async () => {
       emulator = await startEmulator({ port: 0 });
@@ -314,5 +421,87 @@ describe('run-time bounds behind the estimate', () => {
       // Refused before reaching Polyv.
       expect(emulator.calls).toHaveLength(3);
     });
+
+    it('fails every page past the record budget with QUERY_LIMIT_EXCEEDED, before fetching it', async () => {
+      const client = new PolyvHttpClient({
+        baseUrl: emulator.url,
+        appId: emulator.credentials.appId,
+        appSecret: emulator.credentials.appSecret,
+        timeoutMs: 5_000,
+        retries: 0,
+        maxSockets: 4,
+        guard: new UpstreamGuard({
+          maxConcurrency: 4,
+          maxQueue: 100,
+          queueTimeoutMs: 5_000,
+          qpsBackoffMs: 1,
+          breaker: { errorPercent: 100, volume: 1_000_000, resetMs: 1_000 },
+          buckets: new MemoryTokenBuckets({ ratePerSecond: 100_000, burst: 100_000 }),
+        }),
+      });
+      const upstream = new PolyvUpstream(client, undefined, {});
+      const held = new RecordBudget(1_000);
+      const page = (
+        pageNumber: number,
+        pageSize: number,
+        options: { held?: RecordBudget } = { held },
+      ) => fetchRedPackPage(upstream, { channelId: '2812610', pageNumber, pageSize }, options);
+      emulator.resetCounters();
+      // A page counts its size, not what Polyv returned: page 100 of 2812610 is empty.
+      expect((await page(100, 400)).items).toHaveLength(0);
+      expect((await page(1, 400)).items).toHaveLength(400);
+      // A page not kept for the request (a summary's) is not counted.
+      await page(1, 1000, {});
+      await expect(page(2, 400)).rejects.toMatchObject({
+        extensions: {
+          code: 'QUERY_LIMIT_EXCEEDED',
+          limit: 'upstreamRecords',
+          reason: 'UPSTREAM_RECORD_BUDGET',
+          max: 1_000,
+          endpoint: 'redPackStatistics',
+        },
+      });
+      await expect(page(3, 1)).rejects.toMatchObject({
+        extensions: { reason: 'UPSTREAM_RECORD_BUDGET' },
+      });
+      expect(emulator.calls).toHaveLength(3);
+    });
+  });
+
+  it('fails the fields past the record budget when an operation fetches more than its estimate', async () => {
+    // The estimate cannot see a list move under a cursor: the connection then reads its window
+    // again at the new position (connection.ts), pages the estimate did not count.
+    const stack = await startStack({ env: { GATEWAY_MAX_UPSTREAM_RECORDS: '1002' } });
+    try {
+      const channel = '2812610';
+      const head = await stack.graphql<{
+        channel: { redPacks: { edges: { cursor: string }[] } };
+      }>(`{ channel(id: "${channel}") { redPacks(first: 1) { edges { cursor } } } }`);
+      const after = head.data!.channel.redPacks.edges[0]!.cursor;
+      const query = `query($after: String) { channel(id: "${channel}") {
+        redPacks(first: 500, after: $after) { nodes { id } } } }`;
+      // Estimated: 500 records and the cursor's, in at most two pages of 501: 1002, allowed.
+      const before = await stack.graphql(query, { after });
+      expect(before.errors).toBeUndefined();
+
+      // 600 newer red packs push the cursor's record from position 0 to 600: one page of 501,
+      // then (not found in it) the shifted window, one page of 551. 1,052 records: over.
+      for (let count = 0; count < 600; count++) stack.emulator.insertRedPack(channel);
+      const moved = await stack.graphql(query, { after });
+      expect(moved.status).toBe(200);
+      expect(moved.errors).toEqual([
+        expect.objectContaining({
+          path: ['channel', 'redPacks'],
+          extensions: expect.objectContaining({
+            code: 'QUERY_LIMIT_EXCEEDED',
+            limit: 'upstreamRecords',
+            reason: 'UPSTREAM_RECORD_BUDGET',
+            max: 1002,
+          }),
+        }),
+      ]);
+    } finally {
+      await stack.close();
+    }
   });
 });

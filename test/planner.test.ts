@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { planPages } from '../src/pagination/planner.js';
+import fc from 'fast-check';
+import { planPages, plannedRecordsBound } from '../src/pagination/planner.js';
 
 /** Positions a plan reads, to check it covers the range. */
 const covered = ({ pageSize, pageNumbers }: { pageSize: number; pageNumbers: number[] }) => ({
@@ -40,6 +41,31 @@ describe('page planning', () => {
       expect(plan.pageNumbers.length).toBeLessThanOrEqual(2);
       if (length <= 1000 && start % length === 0) expect(plan.pageNumbers).toHaveLength(1);
     }
+  });
+
+  // The query limits count a connection's records with this bound (limits/cost.ts); were a plan
+  // to fetch more, an operation the estimate let through could fail on its record budget.
+  it('fetches no more records than plannedRecordsBound, wherever the range starts (seed 10)', () => {
+    const records = (start: number, length: number) => {
+      const plan = planPages(start, start + length);
+      return plan.pageSize * plan.pageNumbers.length;
+    };
+    fc.assert(
+      fc.property(fc.nat(2_000_000), fc.integer({ min: 1, max: 1002 }), (start, length) => {
+        expect(records(start, length)).toBeLessThanOrEqual(plannedRecordsBound(length));
+      }),
+      { seed: 10, numRuns: 20_000 },
+    );
+    // The worst starts found by an exhaustive search: short ranges whose single page is larger
+    // than two of their own, and the longest ranges, over three pages.
+    expect(records(27_719, 2)).toBe(13);
+    expect(records(196_558, 3)).toBe(17);
+    expect(plannedRecordsBound(2)).toBeGreaterThanOrEqual(17);
+    expect(records(999, 1002)).toBe(3000);
+    expect(plannedRecordsBound(1002)).toBe(3000);
+    expect(plannedRecordsBound(1001)).toBe(2000);
+    expect(plannedRecordsBound(20)).toBe(60);
+    expect(plannedRecordsBound(500)).toBe(1000);
   });
 
   it('rejects empty or negative ranges', () => {

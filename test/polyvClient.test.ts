@@ -113,7 +113,7 @@ describe('red-pack statistics (v4 envelope)', () => {
       fetchRedPackPage(via(client), { channelId: '99999999', pageNumber: 1, pageSize: 10 }),
     );
     expect(error).toBeInstanceOf(PolyvApiError);
-    expect(error.code).toBe('UPSTREAM_ERROR');
+    expect(error.answered).toBe(true);
     expect(error.polyvCode).toBe(20005);
     expect(error.polyvMessage).toBe('channel not found.');
     expect(error.requestId).toEqual(expect.any(String));
@@ -202,14 +202,15 @@ describe('faults and retries', () => {
   );
 
   it.each<[Fault, typeof PolyvUnavailableError, string]>([
-    ['http500', PolyvUnavailableError, 'UPSTREAM_UNAVAILABLE'],
-    ['html', PolyvUnavailableError, 'UPSTREAM_UNAVAILABLE'],
-    ['qps', PolyvRateLimitedError, 'UPSTREAM_UNAVAILABLE'],
-  ])('gives up on a persistent %s after the configured retries', async (fault, type, code) => {
+    ['http500', PolyvUnavailableError, 'HTTP_5XX'],
+    ['html', PolyvUnavailableError, 'HTTP_5XX'],
+    ['qps', PolyvRateLimitedError, 'POLYV_RATE_LIMIT'],
+  ])('gives up on a persistent %s after the configured retries', async (fault, type, reason) => {
     emulator.injectFaults(fault, 10);
     const error = await failure(redPacks());
     expect(error).toBeInstanceOf(type);
-    expect(error.code).toBe(code);
+    expect(error.answered).toBe(false);
+    expect(error.reason).toBe(reason);
     expect(error.attempts).toBe(3);
     expect(emulator.calls).toHaveLength(3);
   });
@@ -238,7 +239,7 @@ describe('faults and retries', () => {
       emulator.injectFaults(fault, 1);
       const error = await failure(redPacks());
       expect(error).toBeInstanceOf(PolyvMalformedResponseError);
-      expect(error.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(error.reason).toBe('MALFORMED');
       expect(error.message).toMatch(/not JSON/);
       expect(emulator.calls).toHaveLength(1);
     },

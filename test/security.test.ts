@@ -190,7 +190,8 @@ describe('query limits (checked before execution)', () => {
     ],
     [
       'cost',
-      `{ channels(ids: [${Array.from({ length: 50 }, (_, index) => `"${2812610 + index}"`).join(',')}]) { redPacks(first: 1000) { nodes { id receives { user { nickname } amount { amount } } } } } }`,
+      // Two pages of 1,000 (within the record budget), each red pack with its receives' fields.
+      `{ channels(ids: ["2812610", "2812611"]) { redPacks(first: 1000) { nodes { id receives { user { openId nickname avatarUrl } amount { amount fen currency } receivedAt } } } } }`,
       /estimated cost; the limit is 200000 \(page sizes multiply/,
     ],
   ])(
@@ -256,8 +257,8 @@ describe('query limits (checked before execution)', () => {
   });
 
   it('counts variables: first: $n multiplies the cost', async () => {
-    // Each channel at first: 1000 with receives costs about 41,000: five are over 200,000.
-    const query = `query($n: Int) { channels(ids: ["2812610","2812611","2812612","2812613","2812614"]) { redPacks(first: $n) { nodes { receives { user { nickname } } } } } }`;
+    // Two channels at first: 1000, each red pack with its receives' fields: over 200,000.
+    const query = `query($n: Int) { channels(ids: ["2812610","2812611"]) { redPacks(first: $n) { nodes { receives { user { openId nickname avatarUrl } amount { amount fen currency } receivedAt } } } } }`;
     expect((await authed(query, { n: 5 })).errors).toBeUndefined();
     expect((await authed(query, { n: 1000 })).errors![0]!.extensions).toMatchObject({
       code: 'QUERY_LIMIT_EXCEEDED',

@@ -89,6 +89,20 @@ const envSchema = z.object({
    */
   GATEWAY_MAX_UPSTREAM_CALLS: int(200),
   /**
+   * Records (red packs, income records) one operation may fetch and hold: estimated before it
+   * runs (each connection's page size times every list above it) and enforced as pages are
+   * asked for. Summaries are not counted: they let their pages go. The default lets a client
+   * page through a list 1,000 at a time (a page after a cursor may take two Polyv pages).
+   */
+  GATEWAY_MAX_UPSTREAM_RECORDS: int(2_000),
+  /**
+   * Records all running operations may hold together, by their estimates: operations that
+   * would pass it wait their turn. This is what bounds the heap (README, Security → Limits):
+   * about 20 kB a record held (11.7 kB for a red pack with 20 receives, measured by
+   * bench/recordHeap.ts, plus its share of the answer being built).
+   */
+  GATEWAY_MAX_RECORDS_IN_FLIGHT: int(4_000),
+  /**
    * The most records one summary may add up (1,000 a Polyv page): a summary counts as this
    * many pages against GATEWAY_MAX_UPSTREAM_CALLS, so the default lets a query hold four.
    */
@@ -97,8 +111,8 @@ const envSchema = z.object({
   GATEWAY_MAX_IDS: int(200),
   /** Largest answer, in bytes of JSON: past it the answer is an error, never a truncated one. */
   GATEWAY_MAX_RESPONSE_BYTES: int(8 * 1024 * 1024, 1_000),
-  /** Operations executing at once, for the whole process: this is what bounds the heap. */
-  GATEWAY_MAX_CONCURRENT_OPERATIONS: int(8),
+  /** Operations executing at once, for the whole process (however few records they hold). */
+  GATEWAY_MAX_CONCURRENT_OPERATIONS: int(32),
   /** Operations that may wait for an execution slot (until their deadline); past it, SERVER_BUSY. */
   GATEWAY_MAX_QUEUED_OPERATIONS: int(200, 0),
   /** Largest HTTP request body, in bytes. */
@@ -163,10 +177,12 @@ export interface GatewayConfig {
     maxDocumentBytes: number;
     maxCost: number;
     maxUpstreamCalls: number;
+    maxUpstreamRecords: number;
     summaryMaxRecords: number;
     maxIds: number;
     maxResponseBytes: number;
     maxConcurrentOperations: number;
+    maxRecordsInFlight: number;
     maxQueuedOperations: number;
     maxBodyBytes: number;
     requestTimeoutMs: number;
@@ -264,10 +280,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       maxDocumentBytes: vars.GATEWAY_MAX_DOCUMENT_BYTES,
       maxCost: vars.GATEWAY_MAX_COST,
       maxUpstreamCalls: vars.GATEWAY_MAX_UPSTREAM_CALLS,
+      maxUpstreamRecords: vars.GATEWAY_MAX_UPSTREAM_RECORDS,
       summaryMaxRecords: vars.GATEWAY_SUMMARY_MAX_RECORDS,
       maxIds: vars.GATEWAY_MAX_IDS,
       maxResponseBytes: vars.GATEWAY_MAX_RESPONSE_BYTES,
       maxConcurrentOperations: vars.GATEWAY_MAX_CONCURRENT_OPERATIONS,
+      maxRecordsInFlight: vars.GATEWAY_MAX_RECORDS_IN_FLIGHT,
       maxQueuedOperations: vars.GATEWAY_MAX_QUEUED_OPERATIONS,
       maxBodyBytes: vars.GATEWAY_MAX_BODY_BYTES,
       requestTimeoutMs: vars.GATEWAY_REQUEST_TIMEOUT_MS,

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { SpanKind, SpanStatusCode, context, trace, type Span } from '@opentelemetry/api';
 import type { RequestHandler, Response } from 'express';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode } from '../publicErrors.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import { incomingContext, tracer } from './tracing.js';

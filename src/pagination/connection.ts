@@ -18,8 +18,7 @@
  *    found in what the cache held) the whole resolution runs once more past every cache. Only
  *    a list that still disagrees fails, with UPSTREAM_UNAVAILABLE reason LIST_CHANGING.
  */
-import { GraphQLError } from 'graphql';
-import { badUserInput, ErrorCode, UnavailableReason } from '../errors.js';
+import { PaginationFailure } from './failures.js';
 import { bindingOf, decodeCursor, encodeCursor, type Cursor } from './cursor.js';
 import { MAX_UPSTREAM_PAGE_SIZE, type UpstreamPage } from './page.js';
 import { planPages } from './planner.js';
@@ -79,7 +78,7 @@ interface ValidArgs {
   before: Cursor | undefined;
 }
 
-/** Resolves a Relay connection over a paged list. Errors are GraphQL errors with public codes. */
+/** Resolves a Relay connection over a paged list. Failures are PaginationFailures (failures.ts). */
 export async function resolveConnection<T>(
   list: PagedList<T>,
   args: ConnectionArgs,
@@ -107,9 +106,10 @@ export async function resolveConnection<T>(
     return await resolveWith(new PositionReader(list, { fresh: true }), request);
   } catch (error) {
     if (!(error instanceof ListChanged)) throw error;
-    throw new GraphQLError('The list kept changing while it was being read; please retry.', {
-      extensions: { code: ErrorCode.UpstreamUnavailable, reason: UnavailableReason.ListChanging },
-    });
+    throw new PaginationFailure(
+      'listChanging',
+      'The list kept changing while it was being read; please retry.',
+    );
   }
 }
 
@@ -152,15 +152,11 @@ async function resolveWith<T>(
     if (attempt >= 2 || nextShift === shift) {
       // Cached pages may predate the cursor's record: only fresh ones can prove it is gone.
       if (!reader.fresh) throw new ListChanged();
-      throw new GraphQLError(
+      throw new PaginationFailure(
+        'staleCursor',
         'The list changed since this cursor was issued and its record could not be found again; ' +
           'start again from the first page.',
-        {
-          extensions: {
-            code: ErrorCode.StaleCursor,
-            argument: misplaced === after ? 'after' : 'before',
-          },
-        },
+        { argument: misplaced === after ? 'after' : 'before' },
       );
     }
     shift = nextShift;
@@ -177,19 +173,22 @@ class ListChanged extends Error {
   }
 }
 
+const badArgument = (message: string, argument: string) =>
+  new PaginationFailure('badArgument', message, { argument });
+
 function readCount(
   value: number | null | undefined,
   argument: 'first' | 'last',
 ): number | undefined {
   if (value === null || value === undefined) return undefined;
   if (!Number.isInteger(value) || value < 0) {
-    throw badUserInput(
+    throw badArgument(
       `\`${argument}\` must be a whole number from 0 to ${MAX_PAGE_SIZE}; got ${value}.`,
       argument,
     );
   }
   if (value > MAX_PAGE_SIZE) {
-    throw badUserInput(
+    throw badArgument(
       `\`${argument}\` is at most ${MAX_PAGE_SIZE} (Polyv's largest page); got ${value}. Page through with cursors instead.`,
       argument,
     );
@@ -204,9 +203,9 @@ function readCursor(
 ): Cursor | undefined {
   if (text === null || text === undefined) return undefined;
   const cursor = decodeCursor(text);
-  if (!cursor) throw badUserInput(`\`${argument}\` is not a valid cursor.`, argument);
+  if (!cursor) throw badArgument(`\`${argument}\` is not a valid cursor.`, argument);
   if (cursor.binding !== binding) {
-    throw badUserInput(
+    throw badArgument(
       `\`${argument}\` is a cursor of a different list: cursors only work with the same field and arguments ` +
         '(channel, filters, dates) that produced them.',
       argument,

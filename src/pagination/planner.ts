@@ -38,3 +38,20 @@ export function planPages(
   for (let index = first; index <= last; index++) pageNumbers.push(index + 1);
   return { pageSize: size, pageNumbers };
 }
+
+/** How many more records than its length a short range's single page may hold (see below). */
+const SHORT_RANGE_SLACK = 40;
+
+/**
+ * The most records a plan for a range of `length` positions may fetch, wherever it starts:
+ * what a connection's pages may hold. Two pages of the range's size (one more page for every
+ * further 1,000); or, for a range of a few records, the single page the planner prefers to two
+ * calls, which may be a little larger: at most 15 records over two pages of the range for
+ * every start below 2,000,000 (measured), so `length + 40` bounds it with room to spare.
+ */
+export function plannedRecordsBound(length: number, maxPageSize = MAX_UPSTREAM_PAGE_SIZE): number {
+  if (length <= 1) return Math.max(0, length);
+  const size = Math.min(length, maxPageSize);
+  const pages = Math.ceil((length - 1) / size) + 1;
+  return Math.max(size * pages, length + SHORT_RANGE_SLACK);
+}

@@ -9,9 +9,8 @@
  * moments), the list is walked again past every cache, up to twice more. The result says which
  * instant it describes: `asOf`, when its oldest page was fetched.
  */
-import { GraphQLError } from 'graphql';
 import type { SummaryBuilder } from '../domain/summaries.js';
-import { ErrorCode, UnavailableReason } from '../errors.js';
+import { PaginationFailure } from './failures.js';
 import type { PagedList } from './connection.js';
 import { MAX_UPSTREAM_PAGE_SIZE, type UpstreamPage } from './page.js';
 
@@ -37,16 +36,10 @@ export async function walkAll<T, S>(
     const first = take(await list.fetchWholePage(1, MAX_UPSTREAM_PAGE_SIZE, fresh));
     const total = first.totalItems;
     if (total > maxRecords) {
-      throw new GraphQLError(
+      throw new PaginationFailure(
+        'tooLarge',
         `This summary would add up ${total} records; the limit is ${maxRecords}. Narrow it (a shorter range, one session, one channel).`,
-        {
-          extensions: {
-            code: ErrorCode.QueryLimitExceeded,
-            limit: 'summaryRecords',
-            max: maxRecords,
-            actual: total,
-          },
-        },
+        { limit: 'summaryRecords', max: maxRecords, actual: total },
       );
     }
     const pageCount = Math.ceil(total / MAX_UPSTREAM_PAGE_SIZE);
@@ -64,7 +57,8 @@ export async function walkAll<T, S>(
       return builder.build(new Date(Math.min(...pages.map((page) => page.fetchedAt))));
     }
   }
-  throw new GraphQLError('The list kept changing while it was being added up; please retry.', {
-    extensions: { code: ErrorCode.UpstreamUnavailable, reason: UnavailableReason.ListChanging },
-  });
+  throw new PaginationFailure(
+    'listChanging',
+    'The list kept changing while it was being added up; please retry.',
+  );
 }

@@ -1,7 +1,30 @@
-import { ErrorCode, type UnavailableReason } from '../errors.js';
+/**
+ * Failures of the Polyv client, in its own terms: no GraphQL here. Whether Polyv answered "no"
+ * (PolyvApiError) or gave no usable answer (the rest, each with a reason) is all a caller needs;
+ * `server/errorFormatter.ts` maps them onto the public codes.
+ */
 
-/** Why an upstream call gave no usable answer: the public table lives beside the codes. */
-export type { UnavailableReason };
+/**
+ * Why a call gave no usable answer. The first five are Polyv's side; the last four are the
+ * gateway protecting Polyv (and itself). Public values (`extensions.reason`): add, never rename.
+ */
+export const PolyvUnavailableReason = {
+  /** Connection refused or reset. */
+  Network: 'NETWORK',
+  Timeout: 'TIMEOUT',
+  /** A 5xx, HTML error pages included. */
+  Http5xx: 'HTTP_5XX',
+  /** A 200 that is not JSON or not Polyv's shape. */
+  Malformed: 'MALFORMED',
+  /** Polyv said "qps exceeds". */
+  PolyvRateLimit: 'POLYV_RATE_LIMIT',
+  CircuitOpen: 'CIRCUIT_OPEN',
+  QueueFull: 'QUEUE_FULL',
+  QueueTimeout: 'QUEUE_TIMEOUT',
+  DeadlineExceeded: 'DEADLINE_EXCEEDED',
+} as const;
+export type UnavailableReason =
+  (typeof PolyvUnavailableReason)[keyof typeof PolyvUnavailableReason];
 
 /** What Polyv said about a failure, when it said anything. */
 export interface PolyvErrorDetails {
@@ -17,17 +40,18 @@ export interface PolyvErrorDetails {
   requestId?: string;
   /** Attempts made, retries included. */
   attempts?: number;
-  /** For UPSTREAM_UNAVAILABLE: why. */
+  /** For a call with no usable answer: why. */
   reason?: UnavailableReason;
   cause?: Error;
 }
 
 /**
- * Every upstream failure derives from this class and carries a stable public `code`.
- * Messages are written by us: never the URL, the signature or the app secret.
+ * Every upstream failure derives from this class. Messages are written by us: never the URL,
+ * the signature or the app secret.
  */
 export abstract class PolyvError extends Error {
-  abstract readonly code: ErrorCode;
+  /** Polyv answered, and its answer was "no" (as opposed to no usable answer at all). */
+  abstract readonly answered: boolean;
   /** Whether another attempt may succeed (network trouble, 5xx, Polyv's QPS limit). */
   abstract readonly retryable: boolean;
   readonly endpoint: string;
@@ -53,19 +77,19 @@ export abstract class PolyvError extends Error {
 
 /** Polyv answered with an error envelope: bad signature, validation, not found, forbidden. */
 export class PolyvApiError extends PolyvError {
-  readonly code = ErrorCode.UpstreamError;
+  readonly answered = true;
   readonly retryable = false;
 }
 
 /** Polyv's "qps exceeds number of calls": transient, but every caller should slow down. */
 export class PolyvRateLimitedError extends PolyvError {
-  readonly code = ErrorCode.UpstreamUnavailable;
+  readonly answered = false;
   readonly retryable = true;
 }
 
 /** No answer: connection refused or reset, timeout, or a 5xx. */
 export class PolyvUnavailableError extends PolyvError {
-  readonly code = ErrorCode.UpstreamUnavailable;
+  readonly answered = false;
   readonly retryable = true;
 }
 
@@ -74,7 +98,7 @@ export class PolyvUnavailableError extends PolyvError {
  * pass the request's deadline. Retrying inside the same request would only make it worse.
  */
 export class UpstreamRefusedError extends PolyvError {
-  readonly code = ErrorCode.UpstreamUnavailable;
+  readonly answered = false;
   readonly retryable = false;
 }
 
@@ -83,6 +107,6 @@ export class UpstreamRefusedError extends PolyvError {
  * request is likely to get the same answer, and retrying would only add load.
  */
 export class PolyvMalformedResponseError extends PolyvError {
-  readonly code = ErrorCode.UpstreamUnavailable;
+  readonly answered = false;
   readonly retryable = false;
 }

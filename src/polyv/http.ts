@@ -154,7 +154,7 @@ export class PolyvHttpClient {
         const retrying =
           failure.retryable && attempt <= this.options.retries && Date.now() + pause < deadline;
         report(
-          failure.reason ?? failure.code,
+          failure.reason ?? 'UPSTREAM_ERROR',
           failure instanceof UpstreamRefusedError,
           retrying,
           failure.requestId,

@@ -6,7 +6,7 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { GraphQLError } from 'graphql';
 import { stableKey } from '../cache/keys.js';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode } from '../publicErrors.js';
 import type { UpstreamCache } from '../cache/upstreamCache.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { tracer } from '../observability/tracing.js';
@@ -19,6 +19,8 @@ export interface UpstreamCallOptions extends CallOptions {
   tally?: { upstreamCalls: number; cacheHits: number };
   /** The operation's upstream-call budget: the run-time bound behind the query limits' estimate. */
   budget?: CallBudget;
+  /** Records this call's page adds to what the operation holds (absent: a page not kept). */
+  held?: RecordBudget;
 }
 
 /**
@@ -49,6 +51,35 @@ export class CallBudget {
   }
 }
 
+/**
+ * How many records one operation may still fetch and hold: the run-time bound behind the
+ * estimate's `upstreamRecords`, and with it the operation's share of the heap. A page counts
+ * its page size before it is asked for (what it may hold, whatever Polyv returns), cached or
+ * not; past the budget the page is not fetched and its field fails, as does every later one.
+ */
+export class RecordBudget {
+  private used = 0;
+
+  constructor(readonly max: number) {}
+
+  hold(records: number, endpoint: string): void {
+    this.used += records;
+    if (this.used <= this.max) return;
+    throw new GraphQLError(
+      `This operation has fetched the ${this.max} upstream records it may hold; the rest of its fields fail. Ask for smaller pages or fewer lists in one request.`,
+      {
+        extensions: {
+          code: ErrorCode.QueryLimitExceeded,
+          limit: 'upstreamRecords',
+          reason: 'UPSTREAM_RECORD_BUDGET',
+          max: this.max,
+          endpoint,
+        },
+      },
+    );
+  }
+}
+
 export class PolyvUpstream {
   constructor(
     private readonly client: PolyvHttpClient,
@@ -64,6 +95,7 @@ export class PolyvUpstream {
     options: UpstreamCallOptions = {},
   ): Promise<{ data: T; fetchedAt: number }> {
     options.budget?.spend(request.endpoint);
+    options.held?.hold(Number(request.params.pageSize ?? 0), request.endpoint);
     const page = request.params.pageNumber ?? request.params.page;
     const span = tracer().startSpan(`polyv ${request.endpoint}`, {
       kind: SpanKind.CLIENT,

@@ -1,5 +1,5 @@
 /** Validation of arguments that scalars alone cannot check. */
-import { badUserInput } from '../errors.js';
+import { badUserInput } from './clientErrors.js';
 
 /** Polyv channel numbers are digits; anything else can never be a channel. */
 const isChannelNumber = (id: string): boolean => /^\d{1,20}$/.test(id);

@@ -8,7 +8,7 @@ import {
   type DocumentNode,
   type GraphQLSchema,
 } from 'graphql';
-import { badUserInput } from '../errors.js';
+import { badUserInput } from './clientErrors.js';
 import type { Resolvers } from '../generated/graphql.js';
 import { resolvers } from './resolvers.js';
 

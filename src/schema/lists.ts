@@ -7,7 +7,7 @@
 import { canReadAccount, canReadChannel } from '../auth/apiKeys.js';
 import { stableKey } from '../cache/keys.js';
 import type { IncomeRecordModel, RedPackModel } from '../domain/models.js';
-import { forbidden } from '../errors.js';
+import { forbidden } from './clientErrors.js';
 import type { PagedList } from '../pagination/connection.js';
 import type { IncomeFilter } from '../polyv/incomeDetail.js';
 import type { RedPackFilter } from '../polyv/redPackStatistics.js';

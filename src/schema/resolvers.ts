@@ -5,7 +5,7 @@
 import { fenToDecimal } from '../domain/convert.js';
 import { incomeSummaryBuilder, redPackSummaryBuilder } from '../domain/summaries.js';
 import { walkAll } from '../pagination/walk.js';
-import { badUserInput } from '../errors.js';
+import { badUserInput } from './clientErrors.js';
 import type { Resolvers } from '../generated/graphql.js';
 import type { GatewayContext } from '../server/context.js';
 import { resolveConnection } from '../pagination/connection.js';

@@ -1,7 +1,7 @@
 /** Custom scalars: strict on the way in (clear errors), exact on the way out. */
 import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 import { isCalendarDay } from '../domain/convert.js';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode } from '../publicErrors.js';
 
 const invalid = (message: string) =>
   new GraphQLError(message, { extensions: { code: ErrorCode.BadUserInput } });

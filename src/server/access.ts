@@ -6,7 +6,7 @@
  */
 import type { Request, RequestHandler, Response } from 'express';
 import { ANONYMOUS, authenticate, type ApiKey, type Principal } from '../auth/apiKeys.js';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode } from '../publicErrors.js';
 import type { TokenBuckets } from '../ratelimit/tokenBucket.js';
 import { sendGraphQLError } from './httpErrors.js';
 

@@ -26,10 +26,10 @@ import { buildSchema } from '../schema/index.js';
 import { authentication, clientOf, principalOf, rateLimiting } from './access.js';
 import { cachePolicyPlugin } from './cachePolicy.js';
 import { createContext, type GatewayContext } from './context.js';
-import { createErrorFormatter } from './errors.js';
+import { createErrorFormatter } from './errorFormatter.js';
 import { graphqlHandler } from './graphqlHandler.js';
 import { ResponseCache } from './responseCache.js';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode } from '../publicErrors.js';
 import { bodyErrorHandler, finalErrorHandler, notFound, sendGraphQLError } from './httpErrors.js';
 import { boundedQueryParameters, verifyJsonBody } from './jsonDepth.js';
 import { graphqlOverHttpStatusPlugin } from './statusPlugin.js';
@@ -181,6 +181,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
           record: recordOf(response),
           summaryMaxRecords: config.limits.summaryMaxRecords,
           maxUpstreamCalls: config.limits.maxUpstreamCalls,
+          maxUpstreamRecords: config.limits.maxUpstreamRecords,
         }),
     }),
   );

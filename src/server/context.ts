@@ -1,7 +1,7 @@
 /** The per-request GraphQL context: everything a resolver may use, built fresh per request. */
 import type { Principal } from '../auth/apiKeys.js';
 import type { RequestRecord } from '../observability/requests.js';
-import { CallBudget, type PolyvUpstream } from '../polyv/upstream.js';
+import { CallBudget, RecordBudget, type PolyvUpstream } from '../polyv/upstream.js';
 import { CachePolicy } from './cachePolicy.js';
 import { createPageLoaders, type PageLoaders } from './loaders.js';
 
@@ -29,6 +29,8 @@ export interface GatewayContext {
 export interface ContextDependencies {
   /** Upstream calls the request may make, at run time (GATEWAY_MAX_UPSTREAM_CALLS). */
   maxUpstreamCalls: number;
+  /** Upstream records the request may fetch and hold, at run time (GATEWAY_MAX_UPSTREAM_RECORDS). */
+  maxUpstreamRecords: number;
   upstream: PolyvUpstream;
   accountId: string;
   principal: Principal;
@@ -45,16 +47,21 @@ export function createContext({
   upstream,
   client,
   maxUpstreamCalls,
+  maxUpstreamRecords,
   ...request
 }: ContextDependencies): GatewayContext {
   return {
-    pages: createPageLoaders(upstream, {
-      client,
-      deadline: request.deadline,
-      fresh: request.fresh,
-      tally: request.record,
-      budget: new CallBudget(maxUpstreamCalls),
-    }),
+    pages: createPageLoaders(
+      upstream,
+      {
+        client,
+        deadline: request.deadline,
+        fresh: request.fresh,
+        tally: request.record,
+        budget: new CallBudget(maxUpstreamCalls),
+      },
+      new RecordBudget(maxUpstreamRecords),
+    ),
     cachePolicy: new CachePolicy(),
     ...request,
   };

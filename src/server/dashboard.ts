@@ -63,12 +63,23 @@ function renderPage({ endpoint, exampleVariables }: DashboardOptions): string {
         <a href="${endpoint}">playground</a>.</p>
     </header>
     <form id="filters">
-      <label>Channel <input name="channel" required pattern="\\d+" size="10" /></label>
+      <label>Channel <input name="channel" required pattern="\\d+" inputmode="numeric" size="10" /></label>
       <label>From <input name="from" type="date" required /></label>
       <label>To <input name="to" type="date" required /></label>
       <button type="submit">Show</button>
-      <span id="status" role="status"></span>
+      <div id="presets" class="presets" role="group" aria-label="Ranges (China Standard Time)">
+        <button type="button" data-preset="today">Today</button>
+        <button type="button" data-preset="7d">7 days</button>
+        <button type="button" data-preset="30d">30 days</button>
+        <button type="button" data-preset="month">This month</button>
+      </div>
     </form>
+    <div id="recent" class="recent" hidden>Recent channels: <span id="recent-list"></span></div>
+    <div class="refresh">
+      <button type="button" id="refresh">Refresh</button>
+      <label><input type="checkbox" id="auto-refresh" checked /> Auto-refresh</label>
+      <span id="status" role="status"></span> <span id="next-refresh"></span>
+    </div>
     <form id="api-key" hidden>
       <label>API key <input name="key" type="password" autocomplete="off" required /></label>
       <button type="submit">Use key</button>
@@ -83,9 +94,9 @@ function renderPage({ endpoint, exampleVariables }: DashboardOptions): string {
         <div><span>Received</span><b data-testid="redpack-received"></b><small>by <span data-testid="redpack-receivers"></span> viewers</small></div>
       </section>
       <section class="chart"><h2>Income by day</h2><div><canvas id="income-chart" data-testid="income-chart"></canvas></div></section>
-      <section><h2>Income by pay type</h2><table id="paytypes"><thead><tr><th>Pay type</th><th>Count</th><th>Amount</th></tr></thead><tbody></tbody></table></section>
-      <section><h2>Red packs by type</h2><table id="redpacktypes"><thead><tr><th>Type</th><th>Count</th><th>Amount</th></tr></thead><tbody></tbody></table></section>
-      <section class="wide"><h2>Latest red packs</h2><table id="redpacks"><thead><tr><th>Time (CST)</th><th>Type</th><th>Sender</th><th>Amount</th><th>Receives</th></tr></thead><tbody></tbody></table></section>
+      <section><h2>Income by pay type</h2><div class="table-scroll"><table id="paytypes"><thead><tr><th>Pay type</th><th>Count</th><th>Amount</th></tr></thead><tbody></tbody></table></div></section>
+      <section><h2>Red packs by type</h2><div class="table-scroll"><table id="redpacktypes"><thead><tr><th>Type</th><th>Count</th><th>Amount</th></tr></thead><tbody></tbody></table></div></section>
+      <section class="wide"><h2>Latest red packs</h2><div class="table-scroll"><table id="redpacks"><thead><tr><th>Time (CST)</th><th>Type</th><th>Sender</th><th>Amount</th><th>Receives</th></tr></thead><tbody></tbody></table></div></section>
       <p class="as-of">Totals as of <span data-testid="as-of"></span></p>
     </main>
     <script id="dashboard-config" type="application/json">${config}</script>

@@ -11,7 +11,7 @@
  */
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import Negotiator from 'negotiator';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode } from '../publicErrors.js';
 import type { Logger } from '../logger.js';
 import { recordOf } from '../observability/requests.js';
 

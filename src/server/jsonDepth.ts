@@ -8,7 +8,7 @@
  */
 import type { Request, RequestHandler } from 'express';
 import { sendGraphQLError, TooDeepError } from './httpErrors.js';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode } from '../publicErrors.js';
 
 /** Deepest nesting of objects and arrays a request's JSON may have. Real requests use < 10. */
 export const MAX_JSON_DEPTH = 64;

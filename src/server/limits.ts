@@ -5,9 +5,10 @@
  *   than the document limit (or a persisted-query hash); batches are refused.
  * - `queryLimitsPlugin` (Apollo): after parsing and validation, the operation is measured with
  *   the arguments the executor will use (limits/cost.ts: depth, aliases, root fields, list
- *   sizes, cost, upstream calls, in time linear in the document). Then, while it runs: at most
- *   so many operations execute at once (limits/runtime.ts), its upstream calls are counted
- *   where they are made (src/polyv/upstream.ts), and its answer must fit the size bound.
+ *   sizes, cost, upstream calls and records, in time linear in the document). Then, while it
+ *   runs: at most so many operations execute at once (limits/runtime.ts), its upstream calls
+ *   and the records of the pages it keeps are counted where they are made
+ *   (src/polyv/upstream.ts), and its answer must fit the size bound.
  */
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { RequestHandler } from 'express';
@@ -18,7 +19,7 @@ import {
   type FragmentDefinitionNode,
   type ValidationRule,
 } from 'graphql';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode } from '../publicErrors.js';
 import type { GatewayContext } from './context.js';
 import { sendGraphQLError } from './httpErrors.js';
 import { measureOperation, type CostLimits } from './limits/cost.js';
@@ -37,6 +38,8 @@ export interface QueryLimits extends CostLimits {
   maxResponseBytes: number;
   /** Operations executing at once, and how many more may wait for a turn. */
   maxConcurrentOperations: number;
+  /** Records all running operations may hold together (their estimates): what bounds the heap. */
+  maxRecordsInFlight: number;
   maxQueuedOperations: number;
 }
 
@@ -163,8 +166,23 @@ export const KnownOperationTypes: ValidationRule = (context) => ({
   },
 });
 
+/**
+ * Answer fields (cost) that weigh as much as one record held: a red pack with 20 receives,
+ * every field asked, is about 200 fields and 11.7 kB held; its part of the answer being built
+ * is of the same order. So a query of many cheap fields and few records still takes its share.
+ */
+const COST_PER_RECORD = 100;
+
+/** What an operation may hold while it runs, in records: its pages or its answer. */
+const heldWeight = (measure: { records: number; cost: number }) =>
+  Math.max(measure.records, Math.ceil(measure.cost / COST_PER_RECORD));
+
 export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin<GatewayContext> {
-  const gate = new ConcurrencyGate(limits.maxConcurrentOperations, limits.maxQueuedOperations);
+  const gate = new ConcurrencyGate({
+    maxActive: limits.maxConcurrentOperations,
+    maxRecords: limits.maxRecordsInFlight,
+    maxQueued: limits.maxQueuedOperations,
+  });
   return {
     async requestDidStart() {
       let release: (() => void) | undefined;
@@ -186,7 +204,7 @@ export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin<Gatew
             if (definition.kind === Kind.FRAGMENT_DEFINITION)
               fragments.set(definition.name.value, definition);
           }
-          measureOperation(
+          const measure = measureOperation(
             schema,
             fragments,
             coerced.coerced,
@@ -194,7 +212,7 @@ export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin<Gatew
             operation.selectionSet,
             limits,
           );
-          release = await gate.acquire(contextValue.deadline);
+          release = await gate.acquire(heldWeight(measure), contextValue.deadline);
         },
         async willSendResponse({ response }) {
           // Synchronous up to here, so plugins registered after this one see the replacement.

@@ -7,7 +7,7 @@
 import DataLoader from 'dataloader';
 import type { IncomeRecordModel, RedPackModel } from '../domain/models.js';
 import type { UpstreamPage } from '../pagination/page.js';
-import type { PolyvUpstream, UpstreamCallOptions } from '../polyv/upstream.js';
+import type { PolyvUpstream, RecordBudget, UpstreamCallOptions } from '../polyv/upstream.js';
 import { stableKey } from '../cache/keys.js';
 import { fetchIncomePage, type IncomePageQuery } from '../polyv/incomeDetail.js';
 import { fetchRedPackPage, type RedPackPageQuery } from '../polyv/redPackStatistics.js';
@@ -22,15 +22,18 @@ export interface PageLoaders {
 
 /**
  * `options` apply to every call of the request (its client, its deadline, whether it wants
- * fresh data).
+ * fresh data). `held` counts the records of the pages kept for the request: the memoised ones,
+ * not a summary's, which are added up and let go.
  */
 export function createPageLoaders(
   upstream: PolyvUpstream,
   options: UpstreamCallOptions,
+  held?: RecordBudget,
 ): PageLoaders {
+  const kept = { ...options, held };
   return {
-    redPacks: pageLoader((query: RedPackPageQuery) => fetchRedPackPage(upstream, query, options)),
-    income: pageLoader((query: IncomePageQuery) => fetchIncomePage(upstream, query, options)),
+    redPacks: pageLoader((query: RedPackPageQuery) => fetchRedPackPage(upstream, query, kept)),
+    income: pageLoader((query: IncomePageQuery) => fetchIncomePage(upstream, query, kept)),
     redPacksOnce: (query) => fetchRedPackPage(upstream, query, options),
     incomeOnce: (query) => fetchIncomePage(upstream, query, options),
   };

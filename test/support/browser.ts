@@ -36,8 +36,9 @@ export interface WatchedPage {
 export async function openWatchedPage(
   browser: Browser,
   allowedOrigin: string,
+  viewport = { width: 1400, height: 900 },
 ): Promise<WatchedPage> {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   // Fail a step with its own message well before the test's timeout.
   page.setDefaultTimeout(10_000);

@@ -63,7 +63,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     NODE_ENV: 'test',
     PORT: '0',
     HOST: '127.0.0.1',
-    POLYV_TIMEOUT_MS: '2000',
+    // Long enough that a starved machine never times out (and retries) a big page: suites that
+    // count calls must see one per page. Suites about timeouts set their own.
+    POLYV_TIMEOUT_MS: '15000',
     GATEWAY_PLAYGROUND: 'on',
     // Suites about upstream behaviour need every request to reach Polyv; cache.test.ts turns it on.
     GATEWAY_CACHE: 'off',

@@ -21,6 +21,11 @@
  * argument, LIST_ESTIMATE for any other list. Each connection also costs UPSTREAM_CALL_COST for
  * the Polyv page behind it, a summary that for every page it may walk. Introspection
  * (`__schema`, `__type`) is not counted; it is switched on or off on its own.
+ *
+ * Upstream records count what the operation will fetch and hold until it ends (its DataLoader
+ * keeps every page): for each connection, the records of the pages the planner reads for its
+ * window (`plannedRecordsBound`), times every list above it, whatever the selection below it
+ * (a page is fetched whole). Summaries add their pages up and let them go: they hold none.
  */
 import {
   getArgumentValues,
@@ -37,9 +42,10 @@ import {
   type GraphQLSchema,
   type SelectionSetNode,
 } from 'graphql';
-import { ErrorCode } from '../../errors.js';
+import { ErrorCode } from '../../publicErrors.js';
 import { DEFAULT_PAGE_SIZE } from '../../pagination/connection.js';
 import { MAX_UPSTREAM_PAGE_SIZE } from '../../pagination/page.js';
+import { plannedRecordsBound } from '../../pagination/planner.js';
 
 export interface CostLimits {
   maxDepth: number;
@@ -48,6 +54,8 @@ export interface CostLimits {
   maxCost: number;
   /** Upstream calls one operation may make (a connection is one, a summary one per page). */
   maxUpstreamCalls: number;
+  /** Records one operation may fetch and hold: its connections' pages. */
+  maxUpstreamRecords: number;
   /** Longest `ids` or `representations` list. */
   maxIds: number;
   /** The most records one summary may add up: decides how many pages it may walk. */
@@ -73,6 +81,7 @@ export type Limit =
   | 'rootFields'
   | 'cost'
   | 'upstreamCalls'
+  | 'upstreamRecords'
   | 'listSize'
   | 'documentSize'
   | 'responseSize'
@@ -96,6 +105,8 @@ const BEFORE_EXECUTION = { http: { status: 400 } };
 interface Measure {
   cost: number;
   upstreamCalls: number;
+  /** Records the connections' pages hold. */
+  records: number;
   /** Aliases in the set and everything below it, fragments expanded. */
   aliases: number;
   /** Fields directly in the set, fragments expanded: the root fields when it is the root. */
@@ -104,7 +115,14 @@ interface Measure {
   depth: number;
 }
 
-const empty = (): Measure => ({ cost: 0, upstreamCalls: 0, aliases: 0, fields: 0, depth: 0 });
+const empty = (): Measure => ({
+  cost: 0,
+  upstreamCalls: 0,
+  records: 0,
+  aliases: 0,
+  fields: 0,
+  depth: 0,
+});
 
 /**
  * Measures an operation against `limits`, throwing the first limit it passes. `variables` are
@@ -161,6 +179,7 @@ class Walk {
             : this.fragment(selection.name.value, parent, pageSize);
       total.cost += part.cost;
       total.upstreamCalls += part.upstreamCalls;
+      total.records += part.records;
       total.aliases += part.aliases;
       total.fields += part.fields;
       total.depth = Math.max(total.depth, part.depth);
@@ -195,6 +214,7 @@ class Walk {
     const own: Measure = {
       cost: 1,
       upstreamCalls: 0,
+      records: 0,
       aliases: field.alias ? 1 : 0,
       fields: 1,
       depth: 1,
@@ -211,6 +231,7 @@ class Walk {
     const isConnection = returned.name.endsWith('Connection');
     const isSummary = returned.name.endsWith('Summary');
     const calls = isConnection ? this.connectionCalls(args) : isSummary ? this.summaryCalls : 0;
+    const records = isConnection ? this.connectionRecords(args) : 0;
     const childPageSize = isConnection ? this.pageSize(args) : pageSize;
     // At least 1, so that what is below always counts towards the whole: that is what lets
     // the walk stop as soon as a part passes a limit. An empty page is measured as a page of one.
@@ -222,6 +243,7 @@ class Walk {
     return {
       cost: 1 + calls * UPSTREAM_CALL_COST + multiplier * children.cost,
       upstreamCalls: calls + multiplier * children.upstreamCalls,
+      records: records + multiplier * children.records,
       aliases: own.aliases + children.aliases,
       fields: 1,
       depth: 1 + children.depth,
@@ -245,6 +267,23 @@ class Walk {
   private connectionCalls(args: Record<string, unknown> | undefined): number {
     if (!args) return 2;
     return isSet(args.last) && !isSet(args.first) && !isSet(args.before) ? 2 : 1;
+  }
+
+  /**
+   * Records the connection's pages hold (connection.ts reads them). From the head of the list
+   * (no cursor, no `last` counted from the end) its window is one page of exactly its size
+   * (a page of one when it is empty: the list's length). Anywhere else, the planner's bound for
+   * the window plus the cursors' own records, and `last` from the end first reads one record
+   * for the length. A re-read after the list moved under a cursor is not counted: the run-time
+   * budget is.
+   */
+  private connectionRecords(args: Record<string, unknown> | undefined): number {
+    if (!args) return 1 + plannedRecordsBound(MAX_PAGE + 2);
+    const window = this.pageSize(args);
+    const cursors = (isSet(args.after) ? 1 : 0) + (isSet(args.before) ? 1 : 0);
+    if (cursors === 0 && !isSet(args.last)) return Math.max(1, window);
+    const fromEnd = isSet(args.last) && !isSet(args.first) && !isSet(args.before);
+    return (fromEnd ? 1 : 0) + plannedRecordsBound(window + cursors);
   }
 
   private pageSize(args: Record<string, unknown> | undefined): number {
@@ -301,6 +340,13 @@ class Walk {
       limits.maxUpstreamCalls,
       'upstream calls to make (a connection is one or two, a summary one per page it may walk)',
       ': one query must not use up the upstream budget every client shares',
+    );
+    over(
+      'upstreamRecords',
+      measure.records,
+      limits.maxUpstreamRecords,
+      'upstream records to fetch and hold (each connection its page size, times every list above it)',
+      ': ask for smaller pages or fewer lists in one request',
     );
     over(
       'cost',

@@ -6,61 +6,100 @@
  */
 import { GraphQLError } from 'graphql';
 import { HeaderMap } from '@apollo/server';
-import { ErrorCode } from '../../errors.js';
+import { ErrorCode } from '../../publicErrors.js';
 import { limitExceeded } from './cost.js';
 
 /** Seconds a client is told to wait when every execution slot and queue place is taken. */
 const BUSY_RETRY_AFTER_S = 1;
 
 /**
- * At most `maxActive` operations execute at once; up to `maxQueued` more wait for a turn, each
- * until its deadline. Past that, a coded refusal (SERVER_BUSY, HTTP 503): memory stays bounded
- * by what `maxActive` operations may hold, not by how many clients ask at once.
+ * Admits operations by what they may hold, not only by how many they are: each operation weighs
+ * the records its estimate says it will fetch and keep (at least 1), and at most `maxRecords`
+ * of them, in at most `maxActive` operations, are held at once. So a burst of small queries runs
+ * side by side while heavy ones take turns, and the heap stays bounded by the records in flight
+ * (README, Security → Limits) however clients mix their requests. Waiters are served first in,
+ * first out, so a heavy operation is never starved by a stream of light ones; up to `maxQueued`
+ * wait, each until its deadline. Past that, a coded refusal (SERVER_BUSY, HTTP 503).
  */
 export class ConcurrencyGate {
   private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  private held = 0;
+  private readonly waiting: { weight: number; admit: () => void }[] = [];
 
   constructor(
-    private readonly maxActive: number,
-    private readonly maxQueued: number,
+    private readonly limits: { maxActive: number; maxRecords: number; maxQueued: number },
   ) {}
 
-  /** Resolves with the function that gives the slot back (call it exactly once). */
-  async acquire(deadline: number): Promise<() => void> {
-    if (this.active < this.maxActive) {
-      this.active++;
-      return this.releaser();
+  /** Records held by running operations, for metrics and tests. */
+  get recordsHeld(): number {
+    return this.held;
+  }
+
+  /** Resolves with the function that gives the weight back (call it exactly once). */
+  async acquire(records: number, deadline: number): Promise<() => void> {
+    // An operation may never weigh more than the whole gate (its own budget is smaller).
+    const weight = Math.min(Math.max(1, records), this.limits.maxRecords);
+    if (this.waiting.length === 0 && this.fits(weight)) {
+      this.count(weight);
+      return this.releaser(weight);
     }
-    if (this.waiting.length >= this.maxQueued)
-      throw busy(`${this.maxActive} operations are running and ${this.maxQueued} waiting`);
+    if (this.waiting.length >= this.limits.maxQueued)
+      throw busy(
+        `${this.active} operations holding ${this.held} records are running and ${this.waiting.length} waiting`,
+      );
     await new Promise<void>((resolve, reject) => {
-      const turn = () => {
-        clearTimeout(timer);
-        resolve();
+      const waiter = {
+        weight,
+        admit: () => {
+          clearTimeout(timer);
+          resolve();
+        },
       };
       const timer = setTimeout(
         () => {
-          this.waiting.splice(this.waiting.indexOf(turn), 1);
+          this.waiting.splice(this.waiting.indexOf(waiter), 1);
           reject(busy('no execution slot came free before the request deadline'));
+          // A heavy waiter leaving may let lighter ones behind it in.
+          this.admitWaiters();
         },
         Math.max(0, deadline - Date.now()),
       );
-      this.waiting.push(turn);
+      this.waiting.push(waiter);
     });
-    // The slot was handed over by release(): `active` already counts it.
-    return this.releaser();
+    // admitWaiters() counted the weight when it let this waiter in.
+    return this.releaser(weight);
   }
 
-  private releaser(): () => void {
+  private fits(weight: number): boolean {
+    return this.active < this.limits.maxActive && this.held + weight <= this.limits.maxRecords;
+  }
+
+  private count(weight: number): void {
+    this.active++;
+    this.held += weight;
+  }
+
+  private releaser(weight: number): () => void {
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.active--;
+      this.active--;
+      this.held -= weight;
+      this.admitWaiters();
     };
+  }
+
+  /** Lets in, in order, every waiter at the head that now fits. */
+  private admitWaiters(): void {
+    for (;;) {
+      const head = this.waiting[0];
+      if (!head || !this.fits(head.weight)) return;
+      this.waiting.shift();
+      // Counted now, so the next waiter sees the weight taken.
+      this.count(head.weight);
+      head.admit();
+    }
   }
 }
 

@@ -1,26 +1,37 @@
 /**
- * The single place where errors become what clients see. Upstream failures keep Polyv's own
- * code, message and requestId; anything without a public code is a bug on our side and
- * becomes INTERNAL_SERVER_ERROR with no details (those go to the log).
+ * The single place where errors become what clients see. The layers below report failures in
+ * their own terms (PolyvError, PaginationFailure) and this maps them onto the public tables
+ * (publicErrors.ts); Polyv failures keep Polyv's own code, message and requestId. Anything
+ * without a public code is a bug on our side and becomes INTERNAL_SERVER_ERROR with no details
+ * (those go to the log).
  */
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
-import { ErrorCode } from '../errors.js';
+import { ApolloServerErrorCode } from '@apollo/server/errors';
 import type { Logger } from '../logger.js';
+import { PaginationFailure, type PaginationFailureKind } from '../pagination/failures.js';
 import { PolyvError } from '../polyv/errors.js';
+import { ErrorCode, UnavailableReason } from '../publicErrors.js';
 
-/** Codes Apollo Server itself assigns to request problems; they are already safe to show. */
-const APOLLO_CODES = new Set([
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'BAD_USER_INPUT',
-  'BAD_REQUEST',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-  'OPERATION_RESOLUTION_FAILURE',
+/** Codes Apollo Server itself assigns to request problems are already safe to show. */
+const PUBLIC_CODES = new Set<string>([
+  ...Object.values(ErrorCode),
+  ...Object.values(ApolloServerErrorCode).filter(
+    (code) => code !== ApolloServerErrorCode.INTERNAL_SERVER_ERROR,
+  ),
 ]);
-const PUBLIC_CODES = new Set<string>([...Object.values(ErrorCode), ...APOLLO_CODES]);
+
+/** Each pagination failure's public code. */
+const PAGINATION_CODES: Record<
+  PaginationFailureKind,
+  { code: ErrorCode; reason?: UnavailableReason }
+> = {
+  badArgument: { code: ErrorCode.BadUserInput },
+  staleCursor: { code: ErrorCode.StaleCursor },
+  listChanging: { code: ErrorCode.UpstreamUnavailable, reason: UnavailableReason.ListChanging },
+  tooLarge: { code: ErrorCode.QueryLimitExceeded },
+};
 
 export function createErrorFormatter(
   logger: Logger,
@@ -44,13 +55,23 @@ export function createErrorFormatter(
         locations,
         path,
         extensions: {
-          code: original.code,
+          code: original.answered ? ErrorCode.UpstreamError : ErrorCode.UpstreamUnavailable,
           endpoint: original.endpoint,
           ...(original.reason !== undefined ? { reason: original.reason } : {}),
           ...(original.httpStatus !== undefined ? { httpStatus: original.httpStatus } : {}),
           attempts: original.attempts,
           ...(polyv ? { polyv } : {}),
         },
+      };
+    }
+
+    if (original instanceof PaginationFailure) {
+      const { code, reason } = PAGINATION_CODES[original.kind];
+      return {
+        message: original.message,
+        locations,
+        path,
+        extensions: { code, ...(reason ? { reason } : {}), ...original.details },
       };
     }
 

@@ -1,4 +1,9 @@
-import { GraphQLError } from 'graphql';
+/**
+ * The public error contract, as plain data: every `extensions.code` and UPSTREAM_UNAVAILABLE
+ * `reason` a client may see. The layers below report failures in their own terms (Polyv
+ * failures, pagination failures); `server/errorFormatter.ts` maps them onto these tables.
+ */
+import { PolyvUnavailableReason } from './polyv/errors.js';
 
 /**
  * The public error codes: `extensions.code` on every GraphQL error the gateway returns.
@@ -35,43 +40,12 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /**
  * Why UPSTREAM_UNAVAILABLE: its `extensions.reason`. Public like the codes: add, never rename.
+ * Polyv's side and the gateway's protection of Polyv come from the Polyv client; the rest from
+ * the layers above it.
  */
 export const UnavailableReason = {
-  // Polyv's side.
-  /** Connection refused or reset. */
-  Network: 'NETWORK',
-  Timeout: 'TIMEOUT',
-  /** A 5xx, HTML error pages included. */
-  Http5xx: 'HTTP_5XX',
-  /** A 200 that is not JSON or not Polyv's shape. */
-  Malformed: 'MALFORMED',
-  /** Polyv said "qps exceeds". */
-  PolyvRateLimit: 'POLYV_RATE_LIMIT',
-  // The gateway protecting Polyv (and itself).
-  CircuitOpen: 'CIRCUIT_OPEN',
-  QueueFull: 'QUEUE_FULL',
-  QueueTimeout: 'QUEUE_TIMEOUT',
-  DeadlineExceeded: 'DEADLINE_EXCEEDED',
+  ...PolyvUnavailableReason,
   /** A list's pages kept disagreeing (records arriving while it was read), even past the cache. */
   ListChanging: 'LIST_CHANGING',
 } as const;
 export type UnavailableReason = (typeof UnavailableReason)[keyof typeof UnavailableReason];
-
-/** An invalid argument: names the argument so a client can point at it. */
-export function badUserInput(message: string, argument?: string): GraphQLError {
-  return new GraphQLError(message, {
-    extensions: { code: ErrorCode.BadUserInput, ...(argument ? { argument } : {}) },
-  });
-}
-
-/** A principal asked for data its key does not allow; decided before any upstream call. */
-export function forbidden(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: ErrorCode.Forbidden } });
-}
-
-/** Used by exhaustive switches: the compiler proves this is never reached. */
-export class UnreachableCaseError extends Error {
-  constructor(value: never) {
-    super(`Unreachable case: ${String(value)}`);
-  }
-}
