@@ -80,13 +80,78 @@ describe('errors as data', () => {
     expect(response.errors![0]!.message).toMatch(/not JSON/);
   });
 
-  it('answers null, not an error, for ids that are not channel numbers', async () => {
-    const response = await stack.graphql(
-      `{ channel(id: "abc") { id } channels(ids: ["x1", "2812610", ""]) { id } }`,
-    );
+  it.each([
+    ['channel(id:)', '{ channel(id: "abc") { id } }', 'channel', 'id', '"abc"'],
+    [
+      'channels(ids:)',
+      '{ channels(ids: ["2812610", "x1", ""]) { id } }',
+      'channels',
+      'ids',
+      '"x1"',
+    ],
+  ])(
+    'refuses an id that is not a channel number in %s with BAD_USER_INPUT naming the argument',
+    async (_field, query, field, argument, id) => {
+      // Asked beside a field that stands: the refusal nulls only its own field.
+      const response = await stack.graphql(`{ ok: channel(id: "2812612") { id } ${query.slice(1)}`);
+      expect(response.status).toBe(200);
+      expect(response.data).toEqual({ ok: { id: '2812612' }, [field]: null });
+      expect(response.errors).toEqual([
+        expect.objectContaining({
+          message: `\`${argument}\`: ${id} is not a Polyv channel number (digits only).`,
+          path: [field],
+          extensions: { code: 'BAD_USER_INPUT', argument },
+        }),
+      ]);
+      expect(stack.emulator.calls).toHaveLength(0);
+    },
+  );
+});
+
+describe('federated entities', () => {
+  const ENTITIES = `query($r: [_Any!]!) { _entities(representations: $r) {
+    __typename
+    ... on Channel { id }
+    ... on RedPack { id receiveCount }
+    ... on IncomeRecord { id }
+    ... on WechatUser { openId nickname }
+  } }`;
+
+  it('refuses a Channel representation whose id is not a channel number, and resolves the rest', async () => {
+    const response = await stack.graphql(ENTITIES, {
+      r: [
+        { __typename: 'Channel', id: 'abc' },
+        { __typename: 'Channel', id: '2812612' },
+      ],
+    });
+    expect(response.data).toEqual({ _entities: [null, { __typename: 'Channel', id: '2812612' }] });
+    expect(response.errors).toEqual([
+      expect.objectContaining({
+        message: '`representations`: "abc" is not a Polyv channel number (digits only).',
+        path: ['_entities', 0],
+        extensions: { code: 'BAD_USER_INPUT', argument: 'representations' },
+      }),
+    ]);
+  });
+
+  // Their keys are `resolvable: false`: Polyv cannot look one up, and a router never asks.
+  it.each([
+    ['RedPack', { id: '1' }],
+    ['IncomeRecord', { id: '1' }],
+    ['WechatUser', { openId: 'o1' }],
+  ])('refuses a %s representation with BAD_USER_INPUT naming the type', async (type, key) => {
+    const response = await stack.graphql(ENTITIES, { r: [{ __typename: type, ...key }] });
     expect(response.status).toBe(200);
-    expect(response.errors).toBeUndefined();
-    expect(response.data).toEqual({ channel: null, channels: [null, { id: '2812610' }, null] });
+    expect(response.data).toEqual({ _entities: [null] });
+    expect(response.errors).toEqual([
+      expect.objectContaining({
+        message: expect.stringMatching(
+          new RegExp(`^${type} cannot be fetched by its key: .*resolvable: false`),
+        ),
+        path: ['_entities', 0],
+        extensions: { code: 'BAD_USER_INPUT', argument: 'representations' },
+      }),
+    ]);
     expect(stack.emulator.calls).toHaveLength(0);
   });
 

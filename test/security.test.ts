@@ -85,6 +85,25 @@ describe('API keys', () => {
     expect(whole.errors).toBeUndefined();
   });
 
+  it('fails only the field a key may not read: the rest of the answer stands', async () => {
+    const response = await stack.graphql(
+      `{ channel(id: "2812610") { id }
+         incomeRecords(startDate: "2026-10-01", endDate: "2026-10-02", first: 1) { totalCount } }`,
+      undefined,
+      bearer(KEYS.ops),
+    );
+    expect(response.status).toBe(200);
+    expect(response.data).toEqual({ channel: { id: '2812610' }, incomeRecords: null });
+    expect(response.errors).toEqual([
+      expect.objectContaining({
+        message: expect.stringMatching(/not the whole account's income: pass channelId/),
+        path: ['incomeRecords'],
+        extensions: { code: 'FORBIDDEN' },
+      }),
+    ]);
+    expect(stack.emulator.calls).toHaveLength(0);
+  });
+
   it('applies the same grants to federated entity requests', async () => {
     const response = await stack.graphql(
       `query($r: [_Any!]!) { _entities(representations: $r) { ... on Channel { id redPacks(first: 1) { totalCount } } } }`,

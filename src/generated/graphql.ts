@@ -200,18 +200,19 @@ export type PayTypeTotal = {
 
 export type Query = {
   __typename?: 'Query';
-  /** A Polyv live channel by its channel number (频道号). Returns null when `id` is not a channel number (digits only). The channel's lists are fetched from Polyv when asked for, so a number that is not a channel of this account shows up as an error on those fields. */
+  /** A Polyv live channel by its channel number (频道号). An `id` that is not a channel number (digits only) is refused with BAD_USER_INPUT. The channel's lists are fetched from Polyv when asked for, so a number that is not a channel of this account shows up as an error on those fields. */
   channel?: Maybe<Channel>;
-  /** Several channels at once, in the order asked; null where an id is not a channel number. */
-  channels: Array<Maybe<Channel>>;
+  /** Several channels at once, in the order asked. If any id is not a channel number (digits only), the field is null with a BAD_USER_INPUT error naming it. */
+  channels?: Maybe<Array<Maybe<Channel>>>;
   /** Income of the whole configured Polyv account between two days, both included, newest first: all channels unless `channelId` is given (Polyv's get-income-detail). A Relay connection: page with `first`/`after` or `last`/`before` (at most 1000 a page; 20 when neither `first` nor `last` is given). */
-  incomeRecords: IncomeRecordConnection;
+  incomeRecords?: Maybe<IncomeRecordConnection>;
   /**
    * Totals of the account's income between two days, both included (all channels unless
    * `channelId` is given): count, total, by pay type, and a per-day series with every day of the
-   * range. Computed by the gateway from every Polyv page, exact to the fen.
+   * range. Computed by the gateway from every Polyv page, exact to the fen. Null, with an error,
+   * when it cannot be computed.
    */
-  incomeSummary: IncomeSummary;
+  incomeSummary?: Maybe<IncomeSummary>;
 };
 
 
@@ -657,9 +658,9 @@ export type PayTypeTotalResolvers<ContextType = GatewayContext, ParentType exten
 
 export type QueryResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   channel?: Resolver<Maybe<ResolversTypes['Channel']>, ParentType, ContextType, RequireFields<QueryChannelArgs, 'id'>>;
-  channels?: Resolver<Array<Maybe<ResolversTypes['Channel']>>, ParentType, ContextType, RequireFields<QueryChannelsArgs, 'ids'>>;
-  incomeRecords?: Resolver<ResolversTypes['IncomeRecordConnection'], ParentType, ContextType, RequireFields<QueryIncomeRecordsArgs, 'endDate' | 'startDate'>>;
-  incomeSummary?: Resolver<ResolversTypes['IncomeSummary'], ParentType, ContextType, RequireFields<QueryIncomeSummaryArgs, 'endDate' | 'startDate'>>;
+  channels?: Resolver<Maybe<Array<Maybe<ResolversTypes['Channel']>>>, ParentType, ContextType, RequireFields<QueryChannelsArgs, 'ids'>>;
+  incomeRecords?: Resolver<Maybe<ResolversTypes['IncomeRecordConnection']>, ParentType, ContextType, RequireFields<QueryIncomeRecordsArgs, 'endDate' | 'startDate'>>;
+  incomeSummary?: Resolver<Maybe<ResolversTypes['IncomeSummary']>, ParentType, ContextType, RequireFields<QueryIncomeSummaryArgs, 'endDate' | 'startDate'>>;
 };
 
 export type ReceiverTotalResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['ReceiverTotal'] = ResolversParentTypes['ReceiverTotal']> = {

@@ -7,11 +7,11 @@
  * 3. the concurrency bound: at most N calls in flight;
  * 4. the token bucket: at most burst + rate × t calls in any t seconds.
  *
- * Waiting in 2–4 is bounded by the queue timeout and the request's deadline, and at most
- * `maxQueue` attempts may wait at all: a request that cannot be served in time fails cleanly
- * with UPSTREAM_UNAVAILABLE instead of piling up.
+ * Waiting in 2–4 happens in one queue per client, served in turn (FairGate), so one client's
+ * flood cannot make another client wait behind it. Waiting is bounded by the queue timeout and
+ * the request's deadline, and at most `maxQueue` attempts may wait at all: a request that cannot
+ * be served in time fails cleanly with UPSTREAM_UNAVAILABLE instead of piling up.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import CircuitBreaker from 'opossum';
 import type { TokenBuckets } from '../ratelimit/tokenBucket.js';
 import {
@@ -21,7 +21,7 @@ import {
   UpstreamRefusedError,
   type UnavailableReason,
 } from './errors.js';
-import { Semaphore } from './semaphore.js';
+import { FairGate } from './fairGate.js';
 
 export interface GuardOptions {
   maxConcurrency: number;
@@ -46,15 +46,22 @@ export interface UpstreamGrant {
 /** The bucket key of the single upstream. */
 const UPSTREAM_BUCKET = 'polyv';
 
+/** The queue of calls made on behalf of no particular client. */
+export const UNKNOWN_CLIENT = 'unknown';
+
 export class UpstreamGuard {
-  private readonly slots: Semaphore;
+  private readonly gate: FairGate;
   private readonly breaker: CircuitBreaker<[() => Promise<unknown>], unknown>;
-  private waiting = 0;
   private pausedUntil = 0;
   private readonly grantListeners: ((grant: UpstreamGrant) => void)[] = [];
 
   constructor(private readonly options: GuardOptions) {
-    this.slots = new Semaphore(options.maxConcurrency);
+    this.gate = new FairGate({
+      maxConcurrency: options.maxConcurrency,
+      maxQueue: options.maxQueue,
+      take: () => options.buckets.take(UPSTREAM_BUCKET),
+      pausedUntil: () => this.pausedUntil,
+    });
     this.breaker = new CircuitBreaker((call: () => Promise<unknown>) => call(), {
       timeout: false, // each attempt has its own HTTP timeout
       errorThresholdPercentage: options.breaker.errorPercent,
@@ -74,21 +81,23 @@ export class UpstreamGuard {
   }
 
   get queueDepth(): number {
-    return this.waiting;
+    return this.gate.waiting;
   }
 
   get inFlight(): number {
-    return this.slots.inUse;
+    return this.gate.inFlight;
   }
 
   /**
-   * Runs one attempt under every protection; `deadline` is the request's (epoch ms). The attempt
-   * is told when its token was granted, on the bucket's clock.
+   * Runs one attempt under every protection; `deadline` is the request's (epoch ms), `client`
+   * whose turn it waits for (the API key's name, else the client's address). The attempt is
+   * told when its token was granted, on the bucket's clock.
    */
   async run<T>(
     endpoint: string,
     attempt: (grantedAt: number) => Promise<T>,
     deadline: number,
+    client: string = UNKNOWN_CLIENT,
   ): Promise<T> {
     if (this.breaker.opened)
       throw this.refused(
@@ -96,8 +105,6 @@ export class UpstreamGuard {
         'CIRCUIT_OPEN',
         'Polyv keeps failing: calls are paused for a while (circuit open)',
       );
-    if (this.waiting >= this.options.maxQueue)
-      throw this.refused(endpoint, 'QUEUE_FULL', 'Too many calls to Polyv are waiting');
 
     const queueDeadline = Math.min(deadline, Date.now() + this.options.queueTimeoutMs);
     const late = () =>
@@ -113,21 +120,12 @@ export class UpstreamGuard {
             `Waited ${this.options.queueTimeoutMs} ms for a turn to call Polyv`,
           );
 
-    let release: (() => void) | undefined;
-    let grantedAt: number | undefined;
-    this.waiting++;
-    try {
-      if (!(await this.waitForBackoff(queueDeadline))) throw late();
-      release = await this.slots.acquire(queueDeadline);
-      if (!release) throw late();
-      grantedAt = await this.waitForToken(queueDeadline);
-      if (grantedAt === undefined) throw late();
-    } catch (error) {
-      release?.();
-      throw error;
-    } finally {
-      this.waiting--;
-    }
+    const turn = await this.gate.wait(client, queueDeadline);
+    if (!turn.ok)
+      throw turn.why === 'QUEUE_FULL'
+        ? this.refused(endpoint, 'QUEUE_FULL', 'Too many calls to Polyv are waiting')
+        : late();
+    const { grantedAt, release } = turn;
 
     const heldFrom = performance.now();
     try {
@@ -167,24 +165,6 @@ export class UpstreamGuard {
    */
   onGrant(listener: (grant: UpstreamGrant) => void): void {
     this.grantListeners.push(listener);
-  }
-
-  private async waitForBackoff(until: number): Promise<boolean> {
-    const wait = this.pausedUntil - Date.now();
-    if (wait <= 0) return true;
-    if (Date.now() + wait > until) return false;
-    await sleep(wait);
-    return true;
-  }
-
-  /** Waits for a token until `until`; resolves with its grant time, or undefined if too late. */
-  private async waitForToken(until: number): Promise<number | undefined> {
-    for (;;) {
-      const taken = await this.options.buckets.take(UPSTREAM_BUCKET);
-      if (taken.ok) return taken.at;
-      if (Date.now() + taken.retryAfterMs > until) return undefined;
-      await sleep(taken.retryAfterMs);
-    }
   }
 
   private refused(

@@ -81,6 +81,8 @@ export interface AttemptEvent {
 export interface CallOptions {
   /** Epoch ms by which the whole call, retries included, must be done. */
   deadline?: number;
+  /** On whose behalf (API key name or client address): calls wait for a turn per client. */
+  client?: string;
 }
 
 export interface PolyvResponse<T> {
@@ -140,6 +142,7 @@ export class PolyvHttpClient {
             return this.attempt(request, deadline);
           },
           deadline,
+          options.client,
         );
         report('ok', false, false, response.requestId);
         return response;

@@ -2,18 +2,28 @@
 import { badUserInput } from './clientErrors.js';
 
 /** Polyv channel numbers are digits; anything else can never be a channel. */
-export const isChannelNumber = (id: string): boolean => /^\d{1,20}$/.test(id);
+const isChannelNumber = (id: string): boolean => /^\d{1,20}$/.test(id);
 
+/**
+ * A channel number as asked for (`channel(id:)`, `channels(ids:)`, `channelId`, a Channel
+ * representation's `id`); anything else is refused, naming the argument, before any upstream call.
+ */
+export function channelArgument(id: string, argument: string): string {
+  if (!isChannelNumber(id))
+    throw badUserInput(
+      `\`${argument}\`: ${JSON.stringify(id)} is not a Polyv channel number (digits only).`,
+      argument,
+    );
+  return id;
+}
+
+/** An optional channel filter (`channelId`). */
 export function channelIdArgument(
   id: string | null | undefined,
   argument: string,
 ): string | undefined {
   if (id === null || id === undefined) return undefined;
-  if (!isChannelNumber(id))
-    throw badUserInput(
-      `\`${argument}\` must be a Polyv channel number (digits only); got ${JSON.stringify(id)}.`,
-      argument,
-    );
+  channelArgument(id, argument);
   // Polyv reads channelId 0 as "every channel": the same as leaving it out.
   return /^0+$/.test(id) ? undefined : id;
 }

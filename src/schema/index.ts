@@ -1,8 +1,15 @@
 /** The executable subgraph schema: schema.graphql (the source of truth) plus our resolvers. */
 import { readFileSync } from 'node:fs';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import type { GraphQLSchema } from 'graphql';
-import { parse } from 'graphql';
+import {
+  Kind,
+  parse,
+  type ConstDirectiveNode,
+  type DocumentNode,
+  type GraphQLSchema,
+} from 'graphql';
+import { badUserInput } from './clientErrors.js';
+import type { Resolvers } from '../generated/graphql.js';
 import { resolvers } from './resolvers.js';
 
 /** schema.graphql sits at the package root, two levels above both src/schema and dist/schema. */
@@ -11,5 +18,40 @@ export const SCHEMA_PATH = new URL('../../schema.graphql', import.meta.url);
 export const typeDefs = parse(readFileSync(SCHEMA_PATH, 'utf8'));
 
 export function buildSchema(): GraphQLSchema {
-  return buildSubgraphSchema([{ typeDefs, resolvers }]);
+  return buildSubgraphSchema([{ typeDefs, resolvers: refusingUnresolvable(typeDefs, resolvers) }]);
 }
+
+/**
+ * Entity types whose every @key says `resolvable: false`: a router never asks us for one, but any
+ * client can send `_entities` a representation of one, and without a reference resolver that bare
+ * representation would reach field resolvers that expect a Polyv record. Each such type refuses
+ * its representations instead, read off the schema so a type declared so later is covered too.
+ */
+function refusingUnresolvable(document: DocumentNode, map: Resolvers): Resolvers {
+  const refusing: Record<string, object> = { ...map };
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.OBJECT_TYPE_DEFINITION) continue;
+    const keys = definition.directives?.filter((directive) => directive.name.value === 'key');
+    if (!keys?.length || !keys.every(isUnresolvable)) continue;
+    const type = definition.name.value;
+    refusing[type] = {
+      ...refusing[type],
+      // Async: a refusal fails only this representation, not the whole `_entities` list.
+      __resolveReference: async () => {
+        throw badUserInput(
+          `${type} cannot be fetched by its key: Polyv has no way to look one up (its @key is resolvable: false). Reach it through a Channel or a list.`,
+          'representations',
+        );
+      },
+    };
+  }
+  return refusing;
+}
+
+const isUnresolvable = (key: ConstDirectiveNode) =>
+  key.arguments?.some(
+    (argument) =>
+      argument.name.value === 'resolvable' &&
+      argument.value.kind === Kind.BOOLEAN &&
+      argument.value.value === false,
+  ) ?? false;

@@ -10,16 +10,14 @@ import type { Resolvers } from '../generated/graphql.js';
 import type { GatewayContext } from '../server/context.js';
 import { resolveConnection } from '../pagination/connection.js';
 import {
+  channelArgument,
   channelIdArgument,
   dayRange,
-  isChannelNumber,
   sessionIdArgument,
   timeRange,
 } from './arguments.js';
 import { incomeList, redPackList } from './lists.js';
 import { DateScalar, DateTimeScalar, DecimalScalar } from './scalars.js';
-
-const channelOf = (id: string) => (isChannelNumber(id) ? { id } : null);
 
 /** A connection's answer may be reused for as long as the Polyv page behind it is cached. */
 const reusableFor = (context: GatewayContext, seconds: number) =>
@@ -43,8 +41,8 @@ export const resolvers: Resolvers = {
         incomeSummaryBuilder(range.startDate, range.endDate),
       );
     },
-    channel: (_, { id }) => channelOf(id),
-    channels: (_, { ids }) => ids.map(channelOf),
+    channel: (_, { id }) => ({ id: channelArgument(id, 'id') }),
+    channels: (_, { ids }) => ids.map((id) => ({ id: channelArgument(id, 'ids') })),
     incomeRecords: (_, { startDate, endDate, channelId, ...page }, context) => {
       reusableFor(context, context.cacheMaxAge.incomeDetail);
       return resolveConnection(
@@ -80,15 +78,16 @@ export const resolvers: Resolvers = {
         incomeSummaryBuilder(range.startDate, range.endDate),
       );
     },
-    // Federation: another subgraph hands us `{ id }`; any channel number is a channel.
-    __resolveReference: (reference) => {
+    // Federation: another subgraph hands us `{ id }`; any channel number is a channel. Async so
+    // that a refusal fails only its own representation (a synchronous throw would fail them all).
+    __resolveReference: async (reference) => {
       const id: unknown = reference.id;
       if (typeof id !== 'string')
         throw badUserInput(
           'A Channel representation needs `id`, a channel number as a string.',
           'representations',
         );
-      return channelOf(id);
+      return { id: channelArgument(id, 'representations') };
     },
     redPacks: (channel, { sessionId, startTime, endTime, ...page }, context) => {
       reusableFor(context, context.cacheMaxAge.redPackStatistics);

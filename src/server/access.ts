@@ -67,12 +67,19 @@ export function authentication(
   };
 }
 
-/** One token bucket per API key name; per client address when auth is off. */
+/**
+ * Who the client is, for limits shared between clients: the API key's name, or the client's
+ * address when auth is off.
+ */
+export function clientOf(request: Request, response: Response): string {
+  const principal = principalOf(response);
+  return principal === ANONYMOUS ? `ip:${addressOf(request)}` : `key:${principal.name}`;
+}
+
+/** One token bucket per client (clientOf). */
 export function rateLimiting(buckets: TokenBuckets): RequestHandler {
   return (request, response, next) => {
-    const principal = principalOf(response);
-    const key = principal === ANONYMOUS ? `ip:${addressOf(request)}` : `key:${principal.name}`;
-    buckets.take(key).then((taken) => {
+    buckets.take(clientOf(request, response)).then((taken) => {
       if (taken.ok) return next();
       tooManyRequests(response, taken.retryAfterMs, { graphqlLevel: true });
     }, next);

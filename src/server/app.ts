@@ -23,7 +23,7 @@ import type { TokenBuckets } from '../ratelimit/tokenBucket.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { observeRequests, recordOf } from '../observability/requests.js';
 import { buildSchema } from '../schema/index.js';
-import { authentication, principalOf, rateLimiting } from './access.js';
+import { authentication, clientOf, principalOf, rateLimiting } from './access.js';
 import { cachePolicyPlugin } from './cachePolicy.js';
 import { createContext, type GatewayContext } from './context.js';
 import { createErrorFormatter } from './errorFormatter.js';
@@ -174,6 +174,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
           upstream: options.upstream,
           accountId: options.accountId,
           principal: principalOf(response),
+          client: clientOf(request, response),
           deadline: Date.now() + config.limits.requestTimeoutMs,
           fresh: wantsFreshData(request.headers['cache-control'], request.headers.pragma),
           cacheMaxAge,

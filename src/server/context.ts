@@ -34,6 +34,8 @@ export interface ContextDependencies {
   upstream: PolyvUpstream;
   accountId: string;
   principal: Principal;
+  /** Who is asking, as the upstream's fair queue tells clients apart (see access.ts clientOf). */
+  client: string;
   deadline: number;
   fresh: boolean;
   cacheMaxAge: GatewayContext['cacheMaxAge'];
@@ -43,6 +45,7 @@ export interface ContextDependencies {
 
 export function createContext({
   upstream,
+  client,
   maxUpstreamCalls,
   maxUpstreamRecords,
   ...request
@@ -51,6 +54,7 @@ export function createContext({
     pages: createPageLoaders(
       upstream,
       {
+        client,
         deadline: request.deadline,
         fresh: request.fresh,
         tally: request.record,

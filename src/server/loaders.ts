@@ -21,9 +21,9 @@ export interface PageLoaders {
 }
 
 /**
- * `options` apply to every call of the request (its deadline, whether it wants fresh data).
- * `held` counts the records of the pages kept for the request: the memoised ones, not a
- * summary's, which are added up and let go.
+ * `options` apply to every call of the request (its client, its deadline, whether it wants
+ * fresh data). `held` counts the records of the pages kept for the request: the memoised ones,
+ * not a summary's, which are added up and let go.
  */
 export function createPageLoaders(
   upstream: PolyvUpstream,
