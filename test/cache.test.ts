@@ -66,6 +66,33 @@ describe('upstream page cache and response cache', () => {
     expect(calls('incomeDetail')).toBe(1);
   });
 
+  it.each([
+    [
+      'Query.incomeSummary',
+      `{ incomeSummary(startDate: "2026-10-01", endDate: "2026-10-31", channelId: "2812612") { count } }`,
+    ],
+    [
+      'Channel.incomeSummary',
+      `{ channel(id: "2812612") { incomeSummary(startDate: "2026-10-01", endDate: "2026-10-31") { count } } }`,
+    ],
+    [
+      'Query.incomeRecords',
+      `{ incomeRecords(startDate: "2026-10-01", endDate: "2026-10-31", channelId: "2812612", first: 1) { totalCount } }`,
+    ],
+    [
+      'Channel.incomeRecords',
+      `{ channel(id: "2812612") { incomeRecords(startDate: "2026-10-01", endDate: "2026-10-31", first: 1) { totalCount } } }`,
+    ],
+  ])(
+    '%s carries the income TTL as its hint, read from @cacheControl in the schema',
+    async (_field, query) => {
+      // Once a hand-kept list of root fields lacked incomeSummary: it answered no-store.
+      const answer = await stack.graphql(query);
+      expect(answer.errors).toBeUndefined();
+      expect(answer.headers.get('cache-control')).toBe('max-age=60, public');
+    },
+  );
+
   it('coalesces concurrent requests for the same page into one upstream call', async () => {
     stack.emulator.setLatency(200);
     // Twenty different operations (so the response cache cannot answer) needing the same page:

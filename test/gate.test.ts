@@ -10,9 +10,9 @@ const FAR = () => Date.now() + 60_000;
 const settled = () => new Promise((resolve) => setImmediate(resolve));
 
 /** Starts an acquire and records when it is admitted. */
-function ask(gate: ConcurrencyGate, records: number, deadline = FAR()) {
+function ask(gate: ConcurrencyGate, records: number, deadline = FAR(), client = 'a') {
   const entry = { admitted: false, release: undefined as (() => void) | undefined };
-  const done = gate.acquire(records, deadline).then((release) => {
+  const done = gate.acquire(records, deadline, client).then((release) => {
     entry.admitted = true;
     entry.release = release;
   });
@@ -43,6 +43,40 @@ describe('ConcurrencyGate', () => {
     // Both fit now, and are let in in order.
     expect([heavy.admitted, light.admitted]).toEqual([true, true]);
     expect(gate.recordsHeld).toBe(510);
+  });
+
+  it("serves waiting clients in turn: one client's flood never stands between another and a slot", async () => {
+    const gate = new ConcurrencyGate({ maxActive: 2, maxRecords: 1_000, maxQueued: 50 });
+    const flood = Array.from({ length: 12 }, () => ask(gate, 1, FAR(), 'flood'));
+    await settled();
+    const quiet = ask(gate, 1, FAR(), 'quiet');
+    await settled();
+    expect(quiet.admitted).toBe(false);
+    // The flood had the turn before the quiet client joined the round: one more of its waiters
+    // goes first, then the quiet client, ahead of the flood's other nine.
+    flood[0]!.release!();
+    await settled();
+    expect(quiet.admitted).toBe(false);
+    flood[1]!.release!();
+    await settled();
+    expect(quiet.admitted).toBe(true);
+    expect(flood.filter((a) => a.admitted)).toHaveLength(3);
+  });
+
+  it('makes room in a full queue by shedding the longest queue, not the newcomer', async () => {
+    const gate = new ConcurrencyGate({ maxActive: 1, maxRecords: 1_000, maxQueued: 3 });
+    ask(gate, 1, FAR(), 'flood');
+    const queued = [1, 2, 3].map(() => gate.acquire(1, FAR(), 'flood'));
+    const quiet = gate.acquire(1, FAR(), 'quiet');
+    // The flood's newest waiter gave way.
+    await expect(queued[2]).rejects.toMatchObject({ extensions: { code: 'SERVER_BUSY' } });
+    // A second flood waiter beyond the bound is refused itself: the flood's queue is not shorter.
+    await expect(gate.acquire(1, FAR(), 'flood')).rejects.toMatchObject({
+      extensions: { code: 'SERVER_BUSY' },
+    });
+    void quiet.catch(() => undefined);
+    void queued[0]!.catch(() => undefined);
+    void queued[1]!.catch(() => undefined);
   });
 
   it('counts an operation heavier than the gate as the whole gate, so it still runs alone', async () => {

@@ -517,7 +517,6 @@ export type ResolversTypes = {
   Channel: ResolverTypeWrapper<ChannelModel>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DayTotal: ResolverTypeWrapper<DayTotalModel>;
@@ -528,7 +527,6 @@ export type ResolversTypes = {
   IncomeSummary: ResolverTypeWrapper<IncomeSummaryModel>;
   Money: ResolverTypeWrapper<MoneyModel>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   PayType: PayType;
   PayTypeTotal: ResolverTypeWrapper<PayTypeTotalModel>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -544,6 +542,8 @@ export type ResolversTypes = {
   RedPackType: RedPackType;
   RedPackTypeTotal: ResolverTypeWrapper<RedPackTypeTotalModel>;
   WechatUser: ResolverTypeWrapper<WechatUserModel>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -551,7 +551,6 @@ export type ResolversParentTypes = {
   Channel: ChannelModel;
   ID: Scalars['ID']['output'];
   String: Scalars['String']['output'];
-  Int: Scalars['Int']['output'];
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
   DayTotal: DayTotalModel;
@@ -562,7 +561,6 @@ export type ResolversParentTypes = {
   IncomeSummary: IncomeSummaryModel;
   Money: MoneyModel;
   PageInfo: PageInfo;
-  Boolean: Scalars['Boolean']['output'];
   PayTypeTotal: PayTypeTotalModel;
   Query: Record<PropertyKey, never>;
   ReceiverTotal: ReceiverTotalModel;
@@ -574,7 +572,16 @@ export type ResolversParentTypes = {
   RedPackSummary: RedPackSummaryModel;
   RedPackTypeTotal: RedPackTypeTotalModel;
   WechatUser: WechatUserModel;
+  Boolean: Scalars['Boolean']['output'];
+  Int: Scalars['Int']['output'];
 };
+
+export type CacheControlDirectiveArgs = {
+  inheritMaxAge?: Maybe<Scalars['Boolean']['input']>;
+  maxAge?: Maybe<Scalars['Int']['input']>;
+};
+
+export type CacheControlDirectiveResolver<Result, Parent, ContextType = GatewayContext, Args = CacheControlDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type ChannelResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Channel'] = ResolversParentTypes['Channel'], FederationReferenceType extends FederationReferenceTypes['Channel'] = FederationReferenceTypes['Channel']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Channel']> | FederationReferenceType, FederationReferenceType, ContextType>;
@@ -764,3 +771,6 @@ export type Resolvers<ContextType = GatewayContext> = {
   WechatUser?: WechatUserResolvers<ContextType>;
 };
 
+export type DirectiveResolvers<ContextType = GatewayContext> = {
+  cacheControl?: CacheControlDirectiveResolver<any, any, ContextType>;
+};

@@ -10,7 +10,7 @@
  * on a fake clock in tests.
  */
 import type { TakeResult } from '../ratelimit/tokenBucket.js';
-import { FairQueue } from './fairQueue.js';
+import { FairQueue } from '../ratelimit/fairQueue.js';
 
 /** The clock and timers the gate runs on (real ones, or a test's fake). */
 export interface Timers {

@@ -87,8 +87,9 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
   // Room for GET queries up to the document limit, so that limit (not Node's) answers them.
   const httpServer = http.createServer({ maxHeaderSize: 64 * 1024 }, app);
 
+  const schema = buildSchema();
   const apollo = new ApolloServer<GatewayContext>({
-    schema: buildSchema(),
+    schema,
     // Apollo's own notices go to our log, as JSON like every other line.
     logger: logger.child({ component: 'apollo' }),
     formatError: createErrorFormatter(logger, { stackTraces: config.http.stackTraces }),
@@ -113,7 +114,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
       queryLimitsPlugin(config.limits),
       // Our own cache hints (cachePolicy.ts) replace Apollo's per-field cache-control plugin.
       ApolloServerPluginCacheControlDisabled(),
-      cachePolicyPlugin({ privateAnswers: config.auth.mode === 'keys' }),
+      cachePolicyPlugin({ schema, privateAnswers: config.auth.mode === 'keys' }),
       recordPlugin(),
       graphqlOverHttpStatusPlugin(),
     ],

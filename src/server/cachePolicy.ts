@@ -1,29 +1,22 @@
 /**
  * Cache hints for clients, routers and CDNs: the Cache-Control header of every answer.
  *
- * An answer may be reused for as long as the shortest-lived data in it: each connection
- * resolver restricts the request's policy to its Polyv page TTL; channel identities (`channel`,
- * `channels`, `_entities`) never change and allow an hour. Root fields we do not hint
- * (`_service`, introspection) make an answer uncacheable, as do errors. With API keys every
- * answer is `private`, because what a key may see differs from key to key.
+ * An answer may be reused for as long as the shortest-lived data in it. Which root fields may be
+ * cached at all, and for how long at most, is declared in the schema with `@cacheControl`
+ * (read once by schema/policy.ts): channel identities allow an hour; lists and summaries
+ * inherit the age of the Polyv pages they read, which their resolvers restrict the request's
+ * policy to. A root field without a hint (`_service`, introspection) makes an answer
+ * uncacheable, as do errors. With API keys every answer is `private`, because what a key may
+ * see differs from key to key.
  *
- * (Apollo's cache-control plugin does the same from schema directives, but by instrumenting
- * every field of every answer; for our answers of thousands of fields that cost a fifth of the
- * gateway's CPU.)
+ * (Apollo's cache-control plugin reads the same directives, but by instrumenting every field
+ * of every answer; for our answers of thousands of fields that cost a fifth of the gateway's
+ * CPU. Here the resolvers that read Polyv restrict the policy, once per list.)
  */
 import type { ApolloServerPlugin } from '@apollo/server';
-import { Kind, type SelectionSetNode } from 'graphql';
+import { Kind, type GraphQLSchema, type SelectionSetNode } from 'graphql';
+import { readCachePolicy, type CachePolicyMap } from '../schema/policy.js';
 import type { GatewayContext } from './context.js';
-
-/** How long a channel's identity may be reused. */
-export const CHANNEL_MAX_AGE = 3600;
-const HINTED_ROOT_FIELDS = new Set([
-  'channel',
-  'channels',
-  'incomeRecords',
-  '_entities',
-  '__typename',
-]);
 
 /** The request's cache policy: the smallest max-age seen, or uncacheable. */
 export class CachePolicy {
@@ -40,21 +33,22 @@ export class CachePolicy {
 }
 
 export function cachePolicyPlugin(options: {
+  schema: GraphQLSchema;
   privateAnswers: boolean;
 }): ApolloServerPlugin<GatewayContext> {
+  const policy = readCachePolicy(options.schema);
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ operation, contextValue }) {
-          if (
-            !operation ||
-            operation.operation !== 'query' ||
-            !onlyHintedRootFields(operation.selectionSet)
-          ) {
-            contextValue.cachePolicy.uncacheable = true;
-          } else {
-            contextValue.cachePolicy.restrict(CHANNEL_MAX_AGE);
-          }
+          const hints =
+            operation?.operation === 'query'
+              ? rootHints(policy, operation.selectionSet)
+              : undefined;
+          if (!hints) contextValue.cachePolicy.uncacheable = true;
+          else
+            for (const hint of hints)
+              if (hint.maxAge !== undefined) contextValue.cachePolicy.restrict(hint.maxAge);
         },
         async willSendResponse({ response, contextValue }) {
           const failed =
@@ -70,10 +64,22 @@ export function cachePolicyPlugin(options: {
   };
 }
 
-function onlyHintedRootFields(selectionSet: SelectionSetNode): boolean {
-  return selectionSet.selections.every((selection) =>
-    selection.kind === Kind.FIELD
-      ? HINTED_ROOT_FIELDS.has(selection.name.value)
-      : selection.kind === Kind.INLINE_FRAGMENT && onlyHintedRootFields(selection.selectionSet),
-  );
+/** Each root field's hint, or undefined as soon as one has none (or a fragment hides it). */
+function rootHints(
+  policy: CachePolicyMap,
+  selectionSet: SelectionSetNode,
+): { maxAge?: number }[] | undefined {
+  const hints: { maxAge?: number }[] = [];
+  for (const selection of selectionSet.selections) {
+    if (selection.kind === Kind.FIELD) {
+      const hint = policy.hintOf('Query', selection.name.value);
+      if (!hint) return undefined;
+      hints.push(hint);
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      const inner = rootHints(policy, selection.selectionSet);
+      if (!inner) return undefined;
+      hints.push(...inner);
+    } else return undefined;
+  }
+  return hints;
 }

@@ -12,6 +12,8 @@ export interface GatewayContext {
   accountId: string;
   /** Who is asking (decides which channels they may read). */
   principal: Principal;
+  /** Who is asking, as the fair queues tell clients apart (see access.ts clientOf). */
+  client: string;
   /** Epoch ms by which the request must be answered. */
   deadline: number;
   /** The client asked for fresh data (Cache-Control: no-cache). */
@@ -63,6 +65,7 @@ export function createContext({
       new RecordBudget(maxUpstreamRecords),
     ),
     cachePolicy: new CachePolicy(),
+    client,
     ...request,
   };
 }

@@ -212,7 +212,11 @@ export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin<Gatew
             operation.selectionSet,
             limits,
           );
-          release = await gate.acquire(heldWeight(measure), contextValue.deadline);
+          release = await gate.acquire(
+            heldWeight(measure),
+            contextValue.deadline,
+            contextValue.client,
+          );
         },
         async willSendResponse({ response }) {
           // Synchronous up to here, so plugins registered after this one see the replacement.

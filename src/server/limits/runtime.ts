@@ -7,6 +7,7 @@
 import { GraphQLError } from 'graphql';
 import { HeaderMap } from '@apollo/server';
 import { ErrorCode } from '../../publicErrors.js';
+import { FairQueue } from '../../ratelimit/fairQueue.js';
 import { limitExceeded } from './cost.js';
 
 /** Seconds a client is told to wait when every execution slot and queue place is taken. */
@@ -17,14 +18,18 @@ const BUSY_RETRY_AFTER_S = 1;
  * the records its estimate says it will fetch and keep (at least 1), and at most `maxRecords`
  * of them, in at most `maxActive` operations, are held at once. So a burst of small queries runs
  * side by side while heavy ones take turns, and the heap stays bounded by the records in flight
- * (README, Security → Limits) however clients mix their requests. Waiters are served first in,
- * first out, so a heavy operation is never starved by a stream of light ones; up to `maxQueued`
- * wait, each until its deadline. Past that, a coded refusal (SERVER_BUSY, HTTP 503).
+ * (README, Security → Limits) however clients mix their requests.
+ *
+ * Waiters queue per client and are served in turn (the same FairQueue as the upstream's), so one
+ * client's flood never stands between another client and a slot; within the turn order nobody
+ * overtakes, so a heavy operation is never starved by light ones. Up to `maxQueued` wait, each
+ * until its deadline; when the queue is full, the client with the longest queue gives up its
+ * newest waiter, and past that the newcomer gets a coded refusal (SERVER_BUSY, HTTP 503).
  */
 export class ConcurrencyGate {
   private active = 0;
   private held = 0;
-  private readonly waiting: { weight: number; admit: () => void }[] = [];
+  private readonly waiting = new FairQueue<Waiter>();
 
   constructor(
     private readonly limits: { maxActive: number; maxRecords: number; maxQueued: number },
@@ -35,39 +40,53 @@ export class ConcurrencyGate {
     return this.held;
   }
 
-  /** Resolves with the function that gives the weight back (call it exactly once). */
-  async acquire(records: number, deadline: number): Promise<() => void> {
+  /**
+   * Resolves with the function that gives the weight back (call it exactly once). `client`
+   * tells clients apart for their turns (the API key's name, else the address).
+   */
+  async acquire(records: number, deadline: number, client = ''): Promise<() => void> {
     // An operation may never weigh more than the whole gate (its own budget is smaller).
     const weight = Math.min(Math.max(1, records), this.limits.maxRecords);
-    if (this.waiting.length === 0 && this.fits(weight)) {
+    if (this.waiting.size === 0 && this.fits(weight)) {
       this.count(weight);
       return this.releaser(weight);
     }
-    if (this.waiting.length >= this.limits.maxQueued)
-      throw busy(
-        `${this.active} operations holding ${this.held} records are running and ${this.waiting.length} waiting`,
-      );
+    if (this.waiting.size >= this.limits.maxQueued) {
+      const shed = this.waiting.shedFor(client);
+      if (!shed) throw this.full();
+      shed.refuse(this.full());
+    }
     await new Promise<void>((resolve, reject) => {
-      const waiter = {
+      const waiter: Waiter = {
         weight,
         admit: () => {
           clearTimeout(timer);
           resolve();
         },
+        refuse: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
       };
       const timer = setTimeout(
         () => {
-          this.waiting.splice(this.waiting.indexOf(waiter), 1);
+          this.waiting.remove(client, waiter);
           reject(busy('no execution slot came free before the request deadline'));
           // A heavy waiter leaving may let lighter ones behind it in.
           this.admitWaiters();
         },
         Math.max(0, deadline - Date.now()),
       );
-      this.waiting.push(waiter);
+      this.waiting.push(client, waiter);
     });
     // admitWaiters() counted the weight when it let this waiter in.
     return this.releaser(weight);
+  }
+
+  private full(): GraphQLError {
+    return busy(
+      `${this.active} operations holding ${this.held} records are running and ${this.waiting.size} waiting`,
+    );
   }
 
   private fits(weight: number): boolean {
@@ -90,17 +109,23 @@ export class ConcurrencyGate {
     };
   }
 
-  /** Lets in, in order, every waiter at the head that now fits. */
+  /** Lets in, in turn, every waiter that now fits; stops at the first that does not. */
   private admitWaiters(): void {
     for (;;) {
-      const head = this.waiting[0];
-      if (!head || !this.fits(head.weight)) return;
+      const next = this.waiting.peek();
+      if (!next || !this.fits(next.weight)) return;
       this.waiting.shift();
       // Counted now, so the next waiter sees the weight taken.
-      this.count(head.weight);
-      head.admit();
+      this.count(next.weight);
+      next.admit();
     }
   }
+}
+
+interface Waiter {
+  weight: number;
+  admit(): void;
+  refuse(error: GraphQLError): void;
 }
 
 function busy(why: string): GraphQLError {

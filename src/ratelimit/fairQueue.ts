@@ -1,5 +1,6 @@
 /**
- * Waiters for the upstream, one FIFO queue per client, served in round-robin order: while
+ * Waiters, one FIFO queue per client, served in round-robin order (for a turn at the upstream,
+ * and for an execution slot): while
  * several clients wait, each gets one turn before any gets a second. So however many calls one
  * client queues, another client's call waits for at most one call of each other waiting client.
  *
@@ -28,6 +29,12 @@ export class FairQueue<T> {
     if (queue) queue.push(item);
     else this.queues.set(client, [item]);
     this.count++;
+  }
+
+  /** The waiter whose turn is next, left in place. */
+  peek(): T | undefined {
+    const next = this.queues.values().next();
+    return next.done ? undefined : next.value[0];
   }
 
   /** The next waiter in turn: the oldest of the client whose turn it is; that client goes to the end of the round. */
