@@ -155,6 +155,29 @@ describe('federated entities', () => {
     expect(stack.emulator.calls).toHaveLength(0);
   });
 
+  it('refuses a list with an unknown __typename as a whole, leaving no refused item unawaited', async () => {
+    // Found by the fuzz campaign: refusals of earlier items (async) were left as unhandled
+    // rejections when @apollo/subgraph threw at a later unknown type; in a real process an
+    // unhandled rejection ends it. Jest fails this test if one is left.
+    const response = await stack.graphql(ENTITIES, {
+      r: [
+        { __typename: 'RedPack', id: '1' },
+        { __typename: 'Channel', id: 'abc' },
+        { __typename: 'NoSuchType', id: '1' },
+      ],
+    });
+    expect(response.status).toBe(200);
+    expect(response.data).toBeNull();
+    expect(response.errors).toEqual([
+      expect.objectContaining({
+        message: expect.stringMatching(/"NoSuchType" is not an entity type of this subgraph/),
+        extensions: { code: 'BAD_USER_INPUT', argument: 'representations' },
+      }),
+    ]);
+    // Let any stray rejection surface before the test ends.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  });
+
   // GraphQL over HTTP: 200 to application/json (what routers read), 400 to
   // application/graphql-response+json.
   const strict = { accept: 'application/graphql-response+json' };

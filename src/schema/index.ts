@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import {
+  isObjectType,
   Kind,
   parse,
   type ConstDirectiveNode,
@@ -18,7 +19,41 @@ export const SCHEMA_PATH = new URL('../../schema.graphql', import.meta.url);
 export const typeDefs = parse(readFileSync(SCHEMA_PATH, 'utf8'));
 
 export function buildSchema(): GraphQLSchema {
-  return buildSubgraphSchema([{ typeDefs, resolvers: refusingUnresolvable(typeDefs, resolvers) }]);
+  const schema = buildSubgraphSchema([
+    { typeDefs, resolvers: refusingUnresolvable(typeDefs, resolvers) },
+  ]);
+  checkingEntityTypesFirst(schema);
+  return schema;
+}
+
+/**
+ * @apollo/subgraph resolves `_entities` in one map over the representations and throws, in the
+ * middle of it, at the first `__typename` the schema does not have: the items started before it
+ * (our reference resolvers are async, so that a refusal fails only its own item) are then left
+ * as promises nobody awaits, and a rejected one is an unhandled rejection, which ends a Node
+ * process. So every `__typename` is checked before any item starts, and an unknown one refuses
+ * the whole list as the client's error.
+ */
+function checkingEntityTypesFirst(schema: GraphQLSchema): void {
+  const entities = schema.getQueryType()?.getFields()['_entities'];
+  const resolve = entities?.resolve;
+  if (!entities || !resolve) return;
+  entities.resolve = (source, args: { representations?: unknown }, context, info) => {
+    const representations = Array.isArray(args.representations) ? args.representations : [];
+    for (const representation of representations) {
+      const typename: unknown =
+        typeof representation === 'object' && representation !== null
+          ? (representation as { __typename?: unknown }).__typename
+          : undefined;
+      const type = typeof typename === 'string' ? schema.getType(typename) : undefined;
+      if (!isObjectType(type) || !type.extensions?.['apollo'])
+        throw badUserInput(
+          `Invalid entity representation: ${JSON.stringify(typename) ?? 'no __typename'} is not an entity type of this subgraph.`,
+          'representations',
+        );
+    }
+    return resolve(source, args, context, info);
+  };
 }
 
 /**
