@@ -31,7 +31,7 @@ export interface RunningGateway extends GatewayServer {
   emulator: PolyvEmulator | undefined;
   /** Upstream protection state (breaker, queue), for health and tests. */
   guard: UpstreamGuard;
-  /** The page cache (hit and miss counters), when caching is on. */
+  /** The page cache, when caching is on. */
   pageCache: UpstreamCache | undefined;
   /** The Redis connection, when configured. */
   redis: SharedRedis | undefined;

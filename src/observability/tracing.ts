@@ -4,14 +4,7 @@
  * variables ask for an exporter (off by default), with W3C trace-context propagation so a
  * federated router's trace continues through us.
  */
-import {
-  context,
-  propagation,
-  trace,
-  type Context,
-  type Span,
-  type Tracer,
-} from '@opentelemetry/api';
+import { context, propagation, trace, type Context, type Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
@@ -37,13 +30,4 @@ export function startTracing(exporter: SpanExporter = new OTLPTraceExporter()): 
 /** The context of an incoming request: its traceparent, if any. */
 export function incomingContext(headers: Record<string, string | string[] | undefined>): Context {
   return propagation.extract(context.active(), headers);
-}
-
-/** Runs `work` inside `span` (so spans started within are its children) and ends it. */
-export async function inSpan<T>(span: Span, parent: Context, work: () => Promise<T>): Promise<T> {
-  try {
-    return await context.with(trace.setSpan(parent, span), work);
-  } finally {
-    span.end();
-  }
 }
