@@ -14,7 +14,7 @@ import { DEMO_CREDENTIALS } from '../src/emulator/index.js';
 import type { PolyvRequest } from '../src/polyv/http.js';
 import { fetchRedPackPage } from '../src/polyv/redPackStatistics.js';
 import { signedParams } from '../src/polyv/sign.js';
-import type { PolyvUpstream } from '../src/polyv/upstream.js';
+import type { PolyvPages } from '../src/polyv/pages.js';
 
 const PAGE = 1_000;
 const PAGES = 20;
@@ -72,7 +72,7 @@ const answering = (text: string) =>
       const body = JSON.parse(text) as { data: unknown };
       return Promise.resolve({ data: request.data.parse(body.data), fetchedAt: Date.now() });
     },
-  }) as unknown as PolyvUpstream;
+  }) as unknown as PolyvPages;
 
 const heap = () => {
   gc();

@@ -5,14 +5,14 @@
  */
 import { SharedRedis } from './cache/redis.js';
 import { SharedCache } from './cache/sharedCache.js';
-import { UpstreamCache } from './cache/upstreamCache.js';
+import { PolyvPageCache } from './cache/pageCache.js';
 import type { GatewayConfig } from './config/index.js';
 import { cstDayOf } from './domain/convert.js';
 import { startEmulator, type PolyvEmulator } from './emulator/index.js';
 import type { Logger } from './logger.js';
-import { UpstreamGuard } from './polyv/guard.js';
+import { PolyvGuard } from './polyv/guard.js';
 import { PolyvHttpClient } from './polyv/http.js';
-import { PolyvUpstream } from './polyv/upstream.js';
+import { PolyvPages } from './polyv/pages.js';
 import { RedisTokenBuckets } from './ratelimit/redisTokenBuckets.js';
 import {
   MemoryTokenBuckets,
@@ -30,9 +30,9 @@ export interface RunningGateway extends GatewayServer {
   /** The in-process emulator, when the gateway runs without Polyv credentials. */
   emulator: PolyvEmulator | undefined;
   /** Upstream protection state (breaker, queue), for health and tests. */
-  guard: UpstreamGuard;
+  guard: PolyvGuard;
   /** The page cache, when caching is on. */
-  pageCache: UpstreamCache | undefined;
+  pageCache: PolyvPageCache | undefined;
   /** The Redis connection, when configured. */
   redis: SharedRedis | undefined;
   metrics: GatewayMetrics;
@@ -87,7 +87,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   if (tracing) logger.info('tracing: exporting spans as the OTEL_* variables say');
 
   const limits = config.upstream;
-  const guard = new UpstreamGuard({
+  const guard = new PolyvGuard({
     maxConcurrency: limits.maxConcurrency,
     maxQueue: limits.maxQueue,
     queueTimeoutMs: limits.queueTimeoutMs,
@@ -134,7 +134,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     guard,
     maxSockets: limits.maxConcurrency,
   });
-  const pageCache = config.cache.enabled ? new UpstreamCache(cache('page:'), redis) : undefined;
+  const pageCache = config.cache.enabled ? new PolyvPageCache(cache('page:'), redis) : undefined;
 
   /** Releases everything started so far: on stop, or when start-up fails half way. */
   const release = async () => {
@@ -152,7 +152,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
 
   const server = await startGatewayServer({
     config,
-    upstream: new PolyvUpstream(client, pageCache, config.cache.ttlMs, metrics),
+    upstream: new PolyvPages(client, pageCache, config.cache.ttlMs, metrics),
     metrics,
     metricsOnMainPort: config.metrics.onMainPort,
     metricsToken: config.metrics.token,

@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Kind, parse, type OperationDefinitionNode } from 'graphql';
 import { performance } from 'node:perf_hooks';
 import { startEmulator, type PolyvEmulator } from '../src/emulator/index.js';
-import { UpstreamGuard } from '../src/polyv/guard.js';
+import { PolyvGuard } from '../src/polyv/guard.js';
 import { PolyvHttpClient } from '../src/polyv/http.js';
 import { fetchRedPackPage } from '../src/polyv/redPackStatistics.js';
-import { CallBudget, PolyvUpstream, RecordBudget } from '../src/polyv/upstream.js';
+import { CallBudget, PolyvPages, RecordBudget } from '../src/polyv/pages.js';
 import { MemoryTokenBuckets } from '../src/ratelimit/tokenBucket.js';
 import { buildSchema } from '../src/schema/index.js';
 import { measureOperation, type CostLimits } from '../src/server/limits/cost.js';
@@ -392,7 +392,7 @@ describe('run-time bounds behind the estimate', () => {
         timeoutMs: 2_000,
         retries: 0,
         maxSockets: 4,
-        guard: new UpstreamGuard({
+        guard: new PolyvGuard({
           maxConcurrency: 4,
           maxQueue: 100,
           queueTimeoutMs: 5_000,
@@ -401,7 +401,7 @@ describe('run-time bounds behind the estimate', () => {
           buckets: new MemoryTokenBuckets({ ratePerSecond: 100_000, burst: 100_000 }),
         }),
       });
-      const upstream = new PolyvUpstream(client, undefined, {});
+      const upstream = new PolyvPages(client, undefined, {});
       const budget = new CallBudget(3);
       const page = (pageNumber: number) =>
         fetchRedPackPage(upstream, { channelId: '2812610', pageNumber, pageSize: 1 }, { budget });
@@ -423,7 +423,7 @@ describe('run-time bounds behind the estimate', () => {
         timeoutMs: 5_000,
         retries: 0,
         maxSockets: 4,
-        guard: new UpstreamGuard({
+        guard: new PolyvGuard({
           maxConcurrency: 4,
           maxQueue: 100,
           queueTimeoutMs: 5_000,
@@ -432,7 +432,7 @@ describe('run-time bounds behind the estimate', () => {
           buckets: new MemoryTokenBuckets({ ratePerSecond: 100_000, burst: 100_000 }),
         }),
       });
-      const upstream = new PolyvUpstream(client, undefined, {});
+      const upstream = new PolyvPages(client, undefined, {});
       const held = new RecordBudget(1_000);
       const page = (
         pageNumber: number,

@@ -11,7 +11,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import autocannon from 'autocannon';
-import type { UpstreamGrant } from '../src/polyv/guard.js';
+import type { PolyvGrant } from '../src/polyv/guard.js';
 import { startStack, type Stack } from './support/stack.js';
 
 /**
@@ -221,7 +221,7 @@ describe('an upstream-bound flood', () => {
 
   it(`never grants more than ${UPSTREAM.burst} + ${UPSTREAM.ratePerSecond}/s upstream calls, and answers every request cleanly`, async () => {
     stack.emulator.resetCounters();
-    const grants: UpstreamGrant[] = [];
+    const grants: PolyvGrant[] = [];
     stack.gateway.guard.onGrant((grant) => grants.push(grant));
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     loopDelay.enable();

@@ -1,9 +1,9 @@
 /** The signed Polyv client against the emulator over real HTTP: envelopes, errors, faults, retries. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { startEmulator, type Fault, type PolyvEmulator } from '../src/emulator/index.js';
-import { UpstreamGuard } from '../src/polyv/guard.js';
+import { PolyvGuard } from '../src/polyv/guard.js';
 import { PolyvHttpClient } from '../src/polyv/http.js';
-import { PolyvUpstream } from '../src/polyv/upstream.js';
+import { PolyvPages } from '../src/polyv/pages.js';
 import { MemoryTokenBuckets } from '../src/ratelimit/tokenBucket.js';
 import { fetchIncomePage } from '../src/polyv/incomeDetail.js';
 import { fetchRedPackPage } from '../src/polyv/redPackStatistics.js';
@@ -27,7 +27,7 @@ const makeClient = (overrides: Partial<ConstructorParameters<typeof PolyvHttpCli
     retries: 2,
     maxSockets: 8,
     // Generous protection: this suite is about the client; the guard has tests of its own.
-    guard: new UpstreamGuard({
+    guard: new PolyvGuard({
       maxConcurrency: 8,
       maxQueue: 100,
       queueTimeoutMs: 5_000,
@@ -40,7 +40,7 @@ const makeClient = (overrides: Partial<ConstructorParameters<typeof PolyvHttpCli
   });
 
 /** The client without a cache: what the endpoint modules call. */
-const via = (c: PolyvHttpClient) => new PolyvUpstream(c, undefined, {});
+const via = (c: PolyvHttpClient) => new PolyvPages(c, undefined, {});
 const redPacks = (c = client, pageSize = 10) =>
   fetchRedPackPage(via(c), { channelId: '2812610', pageNumber: 1, pageSize });
 const income = (c = client) =>

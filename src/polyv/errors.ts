@@ -97,7 +97,7 @@ export class PolyvUnavailableError extends PolyvError {
  * The gateway did not call Polyv: the circuit is open, the queue is full, or waiting would
  * pass the request's deadline. Retrying inside the same request would only make it worse.
  */
-export class UpstreamRefusedError extends PolyvError {
+export class PolyvCallRefusedError extends PolyvError {
   readonly answered = false;
   readonly retryable = false;
 }

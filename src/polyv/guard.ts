@@ -18,7 +18,7 @@ import {
   PolyvMalformedResponseError,
   PolyvRateLimitedError,
   PolyvUnavailableError,
-  UpstreamRefusedError,
+  PolyvCallRefusedError,
   type UnavailableReason,
 } from './errors.js';
 import { FairGate } from './fairGate.js';
@@ -37,7 +37,7 @@ export interface GuardOptions {
  * One call that was granted an upstream token: when (on the bucket's clock, where the rate
  * promise is made) and how long it then took until Polyv's answer or failure was in hand.
  */
-export interface UpstreamGrant {
+export interface PolyvGrant {
   endpoint: string;
   grantedAt: number;
   heldMs: number;
@@ -49,11 +49,11 @@ const UPSTREAM_BUCKET = 'polyv';
 /** The queue of calls made on behalf of no particular client. */
 export const UNKNOWN_CLIENT = 'unknown';
 
-export class UpstreamGuard {
+export class PolyvGuard {
   private readonly gate: FairGate;
   private readonly breaker: CircuitBreaker<[() => Promise<unknown>], unknown>;
   private pausedUntil = 0;
-  private readonly grantListeners: ((grant: UpstreamGrant) => void)[] = [];
+  private readonly grantListeners: ((grant: PolyvGrant) => void)[] = [];
 
   constructor(private readonly options: GuardOptions) {
     this.gate = new FairGate({
@@ -163,7 +163,7 @@ export class UpstreamGuard {
    * Listens to every upstream token granted, once its call has settled: the rate limit's
    * promise can be checked on the grants themselves, not only where calls land.
    */
-  onGrant(listener: (grant: UpstreamGrant) => void): void {
+  onGrant(listener: (grant: PolyvGrant) => void): void {
     this.grantListeners.push(listener);
   }
 
@@ -171,8 +171,8 @@ export class UpstreamGuard {
     endpoint: string,
     reason: UnavailableReason,
     message: string,
-  ): UpstreamRefusedError {
-    return new UpstreamRefusedError(message, { endpoint, reason });
+  ): PolyvCallRefusedError {
+    return new PolyvCallRefusedError(message, { endpoint, reason });
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * The one signed Polyv fetcher. Every upstream call goes through `PolyvHttpClient.call`:
- * a fresh timestamp and signature per attempt, each attempt through the UpstreamGuard
+ * a fresh timestamp and signature per attempt, each attempt through the PolyvGuard
  * (breaker, QPS back-off, concurrency, token bucket), retries with jittered exponential
  * backoff for transient faults only, all within the request's deadline, and both of Polyv's
  * envelopes turned into data or a typed PolyvError.
@@ -16,10 +16,10 @@ import {
   PolyvMalformedResponseError,
   PolyvRateLimitedError,
   PolyvUnavailableError,
-  UpstreamRefusedError,
+  PolyvCallRefusedError,
   type PolyvErrorDetails,
 } from './errors.js';
-import type { UpstreamGuard } from './guard.js';
+import type { PolyvGuard } from './guard.js';
 import { v2Envelope, v4Envelope } from './responses.js';
 import { signedParams, type ParamValue } from './sign.js';
 
@@ -32,7 +32,7 @@ export interface PolyvClientOptions {
   /** Retries after the first attempt, for retryable faults only. */
   retries: number;
   /** Protection shared by every call of this process. */
-  guard: UpstreamGuard;
+  guard: PolyvGuard;
   /** Keep-alive sockets per origin. */
   maxSockets: number;
   /** Told about every attempt (logs, metrics); never about the secret or the signature. */
@@ -155,7 +155,7 @@ export class PolyvHttpClient {
           failure.retryable && attempt <= this.options.retries && Date.now() + pause < deadline;
         report(
           failure.reason ?? 'UPSTREAM_ERROR',
-          failure instanceof UpstreamRefusedError,
+          failure instanceof PolyvCallRefusedError,
           retrying,
           failure.requestId,
         );

@@ -2,7 +2,7 @@
 import { instantFromMillis, money, payTypeFromCode, yuanToFen } from '../domain/convert.js';
 import type { IncomeRecordModel } from '../domain/models.js';
 import type { PolyvPage } from './page.js';
-import type { PolyvUpstream, UpstreamCallOptions } from './upstream.js';
+import type { PolyvPages, PolyvCallOptions } from './pages.js';
 import { incomePage, type RawIncomeRecord } from './responses.js';
 
 /** The filters of one income list; every page of the list shares them. */
@@ -24,9 +24,9 @@ export interface IncomePageQuery extends IncomeFilter {
 }
 
 export async function fetchIncomePage(
-  upstream: PolyvUpstream,
+  upstream: PolyvPages,
   query: IncomePageQuery,
-  options: UpstreamCallOptions = {},
+  options: PolyvCallOptions = {},
 ): Promise<PolyvPage<IncomeRecordModel>> {
   const { data, fetchedAt } = await upstream.call(
     {

@@ -9,7 +9,7 @@ import {
 } from '../domain/convert.js';
 import type { RedPackModel } from '../domain/models.js';
 import type { PolyvPage } from './page.js';
-import type { PolyvUpstream, UpstreamCallOptions } from './upstream.js';
+import type { PolyvPages, PolyvCallOptions } from './pages.js';
 import { redPackPage, type RawRedPack } from './responses.js';
 
 /** The filters of one red-pack list; every page of the list shares them. */
@@ -29,9 +29,9 @@ export interface RedPackPageQuery extends RedPackFilter {
 }
 
 export async function fetchRedPackPage(
-  upstream: PolyvUpstream,
+  upstream: PolyvPages,
   query: RedPackPageQuery,
-  options: UpstreamCallOptions = {},
+  options: PolyvCallOptions = {},
 ): Promise<PolyvPage<RedPackModel>> {
   const { data, fetchedAt } = await upstream.call(
     {

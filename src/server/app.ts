@@ -18,7 +18,7 @@ import express from 'express';
 import type { GatewayConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
-import type { PolyvUpstream } from '../polyv/upstream.js';
+import type { PolyvPages } from '../polyv/pages.js';
 import type { TokenBuckets } from '../ratelimit/tokenBucket.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { observeRequests, recordOf } from '../observability/requests.js';
@@ -40,7 +40,7 @@ import { checkDashboardAssets, dashboardRouter } from './dashboard.js';
 export interface GatewayServerOptions {
   config: Pick<GatewayConfig, 'auth' | 'limits' | 'server' | 'http' | 'cache'>;
   /** Polyv, through the page cache. */
-  upstream: PolyvUpstream;
+  upstream: PolyvPages;
   /** Per-principal request buckets (shared by replicas with Redis). */
   clientBuckets: TokenBuckets;
   /** Whole-response cache; absent: off. */

@@ -1,7 +1,7 @@
 /** The per-request GraphQL context: everything a resolver may use, built fresh per request. */
 import type { Principal } from '../auth/apiKeys.js';
 import type { RequestRecord } from '../observability/requests.js';
-import { CallBudget, RecordBudget, type PolyvUpstream } from '../polyv/upstream.js';
+import { CallBudget, RecordBudget, type PolyvPages } from '../polyv/pages.js';
 import { CachePolicy } from './cachePolicy.js';
 import { createPageLoaders, type PageLoaders } from './loaders.js';
 
@@ -33,7 +33,7 @@ export interface ContextDependencies {
   maxUpstreamCalls: number;
   /** Upstream records the request may fetch and hold, at run time (GATEWAY_MAX_UPSTREAM_RECORDS). */
   maxUpstreamRecords: number;
-  upstream: PolyvUpstream;
+  upstream: PolyvPages;
   accountId: string;
   principal: Principal;
   /** Who is asking, as the upstream's fair queue tells clients apart (see access.ts clientOf). */

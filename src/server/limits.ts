@@ -8,7 +8,7 @@
  *   sizes, cost, upstream calls and records, in time linear in the document). Then, while it
  *   runs: at most so many operations execute at once (limits/runtime.ts), its upstream calls
  *   and the records of the pages it keeps are counted where they are made
- *   (src/polyv/upstream.ts), and its answer must fit the size bound.
+ *   (src/polyv/pages.ts), and its answer must fit the size bound.
  */
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { RequestHandler } from 'express';

@@ -7,7 +7,7 @@
 import DataLoader from 'dataloader';
 import type { IncomeRecordModel, RedPackModel } from '../domain/models.js';
 import type { PolyvPage } from '../polyv/page.js';
-import type { PolyvUpstream, RecordBudget, UpstreamCallOptions } from '../polyv/upstream.js';
+import type { PolyvPages, RecordBudget, PolyvCallOptions } from '../polyv/pages.js';
 import { stableKey } from '../cache/keys.js';
 import { fetchIncomePage, type IncomePageQuery } from '../polyv/incomeDetail.js';
 import { fetchRedPackPage, type RedPackPageQuery } from '../polyv/redPackStatistics.js';
@@ -26,8 +26,8 @@ export interface PageLoaders {
  * not a summary's, which are added up and let go.
  */
 export function createPageLoaders(
-  upstream: PolyvUpstream,
-  options: UpstreamCallOptions,
+  upstream: PolyvPages,
+  options: PolyvCallOptions,
   held?: RecordBudget,
 ): PageLoaders {
   const kept = { ...options, held };

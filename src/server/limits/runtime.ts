@@ -2,7 +2,7 @@
  * Guarantees that hold while an operation runs, whatever its estimate said: how many operations
  * execute at once (the rest wait in a bounded queue), and how large an answer may be. The third,
  * how many upstream calls one operation may make, is kept where every call passes:
- * src/polyv/upstream.ts (`CallBudget`).
+ * src/polyv/pages.ts (`CallBudget`).
  */
 import { GraphQLError } from 'graphql';
 import { HeaderMap } from '@apollo/server';

@@ -1,5 +1,5 @@
 /**
- * The upstream page cache, between the resolvers' DataLoaders and the signed Polyv client.
+ * The Polyv page cache, between the resolvers' DataLoaders and the signed Polyv client.
  *
  * - Keyed by endpoint and normalised parameters (never timestamp or signature), with a TTL per
  *   endpoint. Only successful answers are cached: what is stored is Polyv's validated `data`,
@@ -41,7 +41,7 @@ const LOCK_POLL_MS = 25;
 
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
-export class UpstreamCache {
+export class PolyvPageCache {
   private readonly inFlight = new Map<string, Promise<Fetched<unknown>>>();
 
   constructor(

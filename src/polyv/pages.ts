@@ -1,17 +1,18 @@
 /**
- * What the endpoint modules call: the page cache (with single flight) in front of the one
- * signed client. Every call to Polyv data passes here, so this is also where each gets its
- * span, its cache hit or miss is counted, and the request's own tally is kept.
+ * Polyv's pages as the endpoint modules get them: the page cache (with single flight) in front
+ * of the one signed client. Every call to Polyv data passes here, so this is also where each gets
+ * its span, the operation's budgets are charged, its cache hit or miss is counted, and the
+ * request's own tally is kept.
  */
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { stableKey } from '../cache/keys.js';
-import type { UpstreamCache } from '../cache/upstreamCache.js';
+import type { PolyvPageCache } from '../cache/pageCache.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { tracer } from '../observability/tracing.js';
 import { PolyvBudgetExceeded } from './errors.js';
 import type { CallOptions, PolyvHttpClient, PolyvRequest } from './http.js';
 
-export interface UpstreamCallOptions extends CallOptions {
+export interface PolyvCallOptions extends CallOptions {
   /** The client asked for fresh data (Cache-Control: no-cache): skip cache reads. */
   fresh?: boolean;
   /** The request's tally, for its log line. */
@@ -67,10 +68,10 @@ export class RecordBudget {
   }
 }
 
-export class PolyvUpstream {
+export class PolyvPages {
   constructor(
     private readonly client: PolyvHttpClient,
-    private readonly cache: UpstreamCache | undefined,
+    private readonly cache: PolyvPageCache | undefined,
     /** Cache TTL by endpoint name; absent or 0: not cached. */
     private readonly ttlMs: Readonly<Record<string, number>>,
     private readonly metrics?: GatewayMetrics,
@@ -79,7 +80,7 @@ export class PolyvUpstream {
   /** Polyv's `data` for the request, and when Polyv produced it (epoch ms; older when cached). */
   async call<T>(
     request: PolyvRequest<T>,
-    options: UpstreamCallOptions = {},
+    options: PolyvCallOptions = {},
   ): Promise<{ data: T; fetchedAt: number }> {
     options.budget?.spend(request.endpoint);
     options.held?.hold(Number(request.params.pageSize ?? 0), request.endpoint);
