@@ -98,16 +98,33 @@ describe('configuration', () => {
 
   it.each([
     [{}, 'development', true],
-    [{ NODE_ENV: 'production' }, 'production with the emulator', true],
+    [{ NODE_ENV: 'production', POLYV_EMULATOR: 'on' }, 'production with the emulator', true],
     [{ NODE_ENV: 'production', ...noAuth }, 'production with Polyv', false],
     [
-      { NODE_ENV: 'production', ...noAuth, GATEWAY_PLAYGROUND: 'on' },
-      'production, switched on',
+      { NODE_ENV: 'production', ...noAuth, GATEWAY_PLAYGROUND: 'on', GATEWAY_INTROSPECTION: 'on' },
+      'production, both switched on',
+      true,
+    ],
+    [
+      { NODE_ENV: 'production', ...noAuth, GATEWAY_INTROSPECTION: 'on' },
+      'production, introspection switched on: the playground follows',
       true,
     ],
     [{ GATEWAY_PLAYGROUND: 'off' }, 'development, switched off', false],
   ])('playground for %j (%s): %p', (env, _case, expected) => {
     expect(loadConfig(env).playground).toBe(expected);
+  });
+
+  it('refuses to serve demo data in production unless asked, and a playground that cannot load its schema', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
+      /POLYV_APP_ID, POLYV_APP_SECRET, POLYV_USER_ID: required in production .*set POLYV_EMULATOR=on/,
+    );
+    expect(loadConfig({ NODE_ENV: 'production', POLYV_EMULATOR: 'on' }).polyv).toEqual({
+      mode: 'emulator',
+    });
+    expect(() =>
+      loadConfig({ NODE_ENV: 'production', ...noAuth, GATEWAY_PLAYGROUND: 'on' }),
+    ).toThrow(/GATEWAY_PLAYGROUND: on needs GATEWAY_INTROSPECTION=on/);
   });
 
   it('closes CORS and turns off introspection and stack traces in production', () => {

@@ -120,6 +120,8 @@ describe('configuration refusals', () => {
     [{ PORT: 'eighty' }, /PORT:/],
     [{ POLYV_BASE_URL: 'ftp://example' }, /POLYV_BASE_URL: must be an http\(s\) URL/],
     [{ POLYV_TIMEOUT_MS: '-5' }, /POLYV_TIMEOUT_MS: must be at least 1/],
+    // No demo data in production unless asked for: a deployment missing its credentials stops.
+    [{ NODE_ENV: 'production' }, /required in production .*POLYV_EMULATOR=on/],
   ])('refuses %j and names the variable', async (env, message) => {
     const { code, output } = await refusal(cleanEnv({ PORT: '0', ...env }));
     expect(code).toBe(1);

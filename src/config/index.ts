@@ -26,6 +26,12 @@ const envSchema = z.object({
   POLYV_BASE_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
     .default('https://api.polyv.net'),
+  /**
+   * Serve the built-in emulator's demo data instead of Polyv: the default without credentials,
+   * except in production, where demo data must be asked for (`on`) so that a deployment missing
+   * its credentials refuses to start instead of serving made-up numbers.
+   */
+  POLYV_EMULATOR: onOff,
 
   // Upstream protection: whatever clients do, Polyv sees a careful client.
   /** Per-attempt timeout of one upstream call. */
@@ -252,10 +258,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   const polyv = readPolyv(vars, problems);
   const auth = readAuth(vars, polyv.mode, problems);
   const trustProxy = readTrustProxy(vars.GATEWAY_TRUST_PROXY, problems);
-  if (problems.length > 0) throw new ConfigError(problems);
-
   const defaultOn = (setting: 'on' | 'off' | undefined, fallback: boolean) =>
     setting ? setting === 'on' : fallback;
+  // The playground loads the schema by introspection: they are on or off together by default
+  // (on the emulator too, demo data being there to explore), and one without the other is refused.
+  const introspection = defaultOn(
+    vars.GATEWAY_INTROSPECTION,
+    !production || polyv.mode === 'emulator',
+  );
+  const playground = defaultOn(vars.GATEWAY_PLAYGROUND, introspection);
+  if (playground && !introspection)
+    problems.push(
+      'GATEWAY_PLAYGROUND: on needs GATEWAY_INTROSPECTION=on (the playground loads the schema by introspection)',
+    );
+  if (problems.length > 0) throw new ConfigError(problems);
+
   return {
     polyv,
     upstream: {
@@ -319,12 +336,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     },
     http: {
       corsOrigins: readCorsOrigins(vars.GATEWAY_CORS_ORIGINS, production),
-      introspection: defaultOn(vars.GATEWAY_INTROSPECTION, !production),
+      introspection,
       stackTraces: defaultOn(vars.GATEWAY_STACK_TRACES, vars.NODE_ENV === 'development'),
       hideSchemaDetails: production,
       trustProxy,
     },
-    playground: defaultOn(vars.GATEWAY_PLAYGROUND, !production || polyv.mode === 'emulator'),
+    playground,
     environment: vars.NODE_ENV,
   };
 }
@@ -350,6 +367,11 @@ function readPolyv(vars: Vars, problems: string[]): GatewayConfig['polyv'] {
       : ['POLYV_APP_ID', 'POLYV_APP_SECRET'];
     problems.push(
       `${missing}: required because ${given} is set (set both to use Polyv, or neither to run on the built-in emulator)`,
+    );
+  } else if (vars.NODE_ENV === 'production' && vars.POLYV_EMULATOR !== 'on') {
+    problems.push(
+      'POLYV_APP_ID, POLYV_APP_SECRET, POLYV_USER_ID: required in production (NODE_ENV=production); ' +
+        "to serve the built-in emulator's demo data instead, set POLYV_EMULATOR=on",
     );
   }
   return { mode: 'emulator' };

@@ -66,7 +66,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // Long enough that a starved machine never times out (and retries) a big page: suites that
     // count calls must see one per page. Suites about timeouts set their own.
     POLYV_TIMEOUT_MS: '15000',
-    GATEWAY_PLAYGROUND: 'on',
     // Suites about upstream behaviour need every request to reach Polyv; cache.test.ts turns it on.
     GATEWAY_CACHE: 'off',
     // Tests send many requests from one address; the client limit has tests of its own.
