@@ -11,11 +11,22 @@ const settled = () => new Promise((resolve) => setImmediate(resolve));
 
 /** Starts an acquire and records when it is admitted. */
 function ask(gate: ConcurrencyGate, records: number, deadline = FAR(), client = 'a') {
-  const entry = { admitted: false, release: undefined as (() => void) | undefined };
-  const done = gate.acquire(records, deadline, client).then((release) => {
-    entry.admitted = true;
-    entry.release = release;
-  });
+  const entry = {
+    admitted: false,
+    release: undefined as (() => void) | undefined,
+    refused: undefined as unknown,
+  };
+  // Every outcome is handled: a waiter still queued when its test ends is refused at its
+  // deadline, later, and an unhandled rejection then would fail whichever suite is running.
+  const done = gate.acquire(records, deadline, client).then(
+    (release) => {
+      entry.admitted = true;
+      entry.release = release;
+    },
+    (error: unknown) => {
+      entry.refused = error;
+    },
+  );
   return Object.assign(entry, { done });
 }
 
@@ -66,17 +77,17 @@ describe('ConcurrencyGate', () => {
   it('makes room in a full queue by shedding the longest queue, not the newcomer', async () => {
     const gate = new ConcurrencyGate({ maxActive: 1, maxRecords: 1_000, maxQueued: 3 });
     ask(gate, 1, FAR(), 'flood');
-    const queued = [1, 2, 3].map(() => gate.acquire(1, FAR(), 'flood'));
-    const quiet = gate.acquire(1, FAR(), 'quiet');
-    // The flood's newest waiter gave way.
-    await expect(queued[2]).rejects.toMatchObject({ extensions: { code: 'SERVER_BUSY' } });
-    // A second flood waiter beyond the bound is refused itself: the flood's queue is not shorter.
-    await expect(gate.acquire(1, FAR(), 'flood')).rejects.toMatchObject({
-      extensions: { code: 'SERVER_BUSY' },
-    });
-    void quiet.catch(() => undefined);
-    void queued[0]!.catch(() => undefined);
-    void queued[1]!.catch(() => undefined);
+    const queued = [1, 2, 3].map(() => ask(gate, 1, FAR(), 'flood'));
+    const quiet = ask(gate, 1, FAR(), 'quiet');
+    await settled();
+    // The flood's newest waiter gave way; the quiet client waits.
+    expect(queued.map((a) => a.refused !== undefined)).toEqual([false, false, true]);
+    expect(queued[2]!.refused).toMatchObject({ extensions: { code: 'SERVER_BUSY' } });
+    expect(quiet.refused).toBeUndefined();
+    // A flood waiter beyond the bound is refused itself: the flood's queue is not the shorter.
+    const more = ask(gate, 1, FAR(), 'flood');
+    await settled();
+    expect(more.refused).toMatchObject({ extensions: { code: 'SERVER_BUSY' } });
   });
 
   it('counts an operation heavier than the gate as the whole gate, so it still runs alone', async () => {
@@ -93,11 +104,15 @@ describe('ConcurrencyGate', () => {
   it('refuses with SERVER_BUSY when the queue is full, and at the deadline', async () => {
     const gate = new ConcurrencyGate({ maxActive: 1, maxRecords: 1_000, maxQueued: 1 });
     const first = ask(gate, 1);
-    const queued = gate.acquire(1, Date.now() + 30);
+    // Its refusal is awaited from the start: on a busy machine the 30 ms may pass before the
+    // next line runs.
+    const queued = expect(gate.acquire(1, Date.now() + 30)).rejects.toMatchObject({
+      extensions: { code: 'SERVER_BUSY' },
+    });
     await expect(gate.acquire(1, FAR())).rejects.toMatchObject({
       extensions: { code: 'SERVER_BUSY', retryAfterSeconds: 1 },
     });
-    await expect(queued).rejects.toMatchObject({ extensions: { code: 'SERVER_BUSY' } });
+    await queued;
     await first.done;
     first.release!();
     // The timed-out waiter left no trace: the gate is empty and admits at once.
@@ -110,9 +125,11 @@ describe('ConcurrencyGate', () => {
   it('lets lighter waiters in when a heavy waiter at the head gives up', async () => {
     const gate = new ConcurrencyGate({ maxActive: 10, maxRecords: 100, maxQueued: 10 });
     const running = ask(gate, 60);
-    const heavy = gate.acquire(80, Date.now() + 30);
+    const heavy = expect(gate.acquire(80, Date.now() + 30)).rejects.toMatchObject({
+      extensions: { code: 'SERVER_BUSY' },
+    });
     const light = ask(gate, 30);
-    await expect(heavy).rejects.toMatchObject({ extensions: { code: 'SERVER_BUSY' } });
+    await heavy;
     await settled();
     expect(light.admitted).toBe(true);
     expect(running.admitted).toBe(true);
