@@ -1,19 +1,16 @@
-/** The signed Polyv client against the emulator over real HTTP: envelopes, errors, faults, retries. */
+/**
+ * The signed Polyv client against the emulator over real HTTP: envelopes, Polyv's errors, a refused
+ * connection, and no secrets in errors. Injected faults and their retries are in faults.test.ts.
+ */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { startEmulator, type Fault, type PolyvEmulator } from '../src/emulator/index.js';
+import { startEmulator, type PolyvEmulator } from '../src/emulator/index.js';
 import { PolyvGuard } from '../src/polyv/guard.js';
 import { PolyvHttpClient } from '../src/polyv/http.js';
 import { PolyvPages } from '../src/polyv/pages.js';
 import { MemoryTokenBuckets } from '../src/ratelimit/tokenBucket.js';
 import { fetchIncomePage } from '../src/polyv/incomeDetail.js';
 import { fetchRedPackPage } from '../src/polyv/redPackStatistics.js';
-import {
-  PolyvApiError,
-  PolyvError,
-  PolyvMalformedResponseError,
-  PolyvRateLimitedError,
-  PolyvUnavailableError,
-} from '../src/polyv/errors.js';
+import { PolyvApiError, PolyvError, PolyvUnavailableError } from '../src/polyv/errors.js';
 
 let emulator: PolyvEmulator;
 let client: PolyvHttpClient;
@@ -188,69 +185,8 @@ describe('income detail (v2 envelope)', () => {
   });
 });
 
-describe('faults and retries', () => {
-  it.each<Fault>(['http500', 'http502', 'http503', 'html', 'reset', 'qps'])(
-    'retries a transient %s and then succeeds',
-    async (fault) => {
-      emulator.injectFaults(fault, 2);
-      const page = await redPacks();
-      expect(page.items).toHaveLength(10);
-      expect(emulator.calls.filter((call) => call.endpoint === 'redPackStatistics')).toHaveLength(
-        3,
-      );
-    },
-  );
-
-  it.each<[Fault, typeof PolyvUnavailableError, string]>([
-    ['http500', PolyvUnavailableError, 'HTTP_5XX'],
-    ['html', PolyvUnavailableError, 'HTTP_5XX'],
-    ['qps', PolyvRateLimitedError, 'POLYV_RATE_LIMIT'],
-  ])('gives up on a persistent %s after the configured retries', async (fault, type, reason) => {
-    emulator.injectFaults(fault, 10);
-    const error = await failure(redPacks());
-    expect(error).toBeInstanceOf(type);
-    expect(error.answered).toBe(false);
-    expect(error.reason).toBe(reason);
-    expect(error.attempts).toBe(3);
-    expect(emulator.calls).toHaveLength(3);
-  });
-
-  it('retries the v2 QPS answer that arrives inside HTTP 200', async () => {
-    emulator.injectFaults('qps', 1, 'incomeDetail');
-    const page = await income();
-    expect(page.items).toHaveLength(12);
-    expect(emulator.calls).toHaveLength(2);
-  });
-
-  it('times out a call that never answers, retries it, and reports UPSTREAM_UNAVAILABLE', async () => {
-    emulator.injectFaults('timeout', 10);
-    const started = Date.now();
-    const error = await failure(redPacks());
-    expect(error).toBeInstanceOf(PolyvUnavailableError);
-    // The last attempt only gets what is left of the call's deadline.
-    expect(error.message).toMatch(/timed out after \d+ ms/);
-    expect(error.attempts).toBe(3);
-    expect(Date.now() - started).toBeLessThan(5_000);
-  });
-
-  it.each<Fault>(['malformedJson', 'html200'])(
-    'does not retry a malformed 200 answer (%s)',
-    async (fault) => {
-      emulator.injectFaults(fault, 1);
-      const error = await failure(redPacks());
-      expect(error).toBeInstanceOf(PolyvMalformedResponseError);
-      expect(error.reason).toBe('MALFORMED');
-      expect(error.message).toMatch(/not JSON/);
-      expect(emulator.calls).toHaveLength(1);
-    },
-  );
-
-  it('recovers after faults: the next healthy call succeeds', async () => {
-    emulator.injectFaults('reset', 3);
-    await failure(redPacks());
-    expect((await redPacks()).items).toHaveLength(10);
-  });
-
+// Every fault the emulator injects, and how often each is retried: faults.test.ts.
+describe('failures without an answer', () => {
   it('reports a refused connection as UPSTREAM_UNAVAILABLE', async () => {
     const nowhere = makeClient({ baseUrl: 'http://127.0.0.1:9', retries: 1 });
     const error = await failure(redPacks(nowhere));
