@@ -19,16 +19,44 @@ const layers = [
   {
     files: ['src/polyv/**/*.ts'],
     patterns: graphqlAndAbove({
-      group: ['**/pagination/*', '**/auth/*'],
-      message: 'The Polyv client does not know who pages its lists or who asks.',
+      group: ['**/lists/*', '**/pagination/*', '**/auth/*'],
+      message: 'The Polyv client does not know its lists, who pages them or who asks.',
     }),
   },
   {
     files: ['src/pagination/**/*.ts'],
     patterns: graphqlAndAbove({
-      group: ['**/polyv/*', '**/cache/*', '**/auth/*'],
+      group: ['**/lists/*', '**/polyv/*', '**/cache/*', '**/auth/*'],
       message: 'Pagination is generic: it knows paged lists, not Polyv.',
     }),
+  },
+  {
+    files: ['src/lists/**/*.ts'],
+    patterns: graphqlAndAbove({
+      group: ['**/auth/*'],
+      message: 'A list says what Polyv holds; who may read it is decided by the resolver (auth/).',
+    }),
+  },
+  {
+    files: ['src/auth/**/*.ts'],
+    patterns: graphqlAndAbove({
+      group: ['**/lists/*', '**/polyv/*', '**/pagination/*', '**/cache/*', '**/domain/*'],
+      message: 'Keys stand alone: they decide who may read what, and call no other part.',
+    }),
+  },
+  {
+    // The models take their enums from the generated schema types, and nothing else from above.
+    files: ['src/domain/**/*.ts'],
+    patterns: [
+      {
+        group: ['**/lists/*', '**/polyv/*', '**/pagination/*', '**/cache/*', '**/auth/*'],
+        message: 'The domain model stands alone: models and conversions call no other part.',
+      },
+      {
+        group: ['graphql', 'graphql/*', '@apollo/*', '**/schema/*', '**/server/*'],
+        message: 'The domain model knows nothing of GraphQL execution or the server.',
+      },
+    ],
   },
 ];
 

@@ -4,7 +4,7 @@
  *
  * A real emulator page of 1,000 red packs is rewritten so that every red pack has exactly R
  * receives (taken from the page's own receives, so the strings look like real ones), then
- * parsed, validated and converted the way every page is (`fetchRedPackPage`), and P such pages
+ * parsed, validated and converted the way every page is (`redPacks.fetchPage`), and P such pages
  * are kept, as a request's DataLoader keeps them. Bytes per record = heap growth ÷ records.
  *
  *   npx tsc -p tsconfig.bench.json && node --expose-gc dist-bench/bench/recordHeap.js
@@ -12,7 +12,7 @@
 import { startEmulator } from '../src/emulator/index.js';
 import { DEMO_CREDENTIALS } from '../src/emulator/index.js';
 import type { PolyvRequest } from '../src/polyv/http.js';
-import { fetchRedPackPage } from '../src/polyv/redPackStatistics.js';
+import { redPacks } from '../src/lists/redPacks.js';
 import { signedParams } from '../src/polyv/sign.js';
 import type { PolyvPages } from '../src/polyv/pages.js';
 
@@ -86,7 +86,7 @@ for (const receives of RECEIVES) {
   const held = [];
   for (const [page, text] of texts.entries()) {
     held.push(
-      await fetchRedPackPage(answering(text), {
+      await redPacks.fetchPage(answering(text), {
         channelId: '2812610',
         pageNumber: page + 1,
         pageSize: PAGE,

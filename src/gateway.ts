@@ -1,6 +1,6 @@
 /**
- * Assembles a running gateway from a validated configuration: the upstream (real Polyv or the
- * built-in emulator), shared state (Redis when configured, else in process), the upstream guard,
+ * Assembles a running gateway from a validated configuration: Polyv (the real one or the
+ * built-in emulator), shared state (Redis when configured, else in process), the Polyv guard,
  * the one signed client behind the page cache, and the HTTP server.
  */
 import { SharedRedis } from './cache/redis.js';
@@ -21,7 +21,8 @@ import {
 } from './ratelimit/tokenBucket.js';
 import { GatewayMetrics } from './observability/metrics.js';
 import { startTracing, tracingRequested } from './observability/tracing.js';
-import { metricsHandler, startGatewayServer, type GatewayServer } from './server/app.js';
+import { startGatewayServer, type GatewayServer } from './server/app.js';
+import { metricsHandler } from './server/metricsEndpoint.js';
 import { finalErrorHandler, notFound } from './server/httpErrors.js';
 import http from 'node:http';
 import express from 'express';
@@ -45,19 +46,20 @@ export interface RunningGateway extends GatewayServer {
 
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
   let emulator: PolyvEmulator | undefined;
-  let upstream: { baseUrl: string; appId: string; appSecret: string; userId: string };
+  /** The Polyv account served, and where its API is. */
+  let account: { baseUrl: string; appId: string; appSecret: string; userId: string };
   if (config.polyv.mode === 'emulator') {
     emulator = await startEmulator({ port: 0, host: '127.0.0.1' });
-    upstream = { baseUrl: emulator.url, ...emulator.credentials };
+    account = { baseUrl: emulator.url, ...emulator.credentials };
     const banner = 'NO POLYV CREDENTIALS: serving DEMO DATA from the built-in Polyv emulator';
     logger.warn({ emulatorUrl: emulator.url }, `*** ${banner} ***`);
     logger.warn(
       '*** Set POLYV_APP_ID, POLYV_APP_SECRET and POLYV_USER_ID to serve your real Polyv account. ***',
     );
   } else {
-    upstream = { baseUrl: config.polyv.baseUrl, ...config.polyv.credentials };
+    account = { baseUrl: config.polyv.baseUrl, ...config.polyv.credentials };
     logger.info(
-      { polyvBaseUrl: upstream.baseUrl, appId: upstream.appId },
+      { polyvBaseUrl: account.baseUrl, appId: account.appId },
       'serving the Polyv account',
     );
   }
@@ -86,7 +88,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const tracing = tracingRequested(process.env) ? startTracing() : undefined;
   if (tracing) logger.info('tracing: exporting spans as the OTEL_* variables say');
 
-  const limits = config.upstream;
+  const limits = config.polyvCalls;
   const guard = new PolyvGuard({
     maxConcurrency: limits.maxConcurrency,
     maxQueue: limits.maxQueue,
@@ -111,7 +113,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     redisUp: () => redis?.available,
     redisFallbacks: () => redis?.fallbacks ?? 0,
   });
-  const upstreamLog = logger.child({ component: 'polyv' });
+  const polyvLog = logger.child({ component: 'polyv' });
   const client = new PolyvHttpClient({
     observe: (attempt) => {
       if (attempt.refused) metrics.upstreamRejections.inc({ reason: attempt.outcome });
@@ -121,14 +123,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
           attempt.durationMs / 1000,
         );
       if (attempt.retrying) metrics.upstreamRetries.inc({ endpoint: attempt.endpoint });
-      upstreamLog.debug(
+      polyvLog.debug(
         { ...attempt, durationMs: Math.round(attempt.durationMs * 10) / 10 },
         'polyv call',
       );
     },
-    baseUrl: upstream.baseUrl,
-    appId: upstream.appId,
-    appSecret: upstream.appSecret,
+    baseUrl: account.baseUrl,
+    appId: account.appId,
+    appSecret: account.appSecret,
     timeoutMs: limits.timeoutMs,
     retries: limits.retries,
     guard,
@@ -152,7 +154,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
 
   const server = await startGatewayServer({
     config,
-    upstream: new PolyvPages(client, pageCache, config.cache.ttlMs, metrics),
+    pages: new PolyvPages(client, pageCache, config.cache.ttlMs, metrics),
     metrics,
     metricsOnMainPort: config.metrics.onMainPort,
     metricsToken: config.metrics.token,
@@ -163,7 +165,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       if (redis && !redis.available) reasons.push('Redis is configured but unreachable');
       return reasons;
     },
-    accountId: upstream.userId,
+    accountId: account.userId,
     logger,
     clientBuckets: buckets('bucket:client:', {
       ratePerSecond: config.limits.ratePerSecond,

@@ -29,7 +29,7 @@ describe('configuration', () => {
   it('runs on the emulator with documented defaults when nothing is set', () => {
     expect(loadConfig({})).toEqual({
       polyv: { mode: 'emulator' },
-      upstream: {
+      polyvCalls: {
         timeoutMs: 10_000,
         retries: 2,
         maxConcurrency: 20,
@@ -82,7 +82,7 @@ describe('configuration', () => {
   });
 
   it("keeps the upstream rate well under Polyv's 1500 calls per 10 s by default", () => {
-    const { ratePerSecond, rateBurst } = loadConfig({}).upstream;
+    const { ratePerSecond, rateBurst } = loadConfig({}).polyvCalls;
     expect(rateBurst + ratePerSecond * 10).toBeLessThanOrEqual(1_100);
   });
 

@@ -21,9 +21,9 @@ import {
 } from '../src/polyv/errors.js';
 import { PolyvGuard } from '../src/polyv/guard.js';
 import { PolyvHttpClient } from '../src/polyv/http.js';
-import { fetchIncomePage } from '../src/polyv/incomeDetail.js';
+import { income } from '../src/lists/income.js';
 import { PolyvPages } from '../src/polyv/pages.js';
-import { fetchRedPackPage } from '../src/polyv/redPackStatistics.js';
+import { redPacks } from '../src/lists/redPacks.js';
 import { ErrorCode } from '../src/publicErrors.js';
 import { MemoryTokenBuckets } from '../src/ratelimit/tokenBucket.js';
 import { expectNoLeaks, secretsOf } from './support/leaks.js';
@@ -238,8 +238,8 @@ describe.each(EMULATED_ENDPOINTS)('the signed client calling %s', (endpoint) => 
   const page = () => {
     const pages = new PolyvPages(client, undefined, {});
     return endpoint === 'redPackStatistics'
-      ? fetchRedPackPage(pages, { channelId: '2812610', pageNumber: 1, pageSize: 10 })
-      : fetchIncomePage(pages, {
+      ? redPacks.fetchPage(pages, { channelId: '2812610', pageNumber: 1, pageSize: 10 })
+      : income.fetchPage(pages, {
           userId: stack.emulator.credentials.userId,
           startDate: '2026-08-01',
           endDate: '2026-11-30',

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { startEmulator, type PolyvEmulator } from '../src/emulator/index.js';
 import { PolyvGuard } from '../src/polyv/guard.js';
 import { PolyvHttpClient } from '../src/polyv/http.js';
-import { fetchRedPackPage } from '../src/polyv/redPackStatistics.js';
+import { redPacks } from '../src/lists/redPacks.js';
 import { CallBudget, PolyvPages, RecordBudget } from '../src/polyv/pages.js';
 import { MemoryTokenBuckets } from '../src/ratelimit/tokenBucket.js';
 import { buildSchema } from '../src/schema/index.js';
@@ -404,7 +404,7 @@ describe('run-time bounds behind the estimate', () => {
       const upstream = new PolyvPages(client, undefined, {});
       const budget = new CallBudget(3);
       const page = (pageNumber: number) =>
-        fetchRedPackPage(upstream, { channelId: '2812610', pageNumber, pageSize: 1 }, { budget });
+        redPacks.fetchPage(upstream, { channelId: '2812610', pageNumber, pageSize: 1 }, { budget });
       emulator.resetCounters();
       for (const pageNumber of [1, 2, 3]) await page(pageNumber);
       // The Polyv layer says which budget, in its own terms; the formatter makes it
@@ -438,7 +438,7 @@ describe('run-time bounds behind the estimate', () => {
         pageNumber: number,
         pageSize: number,
         options: { held?: RecordBudget } = { held },
-      ) => fetchRedPackPage(upstream, { channelId: '2812610', pageNumber, pageSize }, options);
+      ) => redPacks.fetchPage(upstream, { channelId: '2812610', pageNumber, pageSize }, options);
       emulator.resetCounters();
       // A page counts its size, not what Polyv returned: page 100 of 2812610 is empty.
       expect((await page(100, 400)).items).toHaveLength(0);

@@ -8,8 +8,8 @@ import { PolyvGuard } from '../src/polyv/guard.js';
 import { PolyvHttpClient } from '../src/polyv/http.js';
 import { PolyvPages } from '../src/polyv/pages.js';
 import { MemoryTokenBuckets } from '../src/ratelimit/tokenBucket.js';
-import { fetchIncomePage } from '../src/polyv/incomeDetail.js';
-import { fetchRedPackPage } from '../src/polyv/redPackStatistics.js';
+import { income as incomeList } from '../src/lists/income.js';
+import { redPacks as redPackList } from '../src/lists/redPacks.js';
 import { PolyvApiError, PolyvError, PolyvUnavailableError } from '../src/polyv/errors.js';
 
 let emulator: PolyvEmulator;
@@ -39,9 +39,9 @@ const makeClient = (overrides: Partial<ConstructorParameters<typeof PolyvHttpCli
 /** The client without a cache: what the endpoint modules call. */
 const via = (c: PolyvHttpClient) => new PolyvPages(c, undefined, {});
 const redPacks = (c = client, pageSize = 10) =>
-  fetchRedPackPage(via(c), { channelId: '2812610', pageNumber: 1, pageSize });
+  redPackList.fetchPage(via(c), { channelId: '2812610', pageNumber: 1, pageSize });
 const income = (c = client) =>
-  fetchIncomePage(via(c), {
+  incomeList.fetchPage(via(c), {
     userId: emulator.credentials.userId,
     startDate: '2026-08-01',
     endDate: '2026-11-30',
@@ -107,7 +107,7 @@ describe('red-pack statistics (v4 envelope)', () => {
 
   it('turns an error envelope into a typed error with Polyv code, message and requestId', async () => {
     const error = await failure(
-      fetchRedPackPage(via(client), { channelId: '99999999', pageNumber: 1, pageSize: 10 }),
+      redPackList.fetchPage(via(client), { channelId: '99999999', pageNumber: 1, pageSize: 10 }),
     );
     expect(error).toBeInstanceOf(PolyvApiError);
     expect(error.answered).toBe(true);
@@ -157,7 +157,7 @@ describe('income detail (v2 envelope)', () => {
 
   it('treats code != 200 inside an HTTP 200 answer as an error', async () => {
     const error = await failure(
-      fetchIncomePage(via(client), {
+      incomeList.fetchPage(via(client), {
         userId: emulator.credentials.userId,
         startDate: '2026-10-02',
         endDate: '2026-10-01',
@@ -173,7 +173,7 @@ describe('income detail (v2 envelope)', () => {
 
   it('reports another account as access forbidden', async () => {
     const error = await failure(
-      fetchIncomePage(via(client), {
+      incomeList.fetchPage(via(client), {
         userId: 'someone-else',
         startDate: '2026-10-01',
         endDate: '2026-10-02',

@@ -164,7 +164,8 @@ export interface PolyvCredentials {
 export interface GatewayConfig {
   /** Where the upstream is: the real Polyv, or the built-in emulator when no credentials are set. */
   polyv: { mode: 'polyv'; baseUrl: string; credentials: PolyvCredentials } | { mode: 'emulator' };
-  upstream: {
+  /** How the gateway calls Polyv (POLYV_*): timeouts, retries, rate, queue and breaker. */
+  polyvCalls: {
     timeoutMs: number;
     retries: number;
     maxConcurrency: number;
@@ -275,7 +276,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
 
   return {
     polyv,
-    upstream: {
+    polyvCalls: {
       timeoutMs: vars.POLYV_TIMEOUT_MS,
       retries: vars.POLYV_RETRIES,
       maxConcurrency: vars.POLYV_MAX_CONCURRENCY,

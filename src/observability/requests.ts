@@ -5,6 +5,7 @@
  * an incoming traceparent is continued.
  */
 import { randomUUID } from 'node:crypto';
+import type { ApolloServerPlugin } from '@apollo/server';
 import { SpanKind, SpanStatusCode, context, trace, type Span } from '@opentelemetry/api';
 import type { RequestHandler, Response } from 'express';
 import { ErrorCode } from '../publicErrors.js';
@@ -98,5 +99,28 @@ export function observeRequests(options: {
     });
     // Everything downstream (Apollo, resolvers, upstream calls) runs inside the request's span.
     context.with(trace.setSpan(parent, span), next);
+  };
+}
+
+/** Notes the operation's name and the error codes it answered with on the request's record. */
+export function recordPlugin(): ApolloServerPlugin<{ record: RequestRecord | undefined }> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operationName, contextValue }) {
+          if (contextValue.record) contextValue.record.operation = operationName ?? undefined;
+        },
+        async willSendResponse({ response, contextValue }) {
+          const errors =
+            response.body.kind === 'single' ? (response.body.singleResult.errors ?? []) : [];
+          for (const error of errors) {
+            const code = error.extensions?.code;
+            contextValue.record?.errorCodes.push(
+              typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR',
+            );
+          }
+        },
+      };
+    },
   };
 }

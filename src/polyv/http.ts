@@ -50,12 +50,32 @@ export interface PolyvRequest<T> {
   method: 'GET' | 'POST';
   /** Path below the base URL, e.g. `/live/v4/channel/red-pack/statistics/list`. */
   path: string;
-  /** Business parameters; appId, timestamp and sign are added per attempt. */
+  /** Business parameters; the page, appId, timestamp and sign are added per attempt. */
   params: Record<string, ParamValue>;
+  /** The page asked for, when the endpoint pages. */
+  page?: PolyvPageRequest;
   /** Which of Polyv's two response envelopes this endpoint answers in. */
   envelope: 'v4' | 'v2';
   /** Shape of `data` on success. */
   data: z.ZodType<T>;
+}
+
+/**
+ * A page of a list. Polyv names its page-number parameter `pageNumber` on v4 endpoints and
+ * `page` on v2 ones; the endpoint says which, so nothing downstream has to guess.
+ */
+export interface PolyvPageRequest {
+  number: number;
+  size: number;
+  numberParam: 'pageNumber' | 'page';
+}
+
+/** The parameters Polyv receives for the request, before signing: its own and its page's. */
+export function wireParams(request: PolyvRequest<unknown>): Record<string, ParamValue> {
+  const { page } = request;
+  return page
+    ? { ...request.params, [page.numberParam]: page.number, pageSize: page.size }
+    : request.params;
 }
 
 /** One attempt at one call, as observers see it. */
@@ -118,14 +138,13 @@ export class PolyvHttpClient {
   async call<T>(request: PolyvRequest<T>, options: CallOptions = {}): Promise<PolyvResponse<T>> {
     const deadline =
       options.deadline ?? Date.now() + this.options.timeoutMs * (this.options.retries + 1);
-    const page = Number(request.params.pageNumber ?? request.params.page ?? NaN);
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();
       let grantedAt: number | undefined;
       const report = (outcome: string, refused: boolean, retrying: boolean, requestId?: string) =>
         this.options.observe?.({
           endpoint: request.endpoint,
-          page: Number.isFinite(page) ? page : undefined,
+          page: request.page?.number,
           attempt,
           durationMs: performance.now() - started,
           outcome,
@@ -173,7 +192,7 @@ export class PolyvHttpClient {
 
   private async attempt<T>(request: PolyvRequest<T>, deadline: number): Promise<PolyvResponse<T>> {
     const { appId, appSecret } = this.options;
-    const params = signedParams(request.params, { appId, appSecret });
+    const params = signedParams(wireParams(request), { appId, appSecret });
     const path = request.path.replace(/^\//, '');
     const timeoutMs = Math.max(1, Math.min(this.options.timeoutMs, deadline - Date.now()));
     let response;

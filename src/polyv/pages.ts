@@ -1,5 +1,5 @@
 /**
- * Polyv's pages as the endpoint modules get them: the page cache (with single flight) in front
+ * Polyv's pages as the list modules (src/lists/) get them: the page cache (with single flight) in front
  * of the one signed client. Every call to Polyv data passes here, so this is also where each gets
  * its span, the operation's budgets are charged, its cache hit or miss is counted, and the
  * request's own tally is kept.
@@ -10,7 +10,7 @@ import type { PolyvPageCache } from '../cache/pageCache.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { tracer } from '../observability/tracing.js';
 import { PolyvBudgetExceeded } from './errors.js';
-import type { CallOptions, PolyvHttpClient, PolyvRequest } from './http.js';
+import { wireParams, type CallOptions, type PolyvHttpClient, type PolyvRequest } from './http.js';
 
 export interface PolyvCallOptions extends CallOptions {
   /** The client asked for fresh data (Cache-Control: no-cache): skip cache reads. */
@@ -77,20 +77,27 @@ export class PolyvPages {
     private readonly metrics?: GatewayMetrics,
   ) {}
 
+  /**
+   * Seconds an answer built on this endpoint's pages may be reused: as long as the pages stay
+   * cached (0 when they are not).
+   */
+  maxAgeSeconds(endpoint: string): number {
+    return this.cache ? (this.ttlMs[endpoint] ?? 0) / 1000 : 0;
+  }
+
   /** Polyv's `data` for the request, and when Polyv produced it (epoch ms; older when cached). */
   async call<T>(
     request: PolyvRequest<T>,
     options: PolyvCallOptions = {},
   ): Promise<{ data: T; fetchedAt: number }> {
     options.budget?.spend(request.endpoint);
-    options.held?.hold(Number(request.params.pageSize ?? 0), request.endpoint);
-    const page = request.params.pageNumber ?? request.params.page;
+    options.held?.hold(request.page?.size ?? 0, request.endpoint);
     const span = tracer().startSpan(`polyv ${request.endpoint}`, {
       kind: SpanKind.CLIENT,
       attributes: {
         'polyv.endpoint': request.endpoint,
-        'polyv.page': Number(page ?? 1),
-        'polyv.page_size': Number(request.params.pageSize ?? 0),
+        'polyv.page': request.page?.number ?? 1,
+        'polyv.page_size': request.page?.size ?? 0,
       },
     });
     let fetched = false;
@@ -105,7 +112,7 @@ export class PolyvPages {
       const { value: data, fetchedAt } = this.cache
         ? await this.cache.get({
             endpoint: request.endpoint,
-            params: stableKey(request.params),
+            params: stableKey(wireParams(request)),
             ttlMs: this.ttlMs[request.endpoint] ?? 0,
             fresh: options.fresh ?? false,
             schema: request.data,

@@ -8,8 +8,3 @@ export function badUserInput(message: string, argument?: string): GraphQLError {
     extensions: { code: ErrorCode.BadUserInput, ...(argument ? { argument } : {}) },
   });
 }
-
-/** A principal asked for data its key does not allow; decided before any upstream call. */
-export function forbidden(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: ErrorCode.Forbidden } });
-}

@@ -2,13 +2,16 @@
  * Resolvers, typed by codegen from schema.graphql. Fields not listed here are read straight
  * off our internal models (src/domain/models.ts).
  */
+import { authorise } from '../auth/authorise.js';
 import { fenToDecimal } from '../domain/convert.js';
 import { incomeSummaryBuilder, redPackSummaryBuilder } from '../domain/summaries.js';
-import { walkAll } from '../pagination/walk.js';
-import { badUserInput } from './clientErrors.js';
 import type { Resolvers } from '../generated/graphql.js';
-import type { GatewayContext } from '../server/context.js';
+import { income, type IncomeFilter } from '../lists/income.js';
+import type { PolyvList } from '../lists/list.js';
+import { redPacks } from '../lists/redPacks.js';
 import { resolveConnection } from '../pagination/connection.js';
+import { walkAll } from '../pagination/walk.js';
+import type { GatewayContext } from '../server/context.js';
 import {
   channelArgument,
   channelIdArgument,
@@ -16,12 +19,31 @@ import {
   sessionIdArgument,
   timeRange,
 } from './arguments.js';
-import { incomeList, redPackList } from './lists.js';
+import { badUserInput } from './clientErrors.js';
 import { DateScalar, DateTimeScalar, DecimalScalar } from './scalars.js';
 
-/** A connection's answer may be reused for as long as the Polyv page behind it is cached. */
-const reusableFor = (context: GatewayContext, seconds: number) =>
-  context.cachePolicy.restrict(seconds);
+/**
+ * A Polyv list as this request may read it: the key must allow its channel (or, without one,
+ * the whole account) before any upstream call, and the answer may be reused only for as long
+ * as the list's pages stay cached.
+ */
+function read<Filter extends { channelId?: string | undefined }, Model>(
+  context: GatewayContext,
+  list: PolyvList<Filter, Model>,
+  filter: Filter,
+) {
+  authorise(context.principal, filter.channelId);
+  const readable = list.read(context.polyv, filter);
+  context.cachePolicy.restrict(readable.maxAgeSeconds);
+  return readable;
+}
+
+/** The income filter of a day range, for the request's account. */
+const incomeFilter = (
+  context: GatewayContext,
+  range: { startDate: string; endDate: string },
+  channelId: string | undefined,
+): IncomeFilter => ({ userId: context.accountId, ...range, channelId });
 
 export const resolvers: Resolvers = {
   DateTime: DateTimeScalar,
@@ -29,14 +51,13 @@ export const resolvers: Resolvers = {
   Decimal: DecimalScalar,
 
   Query: {
-    incomeSummary: async (_, { startDate, endDate, channelId }, context) => {
-      reusableFor(context, context.cacheMaxAge.incomeDetail);
+    incomeSummary: (_, { startDate, endDate, channelId }, context) => {
       const range = dayRange(startDate, endDate);
-      const list = incomeList(context, {
-        userId: context.accountId,
-        ...range,
-        channelId: channelIdArgument(channelId, 'channelId'),
-      });
+      const list = read(
+        context,
+        income,
+        incomeFilter(context, range, channelIdArgument(channelId, 'channelId')),
+      );
       return walkAll(list, context.summaryMaxRecords, () =>
         incomeSummaryBuilder(range.startDate, range.endDate),
       );
@@ -44,36 +65,27 @@ export const resolvers: Resolvers = {
     channel: (_, { id }) => ({ id: channelArgument(id, 'id') }),
     channels: (_, { ids }) => ids.map((id) => ({ id: channelArgument(id, 'ids') })),
     incomeRecords: (_, { startDate, endDate, channelId, ...page }, context) => {
-      reusableFor(context, context.cacheMaxAge.incomeDetail);
-      return resolveConnection(
-        incomeList(context, {
-          userId: context.accountId,
-          ...dayRange(startDate, endDate),
-          channelId: channelIdArgument(channelId, 'channelId'),
-        }),
-        page,
+      const filter = incomeFilter(
+        context,
+        dayRange(startDate, endDate),
+        channelIdArgument(channelId, 'channelId'),
       );
+      return resolveConnection(read(context, income, filter), page);
     },
   },
 
   Channel: {
-    redPackSummary: async (channel, { sessionId, startTime, endTime }, context) => {
-      reusableFor(context, context.cacheMaxAge.redPackStatistics);
-      const list = redPackList(context, {
+    redPackSummary: (channel, { sessionId, startTime, endTime }, context) => {
+      const list = read(context, redPacks, {
         channelId: channel.id,
         sessionId: sessionIdArgument(sessionId),
         ...timeRange(startTime, endTime),
       });
       return walkAll(list, context.summaryMaxRecords, redPackSummaryBuilder);
     },
-    incomeSummary: async (channel, { startDate, endDate }, context) => {
-      reusableFor(context, context.cacheMaxAge.incomeDetail);
+    incomeSummary: (channel, { startDate, endDate }, context) => {
       const range = dayRange(startDate, endDate);
-      const list = incomeList(context, {
-        userId: context.accountId,
-        ...range,
-        channelId: channel.id,
-      });
+      const list = read(context, income, incomeFilter(context, range, channel.id));
       return walkAll(list, context.summaryMaxRecords, () =>
         incomeSummaryBuilder(range.startDate, range.endDate),
       );
@@ -90,26 +102,16 @@ export const resolvers: Resolvers = {
       return { id: channelArgument(id, 'representations') };
     },
     redPacks: (channel, { sessionId, startTime, endTime, ...page }, context) => {
-      reusableFor(context, context.cacheMaxAge.redPackStatistics);
-      return resolveConnection(
-        redPackList(context, {
-          channelId: channel.id,
-          sessionId: sessionIdArgument(sessionId),
-          ...timeRange(startTime, endTime),
-        }),
-        page,
-      );
+      const list = read(context, redPacks, {
+        channelId: channel.id,
+        sessionId: sessionIdArgument(sessionId),
+        ...timeRange(startTime, endTime),
+      });
+      return resolveConnection(list, page);
     },
     incomeRecords: (channel, { startDate, endDate, ...page }, context) => {
-      reusableFor(context, context.cacheMaxAge.incomeDetail);
-      return resolveConnection(
-        incomeList(context, {
-          userId: context.accountId,
-          ...dayRange(startDate, endDate),
-          channelId: channel.id,
-        }),
-        page,
-      );
+      const filter = incomeFilter(context, dayRange(startDate, endDate), channel.id);
+      return resolveConnection(read(context, income, filter), page);
     },
   },
 

@@ -5,9 +5,8 @@
  * and shape, then GraphQL (limits, then execution). Every answer, error or not, is JSON.
  * Nothing here reads the environment: it is all in the configuration it is given.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer } from '@apollo/server';
 import {
   ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginLandingPageDisabled,
@@ -21,16 +20,16 @@ import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import type { PolyvPages } from '../polyv/pages.js';
 import type { TokenBuckets } from '../ratelimit/tokenBucket.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
-import { observeRequests, recordOf } from '../observability/requests.js';
+import { observeRequests, recordOf, recordPlugin } from '../observability/requests.js';
 import { buildSchema } from '../schema/index.js';
 import { authentication, clientOf, principalOf, rateLimiting } from './access.js';
-import { cachePolicyPlugin } from './cachePolicy.js';
+import { cachePolicyPlugin, wantsFreshData } from './cachePolicy.js';
 import { createContext, type GatewayContext } from './context.js';
+import { metricsHandler } from './metricsEndpoint.js';
 import { createErrorFormatter } from './errorFormatter.js';
 import { graphqlHandler } from './graphqlHandler.js';
 import { ResponseCache } from './responseCache.js';
-import { ErrorCode } from '../publicErrors.js';
-import { bodyErrorHandler, finalErrorHandler, notFound, sendGraphQLError } from './httpErrors.js';
+import { bodyErrorHandler, finalErrorHandler, notFound } from './httpErrors.js';
 import { boundedQueryParameters, verifyJsonBody } from './jsonDepth.js';
 import { graphqlOverHttpStatusPlugin } from './statusPlugin.js';
 import { KnownOperationTypes, queryLimitsPlugin, requestShape } from './limits.js';
@@ -40,7 +39,7 @@ import { checkDashboardAssets, dashboardRouter } from './dashboard.js';
 export interface GatewayServerOptions {
   config: Pick<GatewayConfig, 'auth' | 'limits' | 'server' | 'http' | 'cache'>;
   /** Polyv, through the page cache. */
-  upstream: PolyvPages;
+  pages: PolyvPages;
   /** Per-principal request buckets (shared by replicas with Redis). */
   clientBuckets: TokenBuckets;
   /** Whole-response cache; absent: off. */
@@ -120,10 +119,6 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     ],
   });
   await apollo.start();
-  const cacheMaxAge = {
-    redPackStatistics: config.cache.enabled ? config.cache.ttlMs.redPackStatistics / 1000 : 0,
-    incomeDetail: config.cache.enabled ? config.cache.ttlMs.incomeDetail / 1000 : 0,
-  };
 
   const corsOrigins = config.http.corsOrigins;
   app.use(
@@ -172,13 +167,12 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
         wantsFreshData(request.headers['cache-control'], request.headers.pragma),
       context: async (request, response) =>
         createContext({
-          upstream: options.upstream,
+          pages: options.pages,
           accountId: options.accountId,
           principal: principalOf(response),
           client: clientOf(request, response),
           deadline: Date.now() + config.limits.requestTimeoutMs,
           fresh: wantsFreshData(request.headers['cache-control'], request.headers.pragma),
-          cacheMaxAge,
           record: recordOf(response),
           summaryMaxRecords: config.limits.summaryMaxRecords,
           maxUpstreamCalls: config.limits.maxUpstreamCalls,
@@ -217,61 +211,3 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     },
   };
 }
-
-/** `Cache-Control: no-cache` (or `no-store`, `max-age=0`, or `Pragma: no-cache`) asks for fresh data. */
-function wantsFreshData(cacheControl: string | undefined, pragma: string | undefined): boolean {
-  return (
-    /\b(no-cache|no-store|max-age=0)\b/i.test(cacheControl ?? '') ||
-    /\bno-cache\b/i.test(pragma ?? '')
-  );
-}
-
-/** Notes the operation's name and the error codes it answered with on the request's record. */
-function recordPlugin(): ApolloServerPlugin<GatewayContext> {
-  return {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ operationName, contextValue }) {
-          if (contextValue.record) contextValue.record.operation = operationName ?? undefined;
-        },
-        async willSendResponse({ response, contextValue }) {
-          const errors =
-            response.body.kind === 'single' ? (response.body.singleResult.errors ?? []) : [];
-          for (const error of errors) {
-            const code = error.extensions?.code;
-            contextValue.record?.errorCodes.push(
-              typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR',
-            );
-          }
-        },
-      };
-    },
-  };
-}
-
-/** Prometheus text exposition of the gateway's registry, behind `token` when there is one. */
-export function metricsHandler(
-  metrics: GatewayMetrics,
-  token: string | undefined,
-): express.RequestHandler {
-  const expected = token === undefined ? undefined : sha256(`Bearer ${token}`);
-  return async (request, response, next) => {
-    // Hashes of equal length, compared in constant time: the token does not leak by timing.
-    if (expected && !timingSafeEqual(sha256(request.headers.authorization ?? ''), expected)) {
-      return sendGraphQLError(
-        response,
-        401,
-        ErrorCode.Unauthenticated,
-        'Metrics need the metrics token: "Authorization: Bearer <METRICS_TOKEN>".',
-        { headers: { 'www-authenticate': 'Bearer realm="metrics"' } },
-      );
-    }
-    try {
-      response.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-    } catch (error) {
-      next(error);
-    }
-  };
-}
-
-const sha256 = (text: string) => createHash('sha256').update(text).digest();

@@ -83,3 +83,13 @@ function rootHints(
   }
   return hints;
 }
+/** `Cache-Control: no-cache` (or `no-store`, `max-age=0`, or `Pragma: no-cache`) asks for fresh data. */
+export function wantsFreshData(
+  cacheControl: string | undefined,
+  pragma: string | undefined,
+): boolean {
+  return (
+    /\b(no-cache|no-store|max-age=0)\b/i.test(cacheControl ?? '') ||
+    /\bno-cache\b/i.test(pragma ?? '')
+  );
+}

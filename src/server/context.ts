@@ -1,13 +1,13 @@
 /** The per-request GraphQL context: everything a resolver may use, built fresh per request. */
 import type { Principal } from '../auth/apiKeys.js';
+import type { PolyvSession } from '../lists/list.js';
 import type { RequestRecord } from '../observability/requests.js';
 import { CallBudget, RecordBudget, type PolyvPages } from '../polyv/pages.js';
 import { CachePolicy } from './cachePolicy.js';
-import { createPageLoaders, type PageLoaders } from './loaders.js';
 
 export interface GatewayContext {
-  /** Upstream pages, de-duplicated within this request. */
-  pages: PageLoaders;
+  /** This request's way to Polyv: the lists read through it (src/lists/) share its budgets. */
+  polyv: PolyvSession;
   /** The Polyv account whose income is reported. */
   accountId: string;
   /** Who is asking (decides which channels they may read). */
@@ -18,8 +18,6 @@ export interface GatewayContext {
   deadline: number;
   /** The client asked for fresh data (Cache-Control: no-cache). */
   fresh: boolean;
-  /** Seconds an answer built on each endpoint may be reused (its page-cache TTL; 0: not at all). */
-  cacheMaxAge: { redPackStatistics: number; incomeDetail: number };
   /** How long this answer may be reused: restricted by what the resolvers used. */
   cachePolicy: CachePolicy;
   /** The request's record for logs, metrics and traces; absent outside the HTTP path. */
@@ -33,37 +31,36 @@ export interface ContextDependencies {
   maxUpstreamCalls: number;
   /** Upstream records the request may fetch and hold, at run time (GATEWAY_MAX_UPSTREAM_RECORDS). */
   maxUpstreamRecords: number;
-  upstream: PolyvPages;
+  pages: PolyvPages;
   accountId: string;
   principal: Principal;
   /** Who is asking, as the upstream's fair queue tells clients apart (see access.ts clientOf). */
   client: string;
   deadline: number;
   fresh: boolean;
-  cacheMaxAge: GatewayContext['cacheMaxAge'];
   record: RequestRecord | undefined;
   summaryMaxRecords: number;
 }
 
 export function createContext({
-  upstream,
+  pages,
   client,
   maxUpstreamCalls,
   maxUpstreamRecords,
   ...request
 }: ContextDependencies): GatewayContext {
   return {
-    pages: createPageLoaders(
-      upstream,
-      {
+    polyv: {
+      pages,
+      options: {
         client,
         deadline: request.deadline,
         fresh: request.fresh,
         tally: request.record,
         budget: new CallBudget(maxUpstreamCalls),
       },
-      new RecordBudget(maxUpstreamRecords),
-    ),
+      held: new RecordBudget(maxUpstreamRecords),
+    },
     cachePolicy: new CachePolicy(),
     client,
     ...request,

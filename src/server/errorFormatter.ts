@@ -1,6 +1,6 @@
 /**
  * The single place where errors become what clients see. The layers below report failures in
- * their own terms (PolyvError, PaginationFailure) and this maps them onto the public tables
+ * their own terms (PolyvError, PaginationFailure, AccessDenied) and this maps them onto the public tables
  * (publicErrors.ts); Polyv failures keep Polyv's own code, message and requestId. Anything
  * without a public code is a bug on our side and becomes INTERNAL_SERVER_ERROR with no details
  * (those go to the log).
@@ -9,6 +9,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
 import { ApolloServerErrorCode } from '@apollo/server/errors';
+import { AccessDenied } from '../auth/authorise.js';
 import type { Logger } from '../logger.js';
 import { PaginationFailure, type PaginationFailureKind } from '../pagination/failures.js';
 import { PolyvBudgetExceeded, PolyvError } from '../polyv/errors.js';
@@ -78,6 +79,15 @@ export function createErrorFormatter(
           max: original.max,
           endpoint: original.endpoint,
         },
+      };
+    }
+
+    if (original instanceof AccessDenied) {
+      return {
+        message: original.message,
+        locations,
+        path,
+        extensions: { code: ErrorCode.Forbidden },
       };
     }
 
