@@ -1078,6 +1078,21 @@ const CHANNEL_INCOME = `query ChannelIncome($channel: ID!, $startDate: Date!, $e
     }
   }
 }`;
+const INCOME_SUMMARY = `query IncomeSummary($startDate: Date!, $endDate: Date!, $channelId: ID) {
+  incomeSummary(startDate: $startDate, endDate: $endDate, channelId: $channelId) {
+    count total { fen } byPayType { payType count } byDay { date count } asOf
+  }
+}`;
+const CHANNEL_SUMMARIES = `query ChannelSummaries($channel: ID!, $sessionId: ID, $startTime: DateTime,
+  $endTime: DateTime, $top: Int, $startDate: Date!, $endDate: Date!) {
+  channel(id: $channel) {
+    redPackSummary(sessionId: $sessionId, startTime: $startTime, endTime: $endTime) {
+      count totalAmount { fen } receiverCount byType { type count } byStatus { status count }
+      topReceivers(first: $top) { user { openId } amount { fen } } asOf
+    }
+    incomeSummary(startDate: $startDate, endDate: $endDate) { count byDay { date } }
+  }
+}`;
 const CHANNEL_IDS = `query Channels($ids: [ID!]!) { channels(ids: $ids) { id } }`;
 const CHANNELS_RED_PACKS = `query ChannelsRedPacks($ids: [ID!]!, $first: Int) {
   channels(ids: $ids) { id redPacks(first: $first) { totalCount } }
@@ -1271,6 +1286,25 @@ function variablesRequest(): fc.Arbitrary<RawRequest> {
     [CHANNEL_INCOME, channelIncome],
     [CHANNEL_IDS, ids],
     [CHANNELS_RED_PACKS, idsWithRedPacks],
+    [
+      INCOME_SUMMARY,
+      fc.record({ startDate: day, endDate: day, channelId: smallChannel }, { requiredKeys: [] }),
+    ],
+    [
+      CHANNEL_SUMMARIES,
+      fc.record(
+        {
+          channel: smallChannel,
+          sessionId: orAnyJson(fc.string({ maxLength: 70 })),
+          startTime: orAnyJson(instantText),
+          endTime: orAnyJson(instantText),
+          top: countValue,
+          startDate: day,
+          endDate: day,
+        },
+        { requiredKeys: [] },
+      ),
+    ],
   ];
   return fc
     .oneof(

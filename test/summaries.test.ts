@@ -250,6 +250,37 @@ describe('income summary', () => {
     const records = stack.emulator.store.income.filter((record) => record.channelId === '2812613');
     expect((viaQuery.data!.incomeSummary as { count: number }).count).toBe(records.length);
   });
+
+  it('covers at most 366 days: a longer range is refused before any upstream call, on both fields', async () => {
+    // A leap year is 366 days and answers, with one byDay row per day.
+    const leapYear = await stack.graphql<{ incomeSummary: { byDay: unknown[] } }>(INCOME, {
+      from: '2024-01-01',
+      to: '2024-12-31',
+    });
+    expect(leapYear.errors).toBeUndefined();
+    expect(leapYear.data!.incomeSummary.byDay).toHaveLength(366);
+
+    // Found by the fuzz: 1970 to 9999 built a 2.9-million-day series and held the process for seconds.
+    for (const [from, to, days] of [
+      ['2023-01-01', '2024-01-02', 367],
+      ['1970-01-01', '9999-12-31', 2_932_897],
+    ] as const) {
+      const calls = stack.emulator.calls.length;
+      const viaQuery = await stack.graphql(INCOME, { from, to });
+      const viaChannel = await stack.graphql(
+        `query($from: Date!, $to: Date!) { channel(id: "2812613") { incomeSummary(startDate: $from, endDate: $to) { count } } }`,
+        { from, to },
+      );
+      for (const response of [viaQuery, viaChannel]) {
+        expect(response.errors).toHaveLength(1);
+        expect(response.errors![0]).toMatchObject({
+          message: `An income summary covers at most 366 days; ${from} to ${to} is ${days}. Ask for a longer period year by year.`,
+          extensions: { code: 'BAD_USER_INPUT', argument: 'endDate' },
+        });
+      }
+      expect(stack.emulator.calls.length).toBe(calls);
+    }
+  });
 });
 
 describe('limits and consistency', () => {

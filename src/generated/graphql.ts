@@ -30,7 +30,10 @@ export type Channel = {
   id: Scalars['ID']['output'];
   /** Income of this channel between two days, both included, newest first (get-income-detail with channelId). Paged like `Query.incomeRecords`. */
   incomeRecords: IncomeRecordConnection;
-  /** Totals of this channel's income between two days, both included. */
+  /**
+   * Totals of this channel's income between two days, both included; at most 366 days (as
+   * `Query.incomeSummary`).
+   */
   incomeSummary: IncomeSummary;
   /**
    * Totals of the red packs dispatched in this channel (optionally one session, or a time range):
@@ -209,8 +212,9 @@ export type Query = {
   /**
    * Totals of the account's income between two days, both included (all channels unless
    * `channelId` is given): count, total, by pay type, and a per-day series with every day of the
-   * range. Computed by the gateway from every Polyv page, exact to the fen. Null, with an error,
-   * when it cannot be computed.
+   * range. Computed by the gateway from every Polyv page, exact to the fen. The range may span
+   * at most 366 days (BAD_USER_INPUT beyond: ask year by year). Null, with an error, when it
+   * cannot be computed.
    */
   incomeSummary?: Maybe<IncomeSummary>;
 };

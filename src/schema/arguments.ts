@@ -42,6 +42,25 @@ export function dayRange(
   return { startDate, endDate };
 }
 
+/** The longest range an income summary covers: its per-day series has one row per day. */
+export const MAX_SUMMARY_DAYS = 366;
+
+/**
+ * A summary's day range: as dayRange, and at most MAX_SUMMARY_DAYS days, so the per-day series
+ * (built whether or not it is selected) stays small whatever the dates.
+ */
+export function summaryDayRange(startDate: string, endDate: string) {
+  const range = dayRange(startDate, endDate);
+  const days = (Date.parse(range.endDate) - Date.parse(range.startDate)) / 86_400_000 + 1;
+  if (days > MAX_SUMMARY_DAYS) {
+    throw badUserInput(
+      `An income summary covers at most ${MAX_SUMMARY_DAYS} days; ${startDate} to ${endDate} is ${days}. Ask for a longer period year by year.`,
+      'endDate',
+    );
+  }
+  return range;
+}
+
 /** An optional instant range, both ends included, as Polyv's millisecond timestamps. */
 export function timeRange(startTime: Date | null | undefined, endTime: Date | null | undefined) {
   const start = startTime?.getTime();

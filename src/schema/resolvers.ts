@@ -17,6 +17,7 @@ import {
   channelIdArgument,
   dayRange,
   sessionIdArgument,
+  summaryDayRange,
   timeRange,
 } from './arguments.js';
 import { badUserInput } from './clientErrors.js';
@@ -52,7 +53,7 @@ export const resolvers: Resolvers = {
 
   Query: {
     incomeSummary: (_, { startDate, endDate, channelId }, context) => {
-      const range = dayRange(startDate, endDate);
+      const range = summaryDayRange(startDate, endDate);
       const list = read(
         context,
         income,
@@ -84,7 +85,7 @@ export const resolvers: Resolvers = {
       return walkAll(list, context.summaryMaxRecords, redPackSummaryBuilder);
     },
     incomeSummary: (channel, { startDate, endDate }, context) => {
-      const range = dayRange(startDate, endDate);
+      const range = summaryDayRange(startDate, endDate);
       const list = read(context, income, incomeFilter(context, range, channel.id));
       return walkAll(list, context.summaryMaxRecords, () =>
         incomeSummaryBuilder(range.startDate, range.endDate),
