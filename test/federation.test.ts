@@ -107,7 +107,9 @@ describe('composition', () => {
     expect(
       added.filter(
         (name) =>
-          !/^(link|key|shareable|_Any|_Entity|_Service|federation__\w+|link__\w+)$/.test(name),
+          !/^(link|key|shareable|cost|listSize|_Any|_Entity|_Service|federation__\w+|link__\w+)$/.test(
+            name,
+          ),
       ),
     ).toEqual([]);
   });
@@ -146,7 +148,7 @@ describe('the subgraph itself', () => {
   it('returns its SDL with federation directives from _service', async () => {
     const response = await stack.graphql<{ _service: { sdl: string } }>('{ _service { sdl } }');
     const sdl = response.data!._service.sdl;
-    expect(sdl).toContain('@link(url: "https://specs.apollo.dev/federation/v2.5"');
+    expect(sdl).toContain('@link(url: "https://specs.apollo.dev/federation/v2.9"');
     expect(sdl).toMatch(/type Channel\s+@key\(fields: "id"\)/);
     expect(sdl).toMatch(/type RedPack\s+@key\(fields: "id", resolvable: false\)/);
     expect(sdl).toMatch(/type PageInfo\s+@shareable/);

@@ -4,7 +4,19 @@
  * concurrent operations). Every test reproduces the attack against real HTTP servers.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Kind, parse, type OperationDefinitionNode } from 'graphql';
+import { readFileSync } from 'node:fs';
+import { composeServices } from '@apollo/composition';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import {
+  getNamedType,
+  isObjectType,
+  Kind,
+  parse,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
+import { DEFAULT_PAGE_SIZE } from '../src/pagination/connection.js';
+import { readCostPolicy } from '../src/schema/policy.js';
 import { performance } from 'node:perf_hooks';
 import { startEmulator, type PolyvEmulator } from '../src/emulator/index.js';
 import { PolyvGuard } from '../src/polyv/guard.js';
@@ -12,7 +24,7 @@ import { PolyvHttpClient } from '../src/polyv/http.js';
 import { redPacks } from '../src/lists/redPacks.js';
 import { CallBudget, PolyvPages, RecordBudget } from '../src/polyv/pages.js';
 import { MemoryTokenBuckets } from '../src/ratelimit/tokenBucket.js';
-import { buildSchema } from '../src/schema/index.js';
+import { buildSchema, SCHEMA_PATH } from '../src/schema/index.js';
 import { measureOperation, type CostLimits } from '../src/server/limits/cost.js';
 import { channelIds, defaultsBomb, fragmentBomb } from './support/attacks.js';
 import { startStack, type Stack } from './support/stack.js';
@@ -194,6 +206,82 @@ describe('measuring a document (pure)', () => {
     expect(() => measure(fragmentBomb(40), {}, { ...limits, maxCost: 1000 })).toThrow(
       /estimated cost; the limit is 1000/,
     );
+  });
+});
+
+describe("the cost policy is the schema's @cost and @listSize, and nothing else", () => {
+  const limits: CostLimits = {
+    maxDepth: Infinity,
+    maxAliases: Infinity,
+    maxRootFields: Infinity,
+    maxCost: Infinity,
+    maxUpstreamCalls: Infinity,
+    maxUpstreamRecords: Infinity,
+    maxIds: Infinity,
+    summaryMaxRecords: 50_000,
+  };
+  const measureOn = (schema: GraphQLSchema, query: string) =>
+    measureOperation(
+      schema,
+      new Map(),
+      {},
+      schema.getQueryType()!,
+      (parse(query).definitions[0] as OperationDefinitionNode).selectionSet,
+      limits,
+    );
+  const QUERY = `{ channel(id: "1") { redPacks(first: 2) { nodes { receives { amount { fen } } } } } }`;
+
+  it('declares a weight and a page size on every field that reads Polyv', () => {
+    const schema = buildSchema();
+    const policy = readCostPolicy(schema);
+    const readers = Object.values(schema.getTypeMap())
+      .filter(isObjectType)
+      .flatMap((type) =>
+        Object.values(type.getFields())
+          .filter((field) => /(Connection|Summary)$/.test(getNamedType(field.type).name))
+          .map((field) => [type.name, field.name, getNamedType(field.type).name] as const),
+      );
+    expect(readers.length).toBe(6); // three connections, three summaries
+    for (const [type, field, returned] of readers) {
+      const cost = policy.costOf(type, field);
+      expect({ field: `${type}.${field}`, weight: cost?.weight }).toEqual({
+        field: `${type}.${field}`,
+        weight: 50,
+      });
+      if (returned.endsWith('Connection'))
+        // The measure's default page is the one the connection really reads.
+        expect(cost?.listSize).toEqual({
+          assumedSize: DEFAULT_PAGE_SIZE,
+          slicingArguments: ['first', 'last'],
+          sizedFields: ['edges', 'nodes'],
+        });
+    }
+  });
+
+  it('measures with the declared numbers: change a directive and the cost follows', () => {
+    // channel 1 + redPacks (1 + one page call × 50) + nodes (1 + 2 × receives (1 + 20 × 2)).
+    expect(measureOn(buildSchema(), QUERY).cost).toBe(1 + (1 + 50) + (1 + 2 * (1 + 20 * 2)));
+    const sdl = readFileSync(SCHEMA_PATH, 'utf8')
+      .replace(
+        'receives: [RedPackReceive!]! @listSize(assumedSize: 20)',
+        'receives: [RedPackReceive!]! @listSize(assumedSize: 3)',
+      )
+      .replace(/(\): RedPackConnection!\s+)@cost\(weight: 50\)/, '$1@cost(weight: 7)');
+    const edited = buildSubgraphSchema({ typeDefs: parse(sdl) });
+    expect(readCostPolicy(edited).costOf('RedPack', 'receives')?.listSize?.assumedSize).toBe(3);
+    expect(measureOn(edited, QUERY).cost).toBe(1 + (1 + 7) + (1 + 2 * (1 + 3 * 2)));
+  });
+
+  it('composes for a router: the directives survive into the supergraph', () => {
+    const supergraph = composeServices([
+      { name: 'polyv', typeDefs: parse(readFileSync(SCHEMA_PATH, 'utf8')) },
+    ]);
+    expect(supergraph.errors ?? []).toEqual([]);
+    const sdl = supergraph.supergraphSdl!;
+    expect(sdl).toMatch(
+      /\): RedPackConnection! @cost\(weight: 50\) @listSize\(slicingArguments: \["first", "last"\], sizedFields: \["edges", "nodes"\], assumedSize: 20/,
+    );
+    expect(sdl).toMatch(/receives: \[RedPackReceive!\]! @listSize\(assumedSize: 20/);
   });
 });
 

@@ -25,12 +25,7 @@ import { sendGraphQLError } from './httpErrors.js';
 import { measureOperation, type CostLimits } from './limits/cost.js';
 import { answerTooLarge, ConcurrencyGate, jsonBytesWithin } from './limits/runtime.js';
 
-export {
-  LIST_ESTIMATE,
-  RECEIVES_PER_RED_PACK,
-  UPSTREAM_CALL_COST,
-  summaryPages,
-} from './limits/cost.js';
+export { LIST_ESTIMATE, summaryPages } from './limits/cost.js';
 
 export interface QueryLimits extends CostLimits {
   maxDocumentBytes: number;

@@ -14,13 +14,15 @@
  * with their defaults (`getArgumentValues`). An argument that cannot be read counts as the worst
  * case.
  *
- * Cost estimates how many objects and fields an answer may hold: every field costs 1, and a
- * field's selection is multiplied by how many objects it can return: `first`/`last` (or the
- * default page of 20) under a connection's `edges`/`nodes`, the number of `ids` or entity
- * `representations`, RECEIVES_PER_RED_PACK for a red pack's `receives`, a list's own `first`
- * argument, LIST_ESTIMATE for any other list. Each connection also costs UPSTREAM_CALL_COST for
- * the Polyv page behind it, a summary that for every page it may walk. Introspection
- * (`__schema`, `__type`) is not counted; it is switched on or off on its own.
+ * Cost estimates how many objects and fields an answer may hold, with the weights and list sizes
+ * the schema declares (federation's `@cost` and `@listSize`, read by schema/policy.ts): every
+ * field costs 1, plus its `@cost` weight for each Polyv page call it makes (a connection one, or
+ * two for `last` counted from the end; a summary every page it may walk), and a list multiplies
+ * what is below it by its size: the page size (`@listSize` slicing arguments, else its
+ * assumedSize) for the fields a connection sizes (`sizedFields`), a list's own slicing argument,
+ * the length of a list argument (one item per `ids` or entity `representations`, refused past
+ * `maxIds`), its assumedSize, else LIST_ESTIMATE. Introspection (`__schema`, `__type`) is not
+ * counted; it is switched on or off on its own.
  *
  * Upstream records count what the operation will fetch and hold until it ends (its DataLoader
  * keeps every page): for each connection, the records of the pages the planner reads for its
@@ -44,6 +46,7 @@ import {
 } from 'graphql';
 import { ErrorCode } from '../../publicErrors.js';
 import { DEFAULT_PAGE_SIZE } from '../../pagination/connection.js';
+import { readCostPolicy, type CostPolicyMap, type ListSize } from '../../schema/policy.js';
 import { MAX_PAGE_SIZE as MAX_UPSTREAM_PAGE_SIZE } from '../../pagination/page.js';
 import { plannedRecordsBound } from '../../pagination/planner.js';
 
@@ -62,12 +65,8 @@ export interface CostLimits {
   summaryMaxRecords: number;
 }
 
-/** Receives a red pack is assumed to have when estimating cost (Polyv does not bound them). */
-export const RECEIVES_PER_RED_PACK = 20;
-/** Objects any other list is assumed to hold. */
+/** Items a list without `@listSize` is assumed to hold (as a router's default list size). */
 export const LIST_ESTIMATE = 10;
-/** Extra cost of one upstream page call. */
-export const UPSTREAM_CALL_COST = 50;
 /** The largest page a connection may ask for; also the worst case of a page size we cannot read. */
 const MAX_PAGE = 1000;
 
@@ -115,6 +114,12 @@ interface Measure {
   depth: number;
 }
 
+/** Inside a connection: the fields its page size multiplies (`sizedFields`), and that size. */
+interface Sized {
+  fields: readonly string[];
+  size: number;
+}
+
 const empty = (): Measure => ({
   cost: 0,
   upstreamCalls: 0,
@@ -148,6 +153,7 @@ class Walk {
   private readonly measured = new Map<string, Measure>();
   private readonly expanding = new Set<string>();
   private readonly summaryCalls: number;
+  private readonly policy: CostPolicyMap;
 
   constructor(
     private readonly schema: GraphQLSchema,
@@ -157,26 +163,27 @@ class Walk {
     private readonly limits: CostLimits,
   ) {
     this.summaryCalls = summaryPages(limits.summaryMaxRecords);
+    this.policy = readCostPolicy(schema);
   }
 
-  /** A selection set on `parent`, inside a connection of `pageSize`. */
+  /** A selection set on `parent`, directly inside a connection when `sized` is given. */
   selectionSet(
     selectionSet: SelectionSetNode,
     parent: GraphQLObjectType,
-    pageSize: number | undefined,
+    sized: Sized | undefined,
   ): Measure {
     const total = empty();
     for (const selection of selectionSet.selections) {
       const part =
         selection.kind === Kind.FIELD
-          ? this.field(selection, parent, pageSize)
+          ? this.field(selection, parent, sized)
           : selection.kind === Kind.INLINE_FRAGMENT
             ? this.selectionSet(
                 selection.selectionSet,
                 this.conditionType(selection.typeCondition?.name.value, parent),
-                pageSize,
+                sized,
               )
-            : this.fragment(selection.name.value, parent, pageSize);
+            : this.fragment(selection.name.value, parent, sized);
       total.cost += part.cost;
       total.upstreamCalls += part.upstreamCalls;
       total.records += part.records;
@@ -188,16 +195,16 @@ class Walk {
     return total;
   }
 
-  private fragment(name: string, parent: GraphQLObjectType, pageSize: number | undefined) {
+  private fragment(name: string, parent: GraphQLObjectType, sized: Sized | undefined) {
     const fragment = this.fragments.get(name);
     // Validation already rejects unknown fragments and cycles; this only guards the walk.
     if (!fragment || this.expanding.has(name)) return empty();
     const type = this.conditionType(fragment.typeCondition.name.value, parent);
-    const key = `${name}\u0000${type.name}\u0000${pageSize ?? ''}`;
+    const key = `${name}\u0000${type.name}\u0000${sized ? `${sized.size}:${sized.fields.join()}` : ''}`;
     const known = this.measured.get(key);
     if (known) return known;
     this.expanding.add(name);
-    const measure = this.selectionSet(fragment.selectionSet, type, pageSize);
+    const measure = this.selectionSet(fragment.selectionSet, type, sized);
     this.expanding.delete(name);
     this.measured.set(key, measure);
     return measure;
@@ -208,7 +215,7 @@ class Walk {
     return isObjectType(type) ? type : parent;
   }
 
-  private field(field: FieldNode, parent: GraphQLObjectType, pageSize: number | undefined) {
+  private field(field: FieldNode, parent: GraphQLObjectType, sized: Sized | undefined) {
     const name = field.name.value;
     if (name === '__schema' || name === '__type') return empty();
     const own: Measure = {
@@ -228,20 +235,28 @@ class Walk {
       return own;
 
     const args = this.argumentsOf(definition, field);
-    const isConnection = returned.name.endsWith('Connection');
-    const isSummary = returned.name.endsWith('Summary');
-    const calls = isConnection ? this.connectionCalls(args) : isSummary ? this.summaryCalls : 0;
-    const records = isConnection ? this.connectionRecords(args) : 0;
-    const childPageSize = isConnection ? this.pageSize(args) : pageSize;
+    const { weight = 0, listSize } = this.policy.costOf(parent.name, name) ?? {};
+    // A field that sizes child fields is a connection over one Polyv list; any other field with
+    // a weight walks a whole list (a summary).
+    const isConnection = listSize !== undefined && listSize.sizedFields.length > 0;
+    const calls = isConnection ? this.connectionCalls(args) : weight > 0 ? this.summaryCalls : 0;
+    const records = isConnection ? this.connectionRecords(args, listSize) : 0;
+    const childSized = isConnection
+      ? { fields: listSize.sizedFields, size: this.pageSize(args, listSize) }
+      : undefined;
     // At least 1, so that what is below always counts towards the whole: that is what lets
     // the walk stop as soon as a part passes a limit. An empty page is measured as a page of one.
     const multiplier = Math.max(
       1,
-      this.multiplier(field, name, args, isListType(getNullableType(definition.type)), pageSize),
+      sized?.fields.includes(name)
+        ? sized.size
+        : isListType(getNullableType(definition.type)) && !isConnection
+          ? this.listSizeOf(field, definition, args, listSize)
+          : 1,
     );
-    const children = this.selectionSet(field.selectionSet, childType, childPageSize);
+    const children = this.selectionSet(field.selectionSet, childType, childSized);
     return {
-      cost: 1 + calls * UPSTREAM_CALL_COST + multiplier * children.cost,
+      cost: 1 + calls * weight + multiplier * children.cost,
       upstreamCalls: calls + multiplier * children.upstreamCalls,
       records: records + multiplier * children.records,
       aliases: own.aliases + children.aliases,
@@ -277,36 +292,40 @@ class Walk {
    * for the length. A re-read after the list moved under a cursor is not counted: the run-time
    * budget is.
    */
-  private connectionRecords(args: Record<string, unknown> | undefined): number {
+  private connectionRecords(args: Record<string, unknown> | undefined, listSize: ListSize): number {
     if (!args) return 1 + plannedRecordsBound(MAX_PAGE + 2);
-    const window = this.pageSize(args);
+    const window = this.pageSize(args, listSize);
     const cursors = (isSet(args.after) ? 1 : 0) + (isSet(args.before) ? 1 : 0);
     if (cursors === 0 && !isSet(args.last)) return Math.max(1, window);
     const fromEnd = isSet(args.last) && !isSet(args.first) && !isSet(args.before);
     return (fromEnd ? 1 : 0) + plannedRecordsBound(window + cursors);
   }
 
-  private pageSize(args: Record<string, unknown> | undefined): number {
+  /** A connection's page: the largest slicing argument given, else its assumed size. */
+  private pageSize(args: Record<string, unknown> | undefined, listSize: ListSize): number {
     if (!args) return MAX_PAGE;
-    const first = count(args.first);
-    const last = count(args.last);
-    if (first === undefined && last === undefined) return DEFAULT_PAGE_SIZE;
-    return Math.max(first ?? 0, last ?? 0);
+    const given = listSize.slicingArguments.flatMap((name) => {
+      const value = count(args[name]);
+      return value === undefined ? [] : [value];
+    });
+    return given.length > 0 ? Math.max(...given) : (listSize.assumedSize ?? DEFAULT_PAGE_SIZE);
   }
 
-  private multiplier(
+  /** How many items a list field (not a connection's sized field) is assumed to return. */
+  private listSizeOf(
     field: FieldNode,
-    name: string,
+    definition: GraphQLField<unknown, unknown>,
     args: Record<string, unknown> | undefined,
-    isList: boolean,
-    pageSize: number | undefined,
+    listSize: ListSize | undefined,
   ): number {
-    if (pageSize !== undefined && (name === 'edges' || name === 'nodes')) return pageSize;
-    if (name === 'channels') return this.listLength(field, 'ids', args);
-    if (name === '_entities') return this.listLength(field, 'representations', args);
-    if (name === 'receives') return RECEIVES_PER_RED_PACK;
-    if (!isList) return 1;
-    return args && 'first' in args ? (count(args.first) ?? LIST_ESTIMATE) : LIST_ESTIMATE;
+    for (const name of listSize?.slicingArguments ?? []) {
+      const value = args ? count(args[name]) : undefined;
+      if (value !== undefined) return value;
+    }
+    // A list asked for by a list of keys (`ids`, entity `representations`): one item per key.
+    const keys = definition.args.find((argument) => isListType(getNullableType(argument.type)));
+    if (keys) return this.listLength(field, keys.name, args);
+    return listSize?.assumedSize ?? LIST_ESTIMATE;
   }
 
   /** Length of a list argument, refused past `maxIds`; unreadable counts as the longest allowed. */
