@@ -32,7 +32,9 @@ import { ResponseCache } from './responseCache.js';
 import { bodyErrorHandler, finalErrorHandler, notFound } from './httpErrors.js';
 import { boundedQueryParameters, verifyJsonBody } from './jsonDepth.js';
 import { graphqlOverHttpStatusPlugin } from './statusPlugin.js';
-import { KnownOperationTypes, queryLimitsPlugin, requestShape } from './limits.js';
+import { queryLimitsPlugin } from './limits/index.js';
+import { requestShape } from './limits/requestShape.js';
+import { KnownOperationTypes } from './limits/validation.js';
 import { checkPlaygroundAssets, playgroundRouter, type PlaygroundOptions } from './playground.js';
 import { checkDashboardAssets, dashboardRouter } from './dashboard.js';
 

@@ -1,0 +1,98 @@
+/**
+ * What one operation may take (Apollo plugin): after parsing and validation, the operation is
+ * measured with the arguments the executor will use (cost.ts: depth, aliases, root fields, list
+ * sizes, cost, upstream calls and records, in time linear in the document, with the schema's
+ * @cost and @listSize). Then, while it runs: at most so many operations execute at once
+ * (runtime.ts), its upstream calls and the records of the pages it keeps are counted where they
+ * are made (src/polyv/pages.ts), and its answer must fit the size bound. The request's shape is
+ * checked before all this (requestShape.ts), and our validation rules run with graphql-js's
+ * (validation.ts).
+ */
+import type { ApolloServerPlugin } from '@apollo/server';
+import { getVariableValues, Kind, type FragmentDefinitionNode } from 'graphql';
+import type { GatewayContext } from '../context.js';
+import { measureOperation, type CostLimits } from './cost.js';
+import { answerTooLarge, ConcurrencyGate, jsonBytesWithin } from './runtime.js';
+
+export { LIST_ESTIMATE, summaryPages } from './cost.js';
+
+export interface QueryLimits extends CostLimits {
+  maxDocumentBytes: number;
+  /** Largest answer, in bytes of JSON. */
+  maxResponseBytes: number;
+  /** Operations executing at once, and how many more may wait for a turn. */
+  maxConcurrentOperations: number;
+  /** Records all running operations may hold together (their estimates): what bounds the heap. */
+  maxRecordsInFlight: number;
+  maxQueuedOperations: number;
+}
+
+/**
+ * Answer fields (cost) that weigh as much as one record held: a red pack with 20 receives,
+ * every field asked, is about 200 fields and 11.7 kB held; its part of the answer being built
+ * is of the same order. So a query of many cheap fields and few records still takes its share.
+ */
+const COST_PER_RECORD = 100;
+
+/** What an operation may hold while it runs, in records: its pages or its answer. */
+const heldWeight = (measure: { records: number; cost: number }) =>
+  Math.max(measure.records, Math.ceil(measure.cost / COST_PER_RECORD));
+
+export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin<GatewayContext> {
+  const gate = new ConcurrencyGate({
+    maxActive: limits.maxConcurrentOperations,
+    maxRecords: limits.maxRecordsInFlight,
+    maxQueued: limits.maxQueuedOperations,
+  });
+  return {
+    async requestDidStart() {
+      let release: (() => void) | undefined;
+      return {
+        async didResolveOperation({ document, operation, request, schema, contextValue }) {
+          if (!operation) return;
+          const root = schema.getRootType(operation.operation);
+          if (!root) return;
+          const coerced = getVariableValues(
+            schema,
+            operation.variableDefinitions ?? [],
+            request.variables ?? {},
+          );
+          // Variables that do not coerce stop the executor before any resolver runs (the
+          // client gets its BAD_USER_INPUT from it): there is nothing to measure.
+          if (coerced.errors) return;
+          const fragments = new Map<string, FragmentDefinitionNode>();
+          for (const definition of document.definitions) {
+            if (definition.kind === Kind.FRAGMENT_DEFINITION)
+              fragments.set(definition.name.value, definition);
+          }
+          const measure = measureOperation(
+            schema,
+            fragments,
+            coerced.coerced,
+            root,
+            operation.selectionSet,
+            limits,
+          );
+          release = await gate.acquire(
+            heldWeight(measure),
+            contextValue.deadline,
+            contextValue.client,
+          );
+        },
+        async willSendResponse({ response }) {
+          // Synchronous up to here, so plugins registered after this one see the replacement.
+          release?.();
+          release = undefined;
+          if (response.body.kind !== 'single') return;
+          const result = response.body.singleResult;
+          if (jsonBytesWithin(result, limits.maxResponseBytes) !== undefined) return;
+          const error = answerTooLarge(limits.maxResponseBytes);
+          response.body.singleResult = {
+            data: null,
+            errors: [{ message: error.message, extensions: error.extensions }],
+          };
+        },
+      };
+    },
+  };
+}
