@@ -16,7 +16,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { Kind, type GraphQLSchema, type SelectionSetNode } from 'graphql';
 import { readCachePolicy, type CachePolicyMap } from '../schema/policy.js';
-import type { GatewayContext } from './context.js';
 
 /** The request's cache policy: the smallest max-age seen, or uncacheable. */
 export class CachePolicy {
@@ -35,7 +34,7 @@ export class CachePolicy {
 export function cachePolicyPlugin(options: {
   schema: GraphQLSchema;
   privateAnswers: boolean;
-}): ApolloServerPlugin<GatewayContext> {
+}): ApolloServerPlugin<{ cachePolicy: CachePolicy }> {
   const policy = readCachePolicy(options.schema);
   return {
     async requestDidStart() {
