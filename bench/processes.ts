@@ -70,10 +70,24 @@ export async function startGatewayProcess(
   return { url, child };
 }
 
+/** The minimal proxy (bench/proxy.ts), the limit the gateway is measured against. */
+export async function startProxyProcess(emulatorUrl: string): Promise<Started> {
+  const child = spawn(process.execPath, [`${root}dist-bench/bench/proxy.js`, emulatorUrl], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await waitForLine(child, (line) => line.match(/listening on (http:\/\/\S+)/)?.[1]);
+  return { url, child };
+}
+
+/** Resident memory of a process now (Linux VmRSS), in MB. */
+export const rssMb = (child: ChildProcess): number => statusMb(child, 'VmRSS');
+
 /** Peak resident memory of a process so far (Linux VmHWM), in MB. */
-export function peakRssMb(child: ChildProcess): number {
+export const peakRssMb = (child: ChildProcess): number => statusMb(child, 'VmHWM');
+
+function statusMb(child: ChildProcess, field: 'VmRSS' | 'VmHWM'): number {
   const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-  const kb = Number(status.match(/VmHWM:\s+(\d+) kB/)?.[1] ?? NaN);
+  const kb = Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
   return kb / 1024;
 }
 
