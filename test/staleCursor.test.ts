@@ -379,13 +379,13 @@ describe('named cases', () => {
   });
 });
 
-describe('bugs found here (issue 11), kept as failing cases until fixed', () => {
-  // Pages are checked to agree by their totals only (header, point 4). One record in and one
-  // out leaves the total as it was, so a page cached before and a page read after are taken
-  // as one list: the cached page 1 holds the cursor's record at 999, the new page 2 holds it
-  // again at 1,000, and the next page starts with the record the client already has. When this
-  // starts passing, make it an ordinary `it`.
-  it.failing('never repeats the cursor’s record when pages of equal totals disagree', async () => {
+describe('bugs found here (issue 11)', () => {
+  // Found here and fixed: pages were checked to agree by their totals only. One record in and
+  // one out leaves the total as it was, so a page cached before and a page read after were
+  // taken as one list: the cached page 1 held the cursor's record at 999, the new page 2 held
+  // it again at 1,000, and the next page started with the record the client already had. Now a
+  // record seen at two positions (or two records at one) is a changed list, read again fresh.
+  it('never repeats the cursor’s record when pages of equal totals disagree', async () => {
     const list = new MemoryList(2500);
     list.caching = true;
     const first = await resolveConnection(list, { first: 1000 });

@@ -324,8 +324,20 @@ class PositionReader<T> {
     this.knownTotal = page.totalItems;
     const offset = (pageNumber - 1) * pageSize;
     page.items.forEach((record, index) => {
-      this.records.set(offset + index, record);
-      this.positions.set(this.list.keyOf(record).id, offset + index);
+      const position = offset + index;
+      const id = this.list.keyOf(record).id;
+      const seenAt = this.positions.get(id);
+      const seenThere = this.records.get(position);
+      // Pages from two moments of a list whose total did not change (one record in, one out):
+      // the same record at two positions, or two records at one. Served together they would
+      // repeat or skip a record, so this is a list that changed, like a total that differs.
+      if (
+        (seenAt !== undefined && seenAt !== position) ||
+        (seenThere !== undefined && this.list.keyOf(seenThere).id !== id)
+      )
+        throw new ListChanged();
+      this.records.set(position, record);
+      this.positions.set(id, position);
     });
   }
 }

@@ -36,6 +36,14 @@ const payload = z.tuple([
   z.number().int().nonnegative().max(MAX_POSITION),
 ]);
 
+/**
+ * The longest cursor text we can produce: JSON of the longest fields (an id of 128 UTF-16 units,
+ * each at most 6 bytes escaped; a 64-character binding; three 16-digit numbers; punctuation)
+ * is under 1,000 bytes, and base64url makes 4 characters of 3 bytes. Longer text is not ours,
+ * and is refused before anything parses it.
+ */
+export const MAX_CURSOR_LENGTH = Math.ceil((1_000 * 4) / 3);
+
 /** A short, stable hash of a list's identity (endpoint and normalised filters). */
 export function bindingOf(listIdentity: string): string {
   return createHash('sha256').update(listIdentity).digest('base64url').slice(0, 16);
@@ -48,7 +56,7 @@ export function encodeCursor(cursor: Cursor): string {
 
 /** Decodes a cursor; returns undefined for anything that is not a cursor of ours. */
 export function decodeCursor(text: string): Cursor | undefined {
-  if (text.length > 512 || !/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
+  if (text.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
