@@ -19,13 +19,12 @@ import {
   type PolyvErrorDetails,
   type UnavailableReason,
 } from '../src/polyv/errors.js';
-import { PolyvGuard } from '../src/polyv/guard.js';
+import { generousGuard } from './support/guard.js';
 import { PolyvHttpClient } from '../src/polyv/http.js';
 import { income } from '../src/lists/income.js';
 import { PolyvPages } from '../src/polyv/pages.js';
 import { redPacks } from '../src/lists/redPacks.js';
 import { ErrorCode } from '../src/publicErrors.js';
-import { MemoryTokenBuckets } from '../src/ratelimit/tokenBucket.js';
 import { expectNoLeaks, secretsOf } from './support/leaks.js';
 import { startStack, type GraphQLResponse, type Stack } from './support/stack.js';
 
@@ -220,15 +219,7 @@ describe.each(EMULATED_ENDPOINTS)('the signed client calling %s', (endpoint) => 
       timeoutMs: TIMEOUT_MS,
       retries: RETRIES,
       maxSockets: 8,
-      // Generous protection: this level is about the client; the guard has tests of its own.
-      guard: new PolyvGuard({
-        maxConcurrency: 8,
-        maxQueue: 100,
-        queueTimeoutMs: 5_000,
-        qpsBackoffMs: 1,
-        breaker: { errorPercent: 100, volume: 1_000_000, resetMs: 1_000 },
-        buckets: new MemoryTokenBuckets({ ratePerSecond: 100_000, burst: 100_000 }),
-      }),
+      guard: generousGuard(),
       backoffBaseMs: 10,
     });
   });

@@ -19,11 +19,10 @@ import { DEFAULT_PAGE_SIZE } from '../src/pagination/connection.js';
 import { readCostPolicy } from '../src/schema/policy.js';
 import { performance } from 'node:perf_hooks';
 import { startEmulator, type PolyvEmulator } from '../src/emulator/index.js';
-import { PolyvGuard } from '../src/polyv/guard.js';
+import { generousGuard } from './support/guard.js';
 import { PolyvHttpClient } from '../src/polyv/http.js';
 import { redPacks } from '../src/lists/redPacks.js';
 import { CallBudget, PolyvPages, RecordBudget } from '../src/polyv/pages.js';
-import { MemoryTokenBuckets } from '../src/ratelimit/tokenBucket.js';
 import { buildSchema, SCHEMA_PATH } from '../src/schema/index.js';
 import { measureOperation, type CostLimits } from '../src/server/limits/cost.js';
 import { channelIds, defaultsBomb, fragmentBomb } from './support/attacks.js';
@@ -38,18 +37,21 @@ async function timed<T>(run: () => Promise<T>): Promise<{ ms: number; value: T }
   return { ms: performance.now() - started, value };
 }
 
+/** No limit but the summary's records: what a measure adds up, without refusing it. */
+const unlimited: CostLimits = {
+  maxDepth: Infinity,
+  maxAliases: Infinity,
+  maxRootFields: Infinity,
+  maxCost: Infinity,
+  maxUpstreamCalls: Infinity,
+  maxUpstreamRecords: Infinity,
+  maxIds: Infinity,
+  summaryMaxRecords: 50_000,
+};
+
 describe('measuring a document (pure)', () => {
   const schema = buildSchema();
-  const limits: CostLimits = {
-    maxDepth: Infinity,
-    maxAliases: Infinity,
-    maxRootFields: Infinity,
-    maxCost: Infinity,
-    maxUpstreamCalls: Infinity,
-    maxUpstreamRecords: Infinity,
-    maxIds: Infinity,
-    summaryMaxRecords: 50_000,
-  };
+  const limits = unlimited;
   const measure = (query: string, variables: Record<string, unknown> = {}, bounds = limits) => {
     const document = parse(query);
     const operation = document.definitions.find(
@@ -210,16 +212,7 @@ describe('measuring a document (pure)', () => {
 });
 
 describe("the cost policy is the schema's @cost and @listSize, and nothing else", () => {
-  const limits: CostLimits = {
-    maxDepth: Infinity,
-    maxAliases: Infinity,
-    maxRootFields: Infinity,
-    maxCost: Infinity,
-    maxUpstreamCalls: Infinity,
-    maxUpstreamRecords: Infinity,
-    maxIds: Infinity,
-    summaryMaxRecords: 50_000,
-  };
+  const limits = unlimited;
   const measureOn = (schema: GraphQLSchema, query: string) =>
     measureOperation(
       schema,
@@ -480,14 +473,7 @@ describe('run-time bounds behind the estimate', () => {
         timeoutMs: 2_000,
         retries: 0,
         maxSockets: 4,
-        guard: new PolyvGuard({
-          maxConcurrency: 4,
-          maxQueue: 100,
-          queueTimeoutMs: 5_000,
-          qpsBackoffMs: 1,
-          breaker: { errorPercent: 100, volume: 1_000_000, resetMs: 1_000 },
-          buckets: new MemoryTokenBuckets({ ratePerSecond: 100_000, burst: 100_000 }),
-        }),
+        guard: generousGuard(4),
       });
       const upstream = new PolyvPages(client, undefined, {});
       const budget = new CallBudget(3);
@@ -511,14 +497,7 @@ describe('run-time bounds behind the estimate', () => {
         timeoutMs: 5_000,
         retries: 0,
         maxSockets: 4,
-        guard: new PolyvGuard({
-          maxConcurrency: 4,
-          maxQueue: 100,
-          queueTimeoutMs: 5_000,
-          qpsBackoffMs: 1,
-          breaker: { errorPercent: 100, volume: 1_000_000, resetMs: 1_000 },
-          buckets: new MemoryTokenBuckets({ ratePerSecond: 100_000, burst: 100_000 }),
-        }),
+        guard: generousGuard(4),
       });
       const upstream = new PolyvPages(client, undefined, {});
       const held = new RecordBudget(1_000);

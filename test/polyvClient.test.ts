@@ -4,10 +4,9 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { startEmulator, type PolyvEmulator } from '../src/emulator/index.js';
-import { PolyvGuard } from '../src/polyv/guard.js';
+import { generousGuard } from './support/guard.js';
 import { PolyvHttpClient } from '../src/polyv/http.js';
 import { PolyvPages } from '../src/polyv/pages.js';
-import { MemoryTokenBuckets } from '../src/ratelimit/tokenBucket.js';
 import { income as incomeList } from '../src/lists/income.js';
 import { redPacks as redPackList } from '../src/lists/redPacks.js';
 import { PolyvApiError, PolyvError, PolyvUnavailableError } from '../src/polyv/errors.js';
@@ -23,15 +22,7 @@ const makeClient = (overrides: Partial<ConstructorParameters<typeof PolyvHttpCli
     timeoutMs: 500,
     retries: 2,
     maxSockets: 8,
-    // Generous protection: this suite is about the client; the guard has tests of its own.
-    guard: new PolyvGuard({
-      maxConcurrency: 8,
-      maxQueue: 100,
-      queueTimeoutMs: 5_000,
-      qpsBackoffMs: 1,
-      breaker: { errorPercent: 100, volume: 1_000_000, resetMs: 1_000 },
-      buckets: new MemoryTokenBuckets({ ratePerSecond: 100_000, burst: 100_000 }),
-    }),
+    guard: generousGuard(),
     backoffBaseMs: 10,
     ...overrides,
   });
