@@ -14,16 +14,44 @@ import { CONTROL_PATH_PREFIX, startEmulator } from './server.js';
 
 const DEFAULT_PORT = 8900;
 
+const USAGE = `Usage: npm run emulator -- [options]
+
+Runs the built-in Polyv emulator alone: Polyv's two endpoints with demo data, signature
+checks, fault injection and a control API (under ${CONTROL_PATH_PREFIX}).
+
+Options (or the environment variable after the slash):
+  --port N                   / EMULATOR_PORT                    default ${DEFAULT_PORT}
+  --host H                   / EMULATOR_HOST                    default 127.0.0.1
+  --latency MS               / EMULATOR_LATENCY_MS              default 0
+  --seed N                   / EMULATOR_SEED                    default 42
+  --big-channel-red-packs N  / EMULATOR_BIG_CHANNEL_RED_PACKS   default 0 (channel 2812699, for benchmarks)
+  --help                     this text
+
+Point a gateway at it with the demo credentials it prints (API keys off, for trying it out):
+  POLYV_BASE_URL=http://127.0.0.1:${DEFAULT_PORT} POLYV_APP_ID=<appId> POLYV_APP_SECRET=<appSecret> \\
+  POLYV_USER_ID=<userId> GATEWAY_AUTH=off npm start
+`;
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      latency: { type: 'string' },
-      seed: { type: 'string' },
-      'big-channel-red-packs': { type: 'string' },
-    },
-  });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        latency: { type: 'string' },
+        seed: { type: 'string' },
+        'big-channel-red-packs': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    throw new Error(`${error instanceof Error ? error.message : String(error)} (see --help)`);
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const env = process.env;
   const emulator = await startEmulator({
     port: integerOption('port', values.port ?? env['EMULATOR_PORT'], DEFAULT_PORT),

@@ -1,0 +1,99 @@
+/**
+ * `npm run emulator` as a person runs it (issue 13, point 5): `--help` says what it takes and
+ * how to point a gateway at it, an unknown option says where to look, and a gateway started
+ * the way `--help` says serves the standalone emulator's data.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { describe, expect, it } from '@jest/globals';
+import { cleanEnv, startProcess, stopProcess } from './support/process.js';
+import { postGraphQL } from './support/stack.js';
+
+const CLI = new URL('../dist/emulator/cli.js', import.meta.url).pathname;
+
+async function run(
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { env: cleanEnv() });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+/** Starts the standalone emulator; resolves with its URL and the credentials it prints. */
+async function startCli(): Promise<{
+  child: ChildProcess;
+  url: string;
+  credentials: Record<string, string>;
+}> {
+  const child = spawn(process.execPath, [CLI, '--port', '0'], { env: cleanEnv() });
+  const lines: string[] = [];
+  for await (const line of createInterface({ input: child.stdout! })) {
+    lines.push(line);
+    if (lines.length === 3) break;
+  }
+  const url = /listening on (http:\/\/\S+)/.exec(lines[0] ?? '')?.[1];
+  const credentials = Object.fromEntries(
+    [...(lines[1] ?? '').matchAll(/(\w+)=(\S+)/g)].map((match) => [match[1]!, match[2]!]),
+  );
+  if (!url) throw new Error(`no URL in ${JSON.stringify(lines)}`);
+  return { child, url, credentials };
+}
+
+describe('npm run emulator', () => {
+  it('--help lists every option and how to point a gateway at it', async () => {
+    const { code, stdout, stderr } = await run(['--help']);
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+    for (const option of ['--port', '--host', '--latency', '--seed', '--big-channel-red-packs'])
+      expect(stdout).toContain(option);
+    expect(stdout).toMatch(/POLYV_BASE_URL=\S+ POLYV_APP_ID=\S+ POLYV_APP_SECRET=\S+/);
+    expect(stdout).toContain('GATEWAY_AUTH=off npm start');
+  });
+
+  it('refuses an unknown option, naming it and --help', async () => {
+    const { code, stderr } = await run(['--bogus']);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/Unknown option '--bogus' \(see --help\)/);
+  });
+
+  it('serves a gateway started the way --help says', async () => {
+    const emulator = await startCli();
+    try {
+      const { appId, appSecret, userId } = emulator.credentials;
+      const gateway = await startProcess(
+        cleanEnv({
+          PORT: '0',
+          HOST: '127.0.0.1',
+          POLYV_BASE_URL: emulator.url,
+          POLYV_APP_ID: appId!,
+          POLYV_APP_SECRET: appSecret!,
+          POLYV_USER_ID: userId!,
+          GATEWAY_AUTH: 'off',
+        }),
+      );
+      try {
+        // Real credentials: the gateway serves "Polyv" and does not start its own emulator.
+        expect(gateway.lines.some((line) => typeof line.emulatorUrl === 'string')).toBe(false);
+        const answer = await postGraphQL<{ channel: { redPacks: { totalCount: number } } }>(
+          `${gateway.url}/graphql`,
+          '{ channel(id: "2812610") { redPacks(first: 1) { totalCount } } }',
+        );
+        expect(answer.errors).toBeUndefined();
+        expect(answer.data!.channel.redPacks.totalCount).toBeGreaterThan(0);
+        const stats = (await (await fetch(`${emulator.url}/__emulator/stats`)).json()) as {
+          totalCalls: number;
+        };
+        expect(stats.totalCalls).toBeGreaterThan(0);
+      } finally {
+        await stopProcess(gateway.child);
+      }
+    } finally {
+      await stopProcess(emulator.child);
+    }
+  });
+});
