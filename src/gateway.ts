@@ -22,6 +22,7 @@ import {
 import { GatewayMetrics } from './observability/metrics.js';
 import { startTracing, tracingRequested } from './observability/tracing.js';
 import { startGatewayServer, type GatewayServer } from './server/app.js';
+import { DASHBOARD_PATH } from './server/dashboard.js';
 import { metricsHandler } from './server/metricsEndpoint.js';
 import { finalErrorHandler, notFound } from './server/httpErrors.js';
 import http from 'node:http';
@@ -191,8 +192,16 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     metricsServer?.url ?? (config.metrics.onMainPort ? `${server.url}/metrics` : undefined);
   if (!metricsUrl)
     logger.info('metrics: not served (production: set METRICS_PORT or METRICS_TOKEN)');
+  // Everything a person or an operator may want to open, in the one line that says we are up.
   logger.info(
-    { url: `${server.url}/graphql`, metrics: metricsUrl, playground: config.playground },
+    {
+      url: `${server.url}/graphql`,
+      playground: config.playground ? `${server.url}/` : undefined,
+      dashboard: config.playground ? `${server.url}${DASHBOARD_PATH}` : undefined,
+      health: `${server.url}/healthz`,
+      ready: `${server.url}/readyz`,
+      metrics: metricsUrl,
+    },
     'gateway listening',
   );
 

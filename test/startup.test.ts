@@ -40,6 +40,23 @@ describe('npm start without credentials', () => {
     expect(gateway.lines[1]!.msg).toMatch(/POLYV_APP_ID/);
   });
 
+  it('names every URL worth opening in its "listening" line, and each answers', async () => {
+    const listening = gateway.lines.find((line) => line.msg === 'gateway listening')!;
+    const base = gateway.url;
+    expect(listening).toMatchObject({
+      url: `${base}/graphql`,
+      playground: `${base}/`,
+      dashboard: `${base}/dashboard`,
+      health: `${base}/healthz`,
+      ready: `${base}/readyz`,
+      metrics: `${base}/metrics`,
+    });
+    for (const key of ['playground', 'dashboard', 'health', 'ready', 'metrics']) {
+      const response = await fetch(String(listening[key]), { headers: { accept: 'text/html' } });
+      expect({ key, status: response.status }).toEqual({ key, status: 200 });
+    }
+  });
+
   it("answers a channel's red packs with receives, exactly the emulator's data", async () => {
     const response = await postGraphQL<{
       channel: { redPacks: { totalCount: number; nodes: Record<string, unknown>[] } };
