@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import {
   allotTypeFromLabel,
   cstDayOf,
@@ -10,6 +11,7 @@ import {
   redPackStatusFromLabel,
   redPackTypeFromLabel,
   yuanToFen,
+  yuanToFenByDigits,
 } from '../src/domain/convert.js';
 
 describe('labels to enums', () => {
@@ -64,6 +66,50 @@ describe('money', () => {
     [1e-7, 0],
     [123456789.12, 12345678912],
   ])('%p yuan is %p fen', (yuan, fen) => expect(yuanToFen(yuan)).toBe(fen));
+
+  it('takes the fast path only where it agrees with the exact digits (any double)', () => {
+    const outcome = (convert: (yuan: number) => number, yuan: number) => {
+      try {
+        return convert(yuan);
+      } catch {
+        return 'invalid';
+      }
+    };
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.double({ noNaN: false }),
+          fc.double({ min: -2e9, max: 2e9 }),
+          // Half a fen, where rounding is decided by the third decimal, and next to it.
+          fc.integer({ min: -1e9, max: 1e9 }).map((fen) => (2 * fen + 1) / 200),
+          fc.integer({ min: -1e9, max: 1e9 }).map((tenths) => (tenths + 0.5) / 1000),
+          fc.integer({ min: -1e11, max: 1e11 }).map((fen) => fen / 100),
+        ),
+        (yuan) => expect(outcome(yuanToFen, yuan)).toEqual(outcome(yuanToFenByDigits, yuan)),
+      ),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('reads every amount of at most two decimals exactly, against integer arithmetic on its text', () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: -(10n ** 11n), max: 10n ** 11n }),
+        fc.boolean(),
+        (fen, oneDecimal) => {
+          const whole = fen / 100n;
+          const cents = (fen < 0n ? -fen : fen) % 100n;
+          const sign = fen < 0n && whole === 0n ? '-' : '';
+          const text = oneDecimal
+            ? `${sign}${whole}.${cents / 10n}` // e.g. 12.3, read as 1230 fen
+            : `${sign}${whole}.${String(cents).padStart(2, '0')}`;
+          const expected = oneDecimal ? (fen / 10n) * 10n : fen;
+          expect(yuanToFen(Number(text))).toBe(Number(expected));
+        },
+      ),
+      { numRuns: 20_000 },
+    );
+  });
 
   it('rejects what is not an amount', () => {
     expect(() => yuanToFen(Number.NaN)).toThrow('not a valid amount');

@@ -64,8 +64,26 @@ export class InvalidAmountError extends Error {
   }
 }
 
+/** Beyond this many yuan the fast path's product is too coarse to trust (see yuanToFen). */
+const FAST_PATH_MAX_YUAN = 1e9;
+
 /** Converts a yuan amount as Polyv sends it into exact integer fen. */
 export function yuanToFen(yuan: number): number {
+  // Fast path, for the amounts Polyv really sends (at most two decimals): yuan × 100 is then
+  // within 1e-6 of an integer, and that integer is exactly what the digits below would give
+  // (under 1e9 yuan, 15 significant digits keep 6 decimals, so the decimal text is within 5e-7
+  // of the double and its third decimal cannot round the other way). Anything else, near half a
+  // fen or huge, takes the exact path. A property test holds the two equal.
+  if (Math.abs(yuan) < FAST_PATH_MAX_YUAN) {
+    const scaled = yuan * 100;
+    const fen = Math.round(scaled);
+    if (Math.abs(scaled - fen) < 1e-6) return fen === 0 ? 0 : fen;
+  }
+  return yuanToFenByDigits(yuan);
+}
+
+/** The exact path: rounds the amount's shortest decimal text to 2 decimals, half away from 0. */
+export function yuanToFenByDigits(yuan: number): number {
   if (!Number.isFinite(yuan)) throw new InvalidAmountError(yuan);
   // toPrecision(15) removes binary noise (0.1 + 0.2 style) without inventing digits.
   const text = Math.abs(yuan) < 1e15 ? String(Number(yuan.toPrecision(15))) : String(yuan);

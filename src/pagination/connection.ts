@@ -278,29 +278,46 @@ class PositionReader<T> {
     return this.positions.get(id);
   }
 
-  /** The connection over a window of known positions (`window.end` <= the known total). */
+  /**
+   * The connection over a window of known positions (`window.end` <= the known total). Cursors
+   * are made only when read: a query for `nodes` alone makes none.
+   */
   connection(window: RelayWindow, binding: string): Connection<T> {
     const totalCount = this.knownTotal ?? 0;
-    const edges: Edge<T>[] = [];
+    const nodes: T[] = [];
     for (let position = window.start; position < window.end; position++) {
       const node = this.records.get(position);
       // The reads covered the window; a hole means Polyv's pages disagreed with its total.
       if (node === undefined) throw new ListChanged();
-      const { id, time } = this.list.keyOf(node);
-      edges.push({
-        node,
-        cursor: encodeCursor({ binding, position, id, time, total: totalCount }),
-      });
+      nodes.push(node);
     }
+    const keyOf = this.list.keyOf;
+    const cursorAt = (index: number): string => {
+      const { id, time } = keyOf(nodes[index]!);
+      return encodeCursor({ binding, position: window.start + index, id, time, total: totalCount });
+    };
+    let edges: Edge<T>[] | undefined;
     return {
-      edges,
-      nodes: edges.map((edge) => edge.node),
+      get edges() {
+        edges ??= nodes.map((node, index) => ({
+          node,
+          get cursor() {
+            return cursorAt(index);
+          },
+        }));
+        return edges;
+      },
+      nodes,
       totalCount,
       pageInfo: {
         hasPreviousPage: window.hasPreviousPage,
         hasNextPage: window.hasNextPage,
-        startCursor: edges[0]?.cursor ?? null,
-        endCursor: edges.at(-1)?.cursor ?? null,
+        get startCursor() {
+          return nodes.length > 0 ? cursorAt(0) : null;
+        },
+        get endCursor() {
+          return nodes.length > 0 ? cursorAt(nodes.length - 1) : null;
+        },
       },
     };
   }

@@ -167,6 +167,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
       responseCache: options.responseCache ? new ResponseCache(options.responseCache) : undefined,
       wantsFresh: (request) =>
         wantsFreshData(request.headers['cache-control'], request.headers.pragma),
+      maxResponseBytes: config.limits.maxResponseBytes,
       context: async (request, response) =>
         createContext({
           pages: options.pages,

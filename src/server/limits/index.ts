@@ -4,7 +4,8 @@
  * sizes, cost, upstream calls and records, in time linear in the document, with the schema's
  * @cost and @listSize). Then, while it runs: at most so many operations execute at once
  * (runtime.ts), its upstream calls and the records of the pages it keeps are counted where they
- * are made (src/polyv/pages.ts), and its answer must fit the size bound. The request's shape is
+ * are made (src/polyv/pages.ts), and its answer must fit the size bound (checked on its bytes,
+ * server/graphqlHandler.ts). The request's shape is
  * checked before all this (requestShape.ts), and our validation rules run with graphql-js's
  * (validation.ts).
  */
@@ -12,14 +13,12 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { getVariableValues, Kind, type FragmentDefinitionNode } from 'graphql';
 import type { GatewayContext } from '../context.js';
 import { measureOperation, type CostLimits } from './cost.js';
-import { answerTooLarge, ConcurrencyGate, jsonBytesWithin } from './runtime.js';
+import { ConcurrencyGate } from './runtime.js';
 
 export { LIST_ESTIMATE, summaryPages } from './cost.js';
 
 export interface QueryLimits extends CostLimits {
   maxDocumentBytes: number;
-  /** Largest answer, in bytes of JSON. */
-  maxResponseBytes: number;
   /** Operations executing at once, and how many more may wait for a turn. */
   maxConcurrentOperations: number;
   /** Records all running operations may hold together (their estimates): what bounds the heap. */
@@ -79,18 +78,9 @@ export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin<Gatew
             contextValue.client,
           );
         },
-        async willSendResponse({ response }) {
-          // Synchronous up to here, so plugins registered after this one see the replacement.
+        async willSendResponse() {
           release?.();
           release = undefined;
-          if (response.body.kind !== 'single') return;
-          const result = response.body.singleResult;
-          if (jsonBytesWithin(result, limits.maxResponseBytes) !== undefined) return;
-          const error = answerTooLarge(limits.maxResponseBytes);
-          response.body.singleResult = {
-            data: null,
-            errors: [{ message: error.message, extensions: error.extensions }],
-          };
         },
       };
     },

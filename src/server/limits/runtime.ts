@@ -138,35 +138,6 @@ function busy(why: string): GraphQLError {
   });
 }
 
-/**
- * Bytes `value` takes as JSON, counted without building the string, or undefined as soon as
- * the count passes `max` (the walk stops there). Strings count their UTF-8 bytes plus quotes
- * (escapes are not counted, so it may be slightly under the serialised size).
- */
-export function jsonBytesWithin(value: unknown, max: number): number | undefined {
-  let bytes = 0;
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const item = stack.pop();
-    if (item === null || item === undefined) bytes += 4;
-    else if (typeof item === 'string') bytes += Buffer.byteLength(item) + 3;
-    else if (typeof item === 'number' || typeof item === 'boolean')
-      bytes += String(item).length + 1;
-    else if (Array.isArray(item)) {
-      bytes += 2;
-      for (const element of item) stack.push(element);
-    } else if (typeof item === 'object') {
-      bytes += 2;
-      for (const [key, field] of Object.entries(item)) {
-        bytes += Buffer.byteLength(key) + 3;
-        stack.push(field);
-      }
-    }
-    if (bytes > max) return undefined;
-  }
-  return bytes;
-}
-
 /** The error an answer over the size bound is replaced by: never a truncated answer. */
 export function answerTooLarge(max: number) {
   return limitExceeded(
