@@ -12,10 +12,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
+import { LRUCache } from 'lru-cache';
 import type { Principal } from '../auth/apiKeys.js';
 
 export interface CachedAnswer {
-  body: string;
+  /** The answer's bytes, ready to send. */
+  body: Buffer;
   cacheControl: string;
   age: number;
 }
@@ -29,7 +31,26 @@ interface Meta {
 
 const CACHEABLE = /^max-age=(\d+), (public|private)$/;
 
+/** Bytes of recently sent answers kept encoded (see `decoded`). */
+const DECODED_MAX_BYTES = 8 * 1024 * 1024;
+
+interface Decoded {
+  stored: string;
+  meta: Meta;
+  body: Buffer;
+}
+
 export class ResponseCache {
+  /**
+   * The hot answers, already split and encoded: a dashboard answer is ~150 kB, and encoding it
+   * to UTF-8 again for every hit cost more than the rest of the hit. An entry is used only
+   * while the shared cache still holds the very same stored text, so it never outlives it.
+   */
+  private readonly decoded = new LRUCache<string, Decoded>({
+    maxSize: DECODED_MAX_BYTES,
+    sizeCalculation: (entry) => entry.body.length + 64,
+  });
+
   constructor(
     private readonly cache: KeyValueCache<string>,
     private readonly clock: () => number = Date.now,
@@ -50,19 +71,29 @@ export class ResponseCache {
 
   async lookup(principal: Principal, requestKey: string): Promise<CachedAnswer | undefined> {
     for (const scopeKey of [privateKey(principal), 'public']) {
-      const stored = await this.cache.get(`${scopeKey}:${requestKey}`);
+      const key = `${scopeKey}:${requestKey}`;
+      const stored = await this.cache.get(key);
       if (stored === undefined) continue;
-      const newline = stored.indexOf('\n');
-      const meta = JSON.parse(stored.slice(0, newline)) as Meta;
+      const { meta, body } = this.decode(key, stored);
       const age = Math.floor((this.clock() - meta.at) / 1000);
       if (age >= meta.maxAge) continue;
-      return {
-        body: stored.slice(newline + 1),
-        cacheControl: `max-age=${meta.maxAge - age}, ${meta.scope}`,
-        age,
-      };
+      return { body, cacheControl: `max-age=${meta.maxAge - age}, ${meta.scope}`, age };
     }
     return undefined;
+  }
+
+  private decode(key: string, stored: string): Decoded {
+    const known = this.decoded.get(key);
+    // The same string object when the in-process cache answered: compared by reference.
+    if (known?.stored === stored) return known;
+    const newline = stored.indexOf('\n');
+    const entry: Decoded = {
+      stored,
+      meta: JSON.parse(stored.slice(0, newline)) as Meta,
+      body: Buffer.from(stored.slice(newline + 1)),
+    };
+    this.decoded.set(key, entry);
+    return entry;
   }
 
   /** Stores an answer if its status and Cache-Control allow it. */
