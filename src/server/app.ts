@@ -27,6 +27,7 @@ import { cachePolicyPlugin, wantsFreshData } from './cachePolicy.js';
 import { createContext, type GatewayContext } from './context.js';
 import { metricsHandler } from './metricsEndpoint.js';
 import { createErrorFormatter } from './errorFormatter.js';
+import { compiledExecutor } from './executor.js';
 import { graphqlHandler } from './graphqlHandler.js';
 import { ResponseCache } from './responseCache.js';
 import { bodyErrorHandler, finalErrorHandler, notFound } from './httpErrors.js';
@@ -90,7 +91,8 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
 
   const schema = buildSchema();
   const apollo = new ApolloServer<GatewayContext>({
-    schema,
+    // Our one schema, executed by compiled code (executor.ts).
+    gateway: compiledExecutor(schema),
     // Apollo's own notices go to our log, as JSON like every other line.
     logger: logger.child({ component: 'apollo' }),
     formatError: createErrorFormatter(logger, { stackTraces: config.http.stackTraces }),
