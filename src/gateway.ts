@@ -8,7 +8,7 @@ import { SharedCache } from './cache/sharedCache.js';
 import { PolyvPageCache } from './cache/pageCache.js';
 import type { GatewayConfig } from './config/index.js';
 import { cstDayOf } from './domain/convert.js';
-import { startEmulator, type PolyvEmulator } from './emulator/index.js';
+import type { PolyvEmulator } from './emulator/index.js';
 import type { Logger } from './logger.js';
 import { PolyvGuard } from './polyv/guard.js';
 import { PolyvHttpClient } from './polyv/http.js';
@@ -50,6 +50,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   /** The Polyv account served, and where its API is. */
   let account: { baseUrl: string; appId: string; appSecret: string; userId: string };
   if (config.polyv.mode === 'emulator') {
+    // Loaded only here: a gateway serving real Polyv never loads the emulator or its data.
+    const { startEmulator } = await import('./emulator/index.js');
     emulator = await startEmulator({ port: 0, host: '127.0.0.1' });
     account = { baseUrl: emulator.url, ...emulator.credentials };
     const banner = 'NO POLYV CREDENTIALS: serving DEMO DATA from the built-in Polyv emulator';
@@ -75,7 +77,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
 
   // Shared state: in Redis when configured (every replica sees the same), else in process.
   const redis = config.redis
-    ? new SharedRedis(config.redis, logger.child({ component: 'redis' }))
+    ? await SharedRedis.connect(config.redis, logger.child({ component: 'redis' }))
     : undefined;
   const buckets = (namespace: string, options: BucketOptions): TokenBuckets =>
     redis
@@ -86,7 +88,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
 
   /** Set on stop: readiness fails first, so load balancers drain us before we stop accepting. */
   let draining = false;
-  const tracing = tracingRequested(process.env) ? startTracing() : undefined;
+  const tracing = tracingRequested(process.env) ? await startTracing() : undefined;
   if (tracing) logger.info('tracing: exporting spans as the OTEL_* variables say');
 
   const limits = config.polyvCalls;

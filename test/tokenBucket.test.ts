@@ -139,13 +139,13 @@ describe('Redis token bucket, shared by replicas', () => {
     await requireSharedRedis();
     const options = { ratePerSecond: 40, burst: 5 };
     const prefix = uniquePrefix('bucket');
-    const replicas = Array.from(
-      { length: 3 },
-      () =>
-        new SharedRedis(
+    const replicas = await Promise.all(
+      Array.from({ length: 3 }, () =>
+        SharedRedis.connect(
           { url: SHARED_REDIS_URL, prefix, commandTimeoutMs: 2_000 },
           createLogger({ level: 'silent' }),
         ),
+      ),
     );
     try {
       await Promise.all(

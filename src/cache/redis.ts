@@ -4,7 +4,7 @@
  * callers fall back to in-process state at once, and ioredis reconnects by itself. Availability
  * changes are logged once per change, not once per command.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 
 export interface RedisOptions {
@@ -16,18 +16,25 @@ export interface RedisOptions {
 }
 
 export class SharedRedis {
+  /** Connects; ioredis is loaded here, so a gateway without Redis never loads it. */
+  static async connect(options: RedisOptions, logger: Logger): Promise<SharedRedis> {
+    const { Redis } = await import('ioredis');
+    return new SharedRedis(options, logger, Redis);
+  }
+
   readonly client: Redis;
   readonly prefix: string;
   /** Times a caller fell back to in-process state because Redis failed (for metrics). */
   fallbacks = 0;
   private wasAvailable: boolean | undefined;
 
-  constructor(
+  private constructor(
     options: RedisOptions,
     private readonly logger: Logger,
+    RedisClient: typeof Redis,
   ) {
     this.prefix = options.prefix;
-    this.client = new Redis(options.url, {
+    this.client = new RedisClient(options.url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: options.commandTimeoutMs,

@@ -5,9 +5,8 @@
  * federated router's trace continues through us.
  */
 import { context, propagation, trace, type Context, type Tracer } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 
 export const tracer = (): Tracer => trace.getTracer('polyv-graphql');
 
@@ -20,9 +19,20 @@ export function tracingRequested(env: NodeJS.ProcessEnv): boolean {
   );
 }
 
-/** Registers a tracer provider exporting to `exporter` (OTLP over HTTP, configured by OTEL_*, by default). */
-export function startTracing(exporter: SpanExporter = new OTLPTraceExporter()): NodeTracerProvider {
-  const provider = new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
+/**
+ * Registers a tracer provider exporting to `exporter` (OTLP over HTTP, configured by OTEL_*, by
+ * default). The SDK and the exporter are loaded here, only when traces are asked for.
+ */
+export async function startTracing(exporter?: SpanExporter): Promise<NodeTracerProvider> {
+  const [{ BatchSpanProcessor }, { NodeTracerProvider }] = await Promise.all([
+    import('@opentelemetry/sdk-trace-base'),
+    import('@opentelemetry/sdk-trace-node'),
+  ]);
+  const spanExporter =
+    exporter ?? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter();
+  const provider = new NodeTracerProvider({
+    spanProcessors: [new BatchSpanProcessor(spanExporter)],
+  });
   provider.register();
   return provider;
 }

@@ -28,10 +28,12 @@ type Gateway = ApolloServerOptionsWithGateway<never>['gateway'];
 /** Compiled operations kept (by document, then operation name). */
 const COMPILED_OPERATIONS = 500;
 
+type Compiled = CompiledQuery | ExecutionResult;
+
 export function compiledExecutor(schema: GraphQLSchema): Gateway {
   // Apollo keeps one parsed document per query text (its document store), so the same text
   // comes back as the same object: compiled code is found by reference.
-  const compiled = new LRUCache<DocumentNode, Map<string, CompiledQuery | ExecutionResult>>({
+  const compiled = new LRUCache<DocumentNode, Map<string, Compiled>>({
     max: COMPILED_OPERATIONS,
   });
   const compile = (document: DocumentNode, operationName: string | undefined) => {
@@ -52,23 +54,30 @@ export function compiledExecutor(schema: GraphQLSchema): Gateway {
     async load() {
       return {
         executor: async (request) => {
-          const traced = request.request.http?.headers.get('apollo-federation-include-trace');
-          if (traced)
-            return execute({
+          // The name the client sent (Apollo's `operationName` is the one it resolved, null
+          // when none matched): graphql-js must see it to refuse an unknown one.
+          const operationName = request.request.operationName ?? undefined;
+          const interpreted = () =>
+            execute({
               schema,
               document: request.document,
               contextValue: request.context,
               variableValues: request.request.variables,
-              operationName: request.operationName ?? undefined,
+              operationName,
             });
-          const operation = compile(request.document, request.operationName ?? undefined);
-          // A document that cannot be compiled answers what graphql-js would (it was validated).
-          if (!isCompiledQuery(operation)) return operation;
+          if (request.request.http?.headers.get('apollo-federation-include-trace'))
+            return interpreted();
+          const operation = compile(request.document, operationName);
+          // A request that fails before any resolver runs (no such operation, variables that do
+          // not coerce) is answered by graphql-js, whose errors Apollo knows how to read (a
+          // variable's is BAD_USER_INPUT): no resolver runs either way, so nothing is fetched twice.
+          if (!isCompiledQuery(operation)) return interpreted();
           const result = await operation.query(
             undefined,
             request.context,
             request.request.variables ?? {},
           );
+          if (!('data' in result)) return interpreted();
           return result.errors
             ? { ...result, errors: result.errors.map((error) => asGraphQLJsError(error)) }
             : result;
