@@ -20,6 +20,7 @@ import os from 'node:os';
 import autocannon from 'autocannon';
 import got from 'got';
 import { BIG_CHANNEL_ID, DEMO_CREDENTIALS } from '../src/emulator/index.js';
+import { WALK_PAGES_IN_FLIGHT } from '../src/pagination/walk.js';
 import { signedParams } from '../src/polyv/sign.js';
 import { closedLoop, type LoadResult } from './load.js';
 import {
@@ -299,7 +300,7 @@ for (const latency of [0, 20]) {
   });
 }
 
-// A summary over a whole big channel: every page of it, fetched as concurrently as allowed.
+// A summary over a whole big channel: every page of it, as many at a time as a walk asks.
 {
   const redPacks = 100_000;
   const latency = 20;
@@ -331,7 +332,8 @@ for (const latency of [0, 20]) {
       return { ms: elapsed, calls, total: answer.totalAmount.amount };
     };
     const pages = Math.ceil(redPacks / 1000);
-    const concurrency = Number(UNTHROTTLED.POLYV_MAX_CONCURRENCY);
+    // The walk asks for WALK_PAGES_IN_FLIGHT pages at a time: the direct fetch does the same.
+    const concurrency = WALK_PAGES_IN_FLIGHT;
     /** The same pages fetched directly (signed got requests and JSON.parse), as concurrently. */
     const directly = async () => {
       const started = performance.now();

@@ -97,14 +97,13 @@ export function redPackSummaryBuilder(): SummaryBuilder<RedPackModel, RedPackSum
         for (const receive of redPack.receives) {
           receiveCount++;
           received += receive.amount.fen;
-          const receiver = receivers.get(receive.user.openId) ?? {
-            user: receive.user,
-            count: 0,
-            fen: 0,
-          };
+          let receiver = receivers.get(receive.user.openId);
+          if (!receiver) {
+            receiver = { user: receive.user, count: 0, fen: 0 };
+            receivers.set(receive.user.openId, receiver);
+          }
           receiver.count++;
           receiver.fen += receive.amount.fen;
-          receivers.set(receive.user.openId, receiver);
         }
       }
     },
@@ -181,10 +180,13 @@ export function incomeSummaryBuilder(
 
 /** Counts and sums by label: unknown labels stay apart, each in a row of its own. */
 function tallyInto<K>(tallies: Map<string, Tally<K>>, key: K, label: string, fen: number): void {
-  const tally = tallies.get(label) ?? { key, label, count: 0, fen: 0 };
+  let tally = tallies.get(label);
+  if (!tally) {
+    tally = { key, label, count: 0, fen: 0 };
+    tallies.set(label, tally);
+  }
   tally.count++;
   tally.fen += fen;
-  tallies.set(label, tally);
 }
 
 /** Largest amount first, then by label, so the order is stable. */
