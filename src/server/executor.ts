@@ -1,6 +1,6 @@
 /**
- * How operations execute: graphql-jit compiles each operation once into plain JavaScript, and
- * every later request with the same document runs that function instead of graphql-js's
+ * How operations execute: graphql-jit compiles a repeated operation once into plain JavaScript,
+ * and every later request with the same document runs that function instead of graphql-js's
  * interpreter, which resolves every field of every record through generic code (argument
  * coercion, path and info objects, promise checks per field). On a cold dashboard answer
  * (100 red packs, ~10,000 fields) the interpreter was most of the gateway's own CPU.
@@ -25,20 +25,34 @@ import { LRUCache } from 'lru-cache';
 
 type Gateway = ApolloServerOptionsWithGateway<never>['gateway'];
 
-/** Compiled operations kept (by document, then operation name). */
-const COMPILED_OPERATIONS = 500;
+/**
+ * Documents whose compiled code is kept. A compiled operation costs a few milliseconds to build
+ * and tens of kilobytes to keep, so only documents seen again are compiled: a dashboard's
+ * query from its second request on, never a one-off (ad hoc queries, an attacker's endless
+ * fresh documents), which graphql-js runs as it always did.
+ */
+const COMPILED_DOCUMENTS = 100;
+/** Documents remembered as seen once, waiting for a second sighting. */
+const SEEN_DOCUMENTS = 1_000;
 
 type Compiled = CompiledQuery | ExecutionResult;
 
 export function compiledExecutor(schema: GraphQLSchema): Gateway {
   // Apollo keeps one parsed document per query text (its document store), so the same text
   // comes back as the same object: compiled code is found by reference.
-  const compiled = new LRUCache<DocumentNode, Map<string, Compiled>>({
-    max: COMPILED_OPERATIONS,
-  });
-  const compile = (document: DocumentNode, operationName: string | undefined) => {
+  const compiled = new LRUCache<DocumentNode, Map<string, Compiled>>({ max: COMPILED_DOCUMENTS });
+  const seenOnce = new LRUCache<DocumentNode, true>({ max: SEEN_DOCUMENTS });
+  /** The compiled operation, or undefined while the document has been seen only once. */
+  const compiledFor = (document: DocumentNode, operationName: string | undefined) => {
     let byName = compiled.get(document);
-    if (!byName) compiled.set(document, (byName = new Map()));
+    if (!byName) {
+      if (!seenOnce.has(document)) {
+        seenOnce.set(document, true);
+        return undefined;
+      }
+      seenOnce.delete(document);
+      compiled.set(document, (byName = new Map()));
+    }
     let operation = byName.get(operationName ?? '');
     if (!operation) {
       operation = compileQuery(schema, document, operationName, {
@@ -67,11 +81,11 @@ export function compiledExecutor(schema: GraphQLSchema): Gateway {
             });
           if (request.request.http?.headers.get('apollo-federation-include-trace'))
             return interpreted();
-          const operation = compile(request.document, operationName);
+          const operation = compiledFor(request.document, operationName);
           // A request that fails before any resolver runs (no such operation, variables that do
           // not coerce) is answered by graphql-js, whose errors Apollo knows how to read (a
           // variable's is BAD_USER_INPUT): no resolver runs either way, so nothing is fetched twice.
-          if (!isCompiledQuery(operation)) return interpreted();
+          if (!operation || !isCompiledQuery(operation)) return interpreted();
           const result = await operation.query(
             undefined,
             request.context,
