@@ -83,7 +83,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     redis
       ? new RedisTokenBuckets(redis, namespace, options, config.replicas)
       : new MemoryTokenBuckets(options);
-  const cache = (namespace: string) => new SharedCache(config.cache.maxBytes, redis, namespace);
+  // GATEWAY_CACHE_MAX_MB is one budget for everything cached in process, shared out here: a
+  // heap bound can count it once (it was each cache's, so three caches could hold three times).
+  const cacheShare = (eighths: number) => Math.floor((config.cache.maxBytes * eighths) / 8);
+  const cache = (namespace: string, eighths: number) =>
+    new SharedCache(cacheShare(eighths), redis, namespace);
   logger.info({ redis: redis ? 'shared' : 'off', cache: config.cache.enabled }, 'state');
 
   /** Set on stop: readiness fails first, so load balancers drain us before we stop accepting. */
@@ -139,7 +143,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     guard,
     maxSockets: limits.maxConcurrency,
   });
-  const pageCache = config.cache.enabled ? new PolyvPageCache(cache('page:'), redis) : undefined;
+  const pageCache = config.cache.enabled ? new PolyvPageCache(cache('page:', 4), redis) : undefined;
 
   /** Releases everything started so far: on stop, or when start-up fails half way. */
   const release = async () => {
@@ -174,8 +178,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       ratePerSecond: config.limits.ratePerSecond,
       burst: config.limits.rateBurst,
     }),
-    responseCache: config.cache.enabled ? cache('response:') : undefined,
-    persistedQueries: cache('apq:'),
+    // The response cache's eighths: two for the stored answers, one for the hot ones kept
+    // encoded (server/responseCache.ts).
+    responseCache: config.cache.enabled
+      ? { store: cache('response:', 2), encodedMaxBytes: cacheShare(1) }
+      : undefined,
+    persistedQueries: cache('apq:', 1),
     playground: config.playground ? { exampleVariables: exampleVariables(emulator) } : undefined,
   }).catch(failedToStart);
   const metricsServer =

@@ -59,7 +59,7 @@ const envSchema = z.object({
   /** How long a Polyv page is reused, by endpoint (0: never). */
   POLYV_CACHE_TTL_RED_PACKS_S: int(30, 0),
   POLYV_CACHE_TTL_INCOME_S: int(60, 0),
-  /** In-process cache size bound. */
+  /** In-process cache size bound: one budget for pages, answers and persisted queries together. */
   GATEWAY_CACHE_MAX_MB: int(64),
   /** Shared cache, limits and persisted queries for every replica (redis:// or rediss://). */
   REDIS_URL: z

@@ -45,8 +45,8 @@ export interface GatewayServerOptions {
   pages: PolyvPages;
   /** Per-principal request buckets (shared by replicas with Redis). */
   clientBuckets: TokenBuckets;
-  /** Whole-response cache; absent: off. */
-  responseCache: KeyValueCache<string> | undefined;
+  /** Whole-response cache (where answers are stored, and bytes kept encoded); absent: off. */
+  responseCache: { store: KeyValueCache<string>; encodedMaxBytes: number } | undefined;
   /** Automatic persisted queries. */
   persistedQueries: KeyValueCache<string>;
   metrics: GatewayMetrics;
@@ -166,7 +166,9 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     bodyErrorHandler,
     requestShape(config.limits),
     graphqlHandler(apollo, {
-      responseCache: options.responseCache ? new ResponseCache(options.responseCache) : undefined,
+      responseCache: options.responseCache
+        ? new ResponseCache(options.responseCache.store, options.responseCache.encodedMaxBytes)
+        : undefined,
       wantsFresh: (request) =>
         wantsFreshData(request.headers['cache-control'], request.headers.pragma),
       maxResponseBytes: config.limits.maxResponseBytes,

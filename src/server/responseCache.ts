@@ -31,9 +31,6 @@ interface Meta {
 
 const CACHEABLE = /^max-age=(\d+), (public|private)$/;
 
-/** Bytes of recently sent answers kept encoded (see `decoded`). */
-const DECODED_MAX_BYTES = 8 * 1024 * 1024;
-
 interface Decoded {
   stored: string;
   meta: Meta;
@@ -46,15 +43,19 @@ export class ResponseCache {
    * to UTF-8 again for every hit cost more than the rest of the hit. An entry is used only
    * while the shared cache still holds the very same stored text, so it never outlives it.
    */
-  private readonly decoded = new LRUCache<string, Decoded>({
-    maxSize: DECODED_MAX_BYTES,
-    sizeCalculation: (entry) => entry.body.length + 64,
-  });
+  private readonly decoded: LRUCache<string, Decoded>;
 
   constructor(
     private readonly cache: KeyValueCache<string>,
+    /** Bytes of hot answers kept encoded. */
+    decodedMaxBytes: number,
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    this.decoded = new LRUCache<string, Decoded>({
+      maxSize: Math.max(1, decodedMaxBytes),
+      sizeCalculation: (entry) => entry.body.length + 64,
+    });
+  }
 
   /**
    * What identifies a request's answer: its exact bytes (the POST body, or a GET's query string;
