@@ -24,6 +24,8 @@ export const realTimers: Timers = {
   now: () => Date.now(),
   after(ms, run) {
     const timer = setTimeout(run, Math.max(0, ms));
+    // A wait alone keeps no process alive: the server's sockets do while it serves.
+    timer.unref();
     return () => clearTimeout(timer);
   },
 };

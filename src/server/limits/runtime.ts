@@ -77,6 +77,8 @@ export class ConcurrencyGate {
         },
         Math.max(0, deadline - Date.now()),
       );
+      // A deadline alone keeps no process alive: the server's sockets do while it serves.
+      timer.unref();
       this.waiting.push(client, waiter);
     });
     // admitWaiters() counted the weight when it let this waiter in.
