@@ -52,6 +52,25 @@ describe('GraphiQL playground', () => {
     expect(new URL(page.url()).pathname).toBe('/graphql');
   });
 
+  it('opens a shared link (/graphql?query=…&variables=…) with its query and variables filled in', async () => {
+    const { page, problems } = await openWatchedPage(browser, stack.gateway.url);
+    const query = 'query Shared($id: ID!) { channel(id: $id) { id redPacks { totalCount } } }';
+    const variables = JSON.stringify({ id: '2812614' });
+    await page.goto(
+      `${stack.gateway.url}/graphql?query=${encodeURIComponent(query)}&variables=${encodeURIComponent(variables)}&operationName=Shared`,
+    );
+    await page.locator('.graphiql-container').waitFor();
+    await expect(page.locator('.graphiql-query-editor').innerText()).resolves.toContain(
+      'query Shared($id: ID!)',
+    );
+    await page.locator('.graphiql-execute-button').click();
+    const result = page.locator('.result-window');
+    await result.getByText('"totalCount"').first().waitFor();
+    expect(await result.innerText()).toContain('"totalCount": 5');
+    await page.screenshot({ path: `${TEST_OUTPUT}playground-shared-link.png` });
+    expect(problems).toEqual([]);
+  });
+
   it('still answers GraphQL GET requests and non-browser GETs at /graphql', async () => {
     const query = encodeURIComponent('{ channel(id: "2812614") { redPacks { totalCount } } }');
     const response = await fetch(`${stack.gateway.url}/graphql?query=${query}`, {

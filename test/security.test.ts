@@ -328,13 +328,34 @@ describe('HTTP hygiene', () => {
     expect(body.errors[0]!.extensions.code).toBe(code);
   });
 
+  it("answers a plain GET that carries its key (urql's default client), and refuses one without", async () => {
+    // With keys on, CSRF prevention adds nothing: a cross-site page cannot make a browser send
+    // the key header without a preflight, and a request without it is refused.
+    const url = `${stack.gateway.url}/graphql?query=${encodeURIComponent('{ channel(id: "2812614") { id } }')}`;
+    const keyed = await fetch(url, { headers: bearer(KEYS.finance) });
+    expect([keyed.status, await keyed.json()]).toEqual([
+      200,
+      { data: { channel: { id: '2812614' } } },
+    ]);
+    const forged = await fetch(url);
+    expect(forged.status).toBe(401);
+    expect(await forged.text()).not.toMatch(/2812614/);
+  });
+});
+
+describe('with API keys off', () => {
   it("keeps Apollo's CSRF prevention on: a simple GET without a preflight header is refused", async () => {
-    const response = await fetch(
-      `${stack.gateway.url}/graphql?query=${encodeURIComponent('{ __typename }')}`,
-      { headers: bearer(KEYS.finance) },
-    );
-    expect(response.status).toBe(400);
-    expect(await response.text()).toMatch(/CSRF/);
+    const open = await startStack();
+    try {
+      const url = `${open.gateway.url}/graphql?query=${encodeURIComponent('{ __typename }')}`;
+      const simple = await fetch(url);
+      expect(simple.status).toBe(400);
+      expect(await simple.text()).toMatch(/CSRF/);
+      const preflighted = await fetch(url, { headers: { 'apollo-require-preflight': 'true' } });
+      expect(await preflighted.json()).toEqual({ data: { __typename: 'Query' } });
+    } finally {
+      await open.close();
+    }
   });
 });
 

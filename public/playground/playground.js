@@ -32,12 +32,21 @@ query Dashboard($channel: ID!, $from: Date!, $to: Date!) {
 }
 `;
 
+  // A shared link (/graphql?query=…&variables=…&operationName=…) opens on what it carries.
+  const shared = new URLSearchParams(window.location.search);
+  const sharedQuery = shared.get('query');
   const fetcher = GraphiQL.createFetcher({ url: config.endpoint });
   ReactDOM.createRoot(document.getElementById('graphiql')).render(
     React.createElement(GraphiQL, {
       fetcher,
       defaultQuery: exampleQuery,
-      variables: JSON.stringify(config.exampleVariables, null, 2),
+      ...(sharedQuery === null
+        ? { variables: JSON.stringify(config.exampleVariables, null, 2) }
+        : {
+            query: sharedQuery,
+            variables: shared.get('variables') ?? '',
+            operationName: shared.get('operationName') ?? undefined,
+          }),
       visiblePlugin: 'Documentation Explorer',
       defaultEditorToolsVisibility: 'variables',
       shouldPersistHeaders: false,

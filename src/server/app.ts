@@ -100,7 +100,12 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     introspection: config.http.introspection,
     // No "Did you mean …?" in production: it spells out the schema to whoever guesses.
     hideSchemaDetailsFromClientErrors: config.http.hideSchemaDetails,
-    csrfPrevention: true,
+    // CSRF prevention refuses GETs (and simple POSTs) a browser could send cross-site without a
+    // preflight. With API keys on it adds nothing: every request we answer carries its key in a
+    // header, which no cross-site request can carry without a preflight that CORS refuses. So
+    // then plain GETs work (curl, urql's default client). With keys off, anyone's browser
+    // could be made to spend our Polyv quota from any page: the refusal stays.
+    csrfPrevention: config.auth.mode === 'off',
     validationRules: [KnownOperationTypes],
     persistedQueries: { cache: options.persistedQueries, ttl: 24 * 60 * 60 },
     // A document must be parsed before it can be measured: bound the parser's work too.

@@ -36,11 +36,15 @@ export interface PlaygroundOptions {
   exampleVariables: { channel: string; from: string; to: string };
 }
 
-/** True for a browser navigating to the endpoint, not a GraphQL GET request. */
+/**
+ * True for a browser navigating to the endpoint: it prefers HTML to JSON. A link with
+ * `?query=…&variables=…` opens the playground with them filled in (shareable links, as GraphiQL
+ * users expect); clients asking for JSON (fetch, curl, GraphQL clients) get the GraphQL answer.
+ */
 const wantsPage = (request: Request) =>
   request.method === 'GET' &&
-  request.query.query === undefined &&
-  request.accepts(['application/json', 'text/html']) === 'text/html';
+  request.accepts(['application/json', 'application/graphql-response+json', 'text/html']) ===
+    'text/html';
 
 /**
  * The pages' policy (the playground's and the example dashboard's): scripts, styles and
