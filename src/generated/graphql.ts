@@ -18,7 +18,7 @@ export type Scalars = {
   Date: { input: string; output: string; }
   /** An instant, ISO-8601 with a UTC offset, e.g. `2022-04-02T02:40:34.000Z`. Polyv's 13-digit millisecond timestamps map to it. As an argument, an offset is required (`2026-10-01T00:00:00+08:00` or `...Z`) so that no instant is ambiguous. */
   DateTime: { input: Date; output: Date; }
-  /** An exact decimal number written as a string, e.g. `"0.98"`. Never a binary float: add amounts with a decimal library or use `Money.fen`. */
+  /** An exact decimal number written as a string, e.g. `"0.98"`. Never a binary float: add amounts with a decimal library or use `Money.fen`. Written as XML Schema's `decimal` (its @specifiedBy URL), narrowed: an optional `-`, 1 to 15 digits, then optionally a `.` and 1 to 15 digits; no `+`, no exponent. */
   Decimal: { input: string; output: string; }
   _FieldSet: { input: unknown; output: unknown; }
 };
@@ -86,7 +86,9 @@ export type ChannelRedPacksArgs = {
 /** Income of one day. */
 export type DayTotal = {
   __typename?: 'DayTotal';
+  /** What was paid that day; zero when nothing was. */
   amount: Money;
+  /** Income records paid that day; 0 when none. */
   count: Scalars['Int']['output'];
   /** A China Standard Time day. */
   date: Scalars['Date']['output'];
@@ -194,13 +196,21 @@ export type PayType =
 /** Income of one pay type. */
 export type PayTypeTotal = {
   __typename?: 'PayTypeTotal';
+  /** What they paid in all. */
   amount: Money;
+  /** Income records of this pay type. */
   count: Scalars['Int']['output'];
   /** Polyv's label, e.g. 现金打赏. */
   label: Scalars['String']['output'];
+  /** The pay type; UNKNOWN for one this schema does not know yet (see `label`). */
   payType: PayType;
 };
 
+/**
+ * What this gateway reads from Polyv: channels by their number, and the account's income as pages
+ * or totals. Root fields are nullable: one that fails (a key not allowed account-level income, Polyv
+ * being down) is null with its error, and the other root fields of the answer stand.
+ */
 export type Query = {
   __typename?: 'Query';
   /** A Polyv live channel by its channel number (频道号). An `id` that is not a channel number (digits only) is refused with BAD_USER_INPUT. The channel's lists are fetched from Polyv when asked for, so a number that is not a channel of this account shows up as an error on those fields. */
@@ -220,16 +230,31 @@ export type Query = {
 };
 
 
+/**
+ * What this gateway reads from Polyv: channels by their number, and the account's income as pages
+ * or totals. Root fields are nullable: one that fails (a key not allowed account-level income, Polyv
+ * being down) is null with its error, and the other root fields of the answer stand.
+ */
 export type QueryChannelArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/**
+ * What this gateway reads from Polyv: channels by their number, and the account's income as pages
+ * or totals. Root fields are nullable: one that fails (a key not allowed account-level income, Polyv
+ * being down) is null with its error, and the other root fields of the answer stand.
+ */
 export type QueryChannelsArgs = {
   ids: Array<Scalars['ID']['input']>;
 };
 
 
+/**
+ * What this gateway reads from Polyv: channels by their number, and the account's income as pages
+ * or totals. Root fields are nullable: one that fails (a key not allowed account-level income, Polyv
+ * being down) is null with its error, and the other root fields of the answer stand.
+ */
 export type QueryIncomeRecordsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   before?: InputMaybe<Scalars['String']['input']>;
@@ -241,6 +266,11 @@ export type QueryIncomeRecordsArgs = {
 };
 
 
+/**
+ * What this gateway reads from Polyv: channels by their number, and the account's income as pages
+ * or totals. Root fields are nullable: one that fails (a key not allowed account-level income, Polyv
+ * being down) is null with its error, and the other root fields of the answer stand.
+ */
 export type QueryIncomeSummaryArgs = {
   channelId?: InputMaybe<Scalars['ID']['input']>;
   endDate: Scalars['Date']['input'];
@@ -254,6 +284,7 @@ export type ReceiverTotal = {
   amount: Money;
   /** How many shares. */
   count: Scalars['Int']['output'];
+  /** Who received. */
   user: WechatUser;
 };
 
@@ -354,9 +385,11 @@ export type RedPackStatusTotal = {
   __typename?: 'RedPackStatusTotal';
   /** What they held. */
   amount: Money;
+  /** Red packs in this status. */
   count: Scalars['Int']['output'];
   /** Polyv's label, e.g. 已结束. */
   label: Scalars['String']['output'];
+  /** The status; UNKNOWN for a label this schema does not know yet (see `label`). */
   status: RedPackStatus;
 };
 
@@ -407,9 +440,11 @@ export type RedPackTypeTotal = {
   __typename?: 'RedPackTypeTotal';
   /** What they held. */
   amount: Money;
+  /** Red packs of this type. */
   count: Scalars['Int']['output'];
   /** Polyv's label, e.g. 普通红包. */
   label: Scalars['String']['output'];
+  /** The type; UNKNOWN for a label this schema does not know yet (see `label`). */
   type: RedPackType;
 };
 
