@@ -1,5 +1,6 @@
 /** Who may ask and how much: API keys, channel grants, per-key rate limits, query limits, HTTP hygiene. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { Client, fetchExchange } from '@urql/core';
 import { bearer, KEYS, writeKeysFile } from './support/keys.js';
 import { expectNoLeaks, secretsOf } from './support/leaks.js';
 import { startStack, type Stack } from './support/stack.js';
@@ -340,6 +341,30 @@ describe('HTTP hygiene', () => {
     const forged = await fetch(url);
     expect(forged.status).toBe(401);
     expect(await forged.text()).not.toMatch(/2812614/);
+  });
+});
+
+describe("urql's default client, with API keys on", () => {
+  it('queries with its defaults (GET within the URL limit, no preflight header) and gets data', async () => {
+    const methods: string[] = [];
+    const client = new Client({
+      url: `${stack.gateway.url}/graphql`,
+      exchanges: [fetchExchange],
+      fetchOptions: { headers: bearer(KEYS.finance) },
+      // Only to see which method urql chose; the request is urql's own.
+      fetch: (input, init) => {
+        methods.push(init?.method ?? 'GET');
+        return fetch(input, init);
+      },
+    });
+    const result = await client
+      .query('query One($id: ID!) { channel(id: $id) { id redPacks { totalCount } } }', {
+        id: '2812614',
+      })
+      .toPromise();
+    expect(result.error).toBeUndefined();
+    expect(result.data).toEqual({ channel: { id: '2812614', redPacks: { totalCount: 5 } } });
+    expect(methods).toEqual(['GET']);
   });
 });
 
