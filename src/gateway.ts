@@ -185,6 +185,15 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       : undefined,
     persistedQueries: cache('apq:', 1),
     playground: config.playground ? { exampleVariables: exampleVariables(emulator) } : undefined,
+    demoChannels: emulator?.store.channels.map(
+      ({ channelId, name, sessionIds, redPackCount, incomeCount }) => ({
+        channelId,
+        name,
+        sessionIds,
+        redPackCount,
+        incomeCount,
+      }),
+    ),
   }).catch(failedToStart);
   const metricsServer =
     config.metricsPort === undefined
@@ -206,7 +215,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   logger.info(
     {
       url: `${server.url}/graphql`,
-      playground: config.playground ? `${server.url}/` : undefined,
+      landing: `${server.url}/`,
+      playground: config.playground ? `${server.url}/graphql` : undefined,
       dashboard: config.playground ? `${server.url}${DASHBOARD_PATH}` : undefined,
       health: `${server.url}/healthz`,
       ready: `${server.url}/readyz`,

@@ -22,9 +22,13 @@ describe('GraphiQL playground', () => {
     await page.locator('.graphiql-container').waitFor();
 
     // The example query and its variables are there, and the docs explorer shows our descriptions.
-    await expect(page.locator('.graphiql-query-editor').innerText()).resolves.toContain(
-      'query Dashboard',
-    );
+    const editor = await page.locator('.graphiql-query-editor').innerText();
+    expect(editor).toContain('query Dashboard');
+    // On the emulator the example's comment names every demo channel and its live sessions.
+    for (const channel of stack.emulator.store.channels)
+      expect(editor).toContain(
+        `${channel.channelId} ${channel.name}: sessions ${channel.sessionIds.join(', ')}`,
+      );
     const docs = page.locator('.graphiql-doc-explorer');
     await docs.getByText('Query', { exact: true }).first().click();
     await docs.getByText('A Polyv live channel by its channel number').first().waitFor();
@@ -46,10 +50,44 @@ describe('GraphiQL playground', () => {
     expect(problems).toEqual([]);
   });
 
-  it('sends the browser from / to the playground', async () => {
-    const { page } = await openWatchedPage(browser, stack.gateway.url);
+  it('names what is where at /: a page for browsers, JSON for curl, with the demo ids on the emulator', async () => {
+    const index = (await (await fetch(`${stack.gateway.url}/`)).json()) as {
+      graphql: string;
+      playground: string;
+      dashboard: string;
+      health: string;
+      demo: { channels: { channelId: string; sessionIds: string[]; redPackCount: number }[] };
+    };
+    expect(index).toMatchObject({
+      graphql: '/graphql',
+      playground: '/graphql',
+      dashboard: '/dashboard',
+      health: '/healthz',
+    });
+    // The emulator's own channels and sessions, not a copy of them.
+    expect(index.demo.channels).toEqual(
+      stack.emulator.store.channels.map(
+        ({ channelId, name, sessionIds, redPackCount, incomeCount }) => ({
+          channelId,
+          name,
+          sessionIds,
+          redPackCount,
+          incomeCount,
+        }),
+      ),
+    );
+
+    const { page, offsiteRequests, problems } = await openWatchedPage(browser, stack.gateway.url);
     await page.goto(stack.gateway.url);
+    await page.getByRole('link', { name: 'Playground' }).waitFor();
+    for (const channel of stack.emulator.store.channels)
+      await page.getByText(channel.channelId, { exact: true }).waitFor();
+    await page.screenshot({ path: `${TEST_OUTPUT}landing.png`, fullPage: true });
+    await page.getByRole('link', { name: 'Playground' }).click();
+    await page.locator('.graphiql-container').waitFor();
     expect(new URL(page.url()).pathname).toBe('/graphql');
+    expect(offsiteRequests).toEqual([]);
+    expect(problems).toEqual([]);
   });
 
   it('opens a shared link (/graphql?query=…&variables=…) with its query and variables filled in', async () => {

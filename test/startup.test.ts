@@ -45,13 +45,14 @@ describe('npm start without credentials', () => {
     const base = gateway.url;
     expect(listening).toMatchObject({
       url: `${base}/graphql`,
-      playground: `${base}/`,
+      landing: `${base}/`,
+      playground: `${base}/graphql`,
       dashboard: `${base}/dashboard`,
       health: `${base}/healthz`,
       ready: `${base}/readyz`,
       metrics: `${base}/metrics`,
     });
-    for (const key of ['playground', 'dashboard', 'health', 'ready', 'metrics']) {
+    for (const key of ['landing', 'playground', 'dashboard', 'health', 'ready', 'metrics']) {
       const response = await fetch(String(listening[key]), { headers: { accept: 'text/html' } });
       expect({ key, status: response.status }).toEqual({ key, status: 200 });
     }

@@ -4,9 +4,19 @@
 (function () {
   const config = JSON.parse(document.getElementById('playground-config').textContent);
 
+  // On the built-in emulator, the demo ids a first query needs.
+  const demoLines = (config.demo || [])
+    .map(
+      (channel) =>
+        `#   ${channel.channelId} ${channel.name}: sessions ${channel.sessionIds.join(', ')}\n`,
+    )
+    .join('');
+  const demo = demoLines
+    ? `# Demo data (built-in Polyv emulator). Channels and their live sessions:\n${demoLines}`
+    : '';
   const exampleQuery = `# polyv-graphql: Polyv red packs and income as one typed GraphQL API.
 # Press ▶ (or Ctrl-Enter) to run; the Docs panel describes every type and field.
-query Dashboard($channel: ID!, $from: Date!, $to: Date!) {
+${demo}query Dashboard($channel: ID!, $from: Date!, $to: Date!) {
   channel(id: $channel) {
     id
     redPacks(first: 5) {

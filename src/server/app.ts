@@ -37,7 +37,8 @@ import { queryLimitsPlugin } from './limits/index.js';
 import { requestShape } from './limits/requestShape.js';
 import { KnownOperationTypes } from './limits/validation.js';
 import { checkPlaygroundAssets, playgroundRouter, type PlaygroundOptions } from './playground.js';
-import { checkDashboardAssets, dashboardRouter } from './dashboard.js';
+import { checkDashboardAssets, DASHBOARD_PATH, dashboardRouter } from './dashboard.js';
+import { landingRouter, type DemoChannelSummary } from './landing.js';
 
 export interface GatewayServerOptions {
   config: Pick<GatewayConfig, 'auth' | 'limits' | 'server' | 'http' | 'cache'>;
@@ -64,6 +65,8 @@ export interface GatewayServerOptions {
    * opened on this example; absent: neither.
    */
   playground?: Omit<PlaygroundOptions, 'endpoint'> | undefined;
+  /** The built-in emulator's demo channels, named on the landing page; absent: real Polyv. */
+  demoChannels?: readonly DemoChannelSummary[] | undefined;
 }
 
 export interface GatewayServer {
@@ -149,10 +152,25 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
   });
   if (options.metricsOnMainPort)
     app.get('/metrics', metricsHandler(options.metrics, options.metricsToken));
+  app.use(
+    landingRouter({
+      endpoint: GRAPHQL_PATH,
+      playground: options.playground !== undefined,
+      dashboardPath: options.playground ? DASHBOARD_PATH : undefined,
+      metricsOnMainPort: options.metricsOnMainPort,
+      demoChannels: options.demoChannels,
+    }),
+  );
   if (options.playground) {
     checkPlaygroundAssets();
     checkDashboardAssets();
-    app.use(playgroundRouter({ endpoint: GRAPHQL_PATH, ...options.playground }));
+    app.use(
+      playgroundRouter({
+        endpoint: GRAPHQL_PATH,
+        ...options.playground,
+        demoChannels: options.demoChannels,
+      }),
+    );
     app.use(dashboardRouter({ endpoint: GRAPHQL_PATH, ...options.playground }));
   }
 

@@ -34,6 +34,8 @@ export interface PlaygroundOptions {
   endpoint: string;
   /** Variables of the example query: a channel and a day range worth looking at. */
   exampleVariables: { channel: string; from: string; to: string };
+  /** On the built-in emulator: its demo channels and sessions, named in the example's comment. */
+  demoChannels?: readonly { channelId: string; name: string; sessionIds: readonly string[] }[];
 }
 
 /**
@@ -80,9 +82,6 @@ export function playgroundRouter(options: PlaygroundOptions): Router {
   router.get('/favicon.ico', (_request, response) => {
     response.status(204).end();
   });
-  router.get('/', (request, response, next) =>
-    wantsPage(request) ? response.redirect(options.endpoint) : next(),
-  );
   router.get(options.endpoint, (request, response, next) => {
     if (!wantsPage(request)) return next();
     securityHeaders(request, response, () => {
@@ -97,9 +96,14 @@ export function playgroundRouter(options: PlaygroundOptions): Router {
   return router;
 }
 
-function renderPage({ endpoint, exampleVariables }: PlaygroundOptions): string {
+function renderPage({ endpoint, exampleVariables, demoChannels }: PlaygroundOptions): string {
   // JSON in a non-executed script element: data for playground.js, allowed by the policy.
-  const config = JSON.stringify({ endpoint, exampleVariables }).replace(/</g, '\\u003c');
+  const demo = demoChannels?.map(({ channelId, name, sessionIds }) => ({
+    channelId,
+    name,
+    sessionIds,
+  }));
+  const config = JSON.stringify({ endpoint, exampleVariables, demo }).replace(/</g, '\\u003c');
   const asset = (name: string) => `${PLAYGROUND_ASSET_PATH}/${name}`;
   return `<!doctype html>
 <html lang="en">
