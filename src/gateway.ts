@@ -185,15 +185,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       : undefined,
     persistedQueries: cache('apq:', 1),
     playground: config.playground ? { exampleVariables: exampleVariables(emulator) } : undefined,
-    demoChannels: emulator?.store.channels.map(
-      ({ channelId, name, sessionIds, redPackCount, incomeCount }) => ({
-        channelId,
-        name,
-        sessionIds,
-        redPackCount,
-        incomeCount,
-      }),
-    ),
+    demoChannels: emulator?.store.channels,
   }).catch(failedToStart);
   const metricsServer =
     config.metricsPort === undefined
