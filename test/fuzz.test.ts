@@ -201,8 +201,8 @@ function problemsWith(answer: Answer, request: RawRequest): string[] {
 }
 
 /**
- * A browser (a GET that prefers HTML, without a `query`) is served the playground page. Whether
- * a random query string holds `query` is the server's call: a GET preferring HTML may get either.
+ * A browser (a GET that prefers HTML) is served the playground page, filled in from the query
+ * string when it holds a `query` (a shared link).
  */
 const mayGetPlayground = (request: RawRequest, answer: Answer) =>
   request.method === 'GET' &&
