@@ -163,6 +163,54 @@ describe('federated entities', () => {
     expect(response.errors![0]!.extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED' });
   });
 
+  it.each([
+    [
+      'a Date that is not a real day',
+      '{ incomeRecords(startDate: "2026-02-30", endDate: "2026-03-01") { totalCount } }',
+      /^Date must be a real calendar day written yyyy-MM-dd; got "2026-02-30"\.$/,
+    ],
+    [
+      'a Date not written as a string',
+      '{ incomeRecords(startDate: 20261001, endDate: "2026-10-02") { totalCount } }',
+      /^Date must be written as a string\.$/,
+    ],
+    [
+      'a DateTime that is not a real instant',
+      '{ channel(id: "2812612") { redPacks(startTime: "2026-02-30T00:00:00+08:00") { totalCount } } }',
+      /^DateTime "2026-02-30T00:00:00\+08:00" is not a real instant\.$/,
+    ],
+    [
+      'a DateTime without an offset',
+      '{ channel(id: "2812612") { redPacks(endTime: "2026-10-01T00:00:00") { totalCount } } }',
+      /^DateTime must be an ISO-8601 string with an offset/,
+    ],
+  ])(
+    'answers %s written in the query with BAD_USER_INPUT, as the same value in a variable',
+    async (_case, query, message) => {
+      // A literal a scalar refuses fails graphql-js validation; it is still a bad argument
+      // value, not a document that does not fit the schema. Same statuses as validation.
+      const response = await stack.graphql(query);
+      expect(response.status).toBe(200);
+      expect(response.data).toBeUndefined();
+      expect(response.errors).toEqual([
+        {
+          message: expect.stringMatching(message),
+          locations: [expect.objectContaining({ line: 1 })],
+          extensions: { code: 'BAD_USER_INPUT' },
+        },
+      ]);
+      expect((await stack.graphql(query, undefined, strict)).status).toBe(400);
+      expect(stack.emulator.calls).toHaveLength(0);
+    },
+  );
+
+  it('keeps GRAPHQL_VALIDATION_FAILED for a literal of the wrong built-in type', async () => {
+    const response = await stack.graphql(
+      '{ channel(id: "2812612") { redPacks(first: "2") { totalCount } } }',
+    );
+    expect(response.errors![0]!.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
+  });
+
   it('never puts the app secret or a signature in a response', async () => {
     const bodies: string[] = [];
     for (const fault of ['http500', 'timeout', 'malformedJson', 'html', 'qps'] as const) {
@@ -184,5 +232,74 @@ describe('federated entities', () => {
     const response = await fetch(`${stack.gateway.url}/healthz`);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ status: 'ok' });
+  });
+});
+
+describe('stack traces in development', () => {
+  let dev: Stack;
+  beforeAll(async () => {
+    dev = await startStack({ env: { NODE_ENV: 'development' } });
+  });
+  afterAll(() => dev.close());
+
+  const DAY = 'query($d: Date!) { incomeRecords(startDate: $d, endDate: $d) { totalCount } }';
+  const WIDE = `{ ${Array.from({ length: 40 }, (_, i) => `a${i}: __typename`).join(' ')} }`;
+  it.each<[string, string, string, Record<string, unknown> | undefined]>([
+    ['GRAPHQL_PARSE_FAILED', 'a syntax error', '{ channel(id: ', undefined],
+    ['GRAPHQL_VALIDATION_FAILED', 'an unknown field', '{ channel(id: "1") { title } }', undefined],
+    ['BAD_USER_INPUT', 'a bad channel id', '{ channel(id: "abc") { id } }', undefined],
+    [
+      'BAD_USER_INPUT',
+      'startDate after endDate',
+      '{ incomeRecords(startDate: "2026-10-02", endDate: "2026-10-01") { totalCount } }',
+      undefined,
+    ],
+    [
+      'BAD_USER_INPUT',
+      'a date literal that is not a day',
+      '{ incomeRecords(startDate: "2026-02-30", endDate: "2026-03-01") { totalCount } }',
+      undefined,
+    ],
+    ['BAD_USER_INPUT', 'a date variable that is not a day', DAY, { d: '2026-02-30' }],
+    [
+      'BAD_USER_INPUT',
+      'a cursor that is not ours',
+      '{ channel(id: "2812612") { redPacks(after: "garbage") { totalCount } } }',
+      undefined,
+    ],
+    [
+      'UPSTREAM_ERROR',
+      "Polyv's refusal",
+      '{ channel(id: "99999") { redPacks(first: 2) { totalCount } } }',
+      undefined,
+    ],
+    ['QUERY_LIMIT_EXCEEDED', 'too many root fields', WIDE, undefined],
+  ])('answers %s (%s) without a stack trace', async (code, _case, query, variables) => {
+    const response = await dev.graphql(query, variables);
+    expect(response.errors?.[0]?.extensions?.code).toBe(code);
+    for (const error of response.errors!) expect(error.extensions).not.toHaveProperty('stacktrace');
+  });
+
+  it('keeps the stack trace of an internal error', async () => {
+    // An amount no record can hold, as if Polyv sent one: converting it is a bug on our side.
+    const pack = dev.emulator.store.redPacks.get('2812612')![0]!;
+    const amount = pack.amountFen;
+    pack.amountFen = 1e300;
+    try {
+      const response = await dev.graphql(
+        '{ channel(id: "2812612") { redPacks(first: 1) { edges { node { amount { fen } } } } } }',
+      );
+      expect(response.errors).toEqual([
+        expect.objectContaining({
+          message: 'Internal server error',
+          extensions: {
+            code: 'INTERNAL_SERVER_ERROR',
+            stacktrace: expect.arrayContaining([expect.stringMatching(/^InvalidAmountError/)]),
+          },
+        }),
+      ]);
+    } finally {
+      pack.amountFen = amount;
+    }
   });
 });

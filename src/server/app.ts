@@ -99,6 +99,9 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     // Apollo's own notices go to our log, as JSON like every other line.
     logger: logger.child({ component: 'apollo' }),
     formatError: createErrorFormatter(logger, { stackTraces: config.http.stackTraces }),
+    // Apollo then adds a stack trace to every error; the formatter keeps one on internal errors
+    // only (a client's mistake is not a place in our code), and Apollo's own answer when the
+    // formatter itself throws keeps its trace too.
     includeStacktraceInErrorResponses: config.http.stackTraces,
     introspection: config.http.introspection,
     // No "Did you mean …?" in production: it spells out the schema to whoever guesses.

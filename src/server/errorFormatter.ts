@@ -3,7 +3,8 @@
  * their own terms (PolyvError, PaginationFailure, AccessDenied) and this maps them onto the public tables
  * (publicErrors.ts); Polyv failures keep Polyv's own code, message and requestId. Anything
  * without a public code is a bug on our side and becomes INTERNAL_SERVER_ERROR with no details
- * (those go to the log).
+ * (those go to the log). Only those carry a stack trace, and only with `stackTraces` on
+ * (GATEWAY_STACK_TRACES, on in development): a client's mistake is not a place in our code.
  */
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
@@ -13,6 +14,7 @@ import { AccessDenied } from '../auth/authorise.js';
 import type { Logger } from '../logger.js';
 import { PaginationFailure, type PaginationFailureKind } from '../pagination/failures.js';
 import { PolyvBudgetExceeded, PolyvError } from '../polyv/errors.js';
+import { ScalarInputError } from '../schema/scalars.js';
 import { ErrorCode, LimitReason, UnavailableReason } from '../publicErrors.js';
 
 /** Codes Apollo Server itself assigns to request problems are already safe to show. */
@@ -101,19 +103,27 @@ export function createErrorFormatter(
       };
     }
 
+    // A value one of our scalars refused, written in the query (`startDate: "2026-02-30"`):
+    // graphql-js reports it while validating, but it is a bad argument value, as the same value
+    // in a variable is (BAD_USER_INPUT there too). Its HTTP status is validation's either way.
+    if (
+      formatted.extensions?.code === ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED &&
+      original instanceof GraphQLError &&
+      original.originalError instanceof ScalarInputError
+    ) {
+      return { message, locations, path, extensions: { code: ErrorCode.BadUserInput } };
+    }
+
+    // A public code is the client's problem, never a bug of ours: no stack trace, even in
+    // development (where Apollo adds one to every error).
     const code = formatted.extensions?.code;
     if (
       typeof code === 'string' &&
       code !== ErrorCode.InternalServerError &&
       PUBLIC_CODES.has(code)
     ) {
-      const { stacktrace, ...extensions } = formatted.extensions ?? {};
-      return {
-        message,
-        locations,
-        path,
-        extensions: options.stackTraces && stacktrace ? { ...extensions, stacktrace } : extensions,
-      };
+      const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
+      return { message, locations, path, extensions };
     }
 
     // Apollo reports some request problems (a persisted-query hash that does not match) as
