@@ -197,6 +197,45 @@ describe('configuration', () => {
     );
   });
 
+  it.each([
+    ['PORT', 'abc', /^ {2}- PORT: must be an integer from 0 to 65535; got "abc"$/m],
+    ['PORT', '99999', /^ {2}- PORT: must be an integer from 0 to 65535; got "99999"$/m],
+    ['PORT', '80.5', /^ {2}- PORT: must be an integer from 0 to 65535; got "80.5"$/m],
+    ['PORT', ' ', /^ {2}- PORT: must be an integer from 0 to 65535; got " "$/m],
+    ['METRICS_PORT', '-1', /^ {2}- METRICS_PORT: must be an integer from 0 to 65535; got "-1"$/m],
+    ['POLYV_RETRIES', '11', /^ {2}- POLYV_RETRIES: must be an integer from 0 to 10; got "11"$/m],
+    [
+      'POLYV_BREAKER_ERROR_PERCENT',
+      '0',
+      /^ {2}- POLYV_BREAKER_ERROR_PERCENT: must be an integer from 1 to 100; got "0"$/m,
+    ],
+    [
+      'GATEWAY_MAX_DEPTH',
+      'ten',
+      /^ {2}- GATEWAY_MAX_DEPTH: must be an integer of at least 1; got "ten"$/m,
+    ],
+    [
+      'GATEWAY_SHUTDOWN_GRACE_MS',
+      '-5',
+      /^ {2}- GATEWAY_SHUTDOWN_GRACE_MS: must be an integer of at least 0; got "-5"$/m,
+    ],
+    [
+      'GATEWAY_MAX_RESPONSE_BYTES',
+      '999',
+      /^ {2}- GATEWAY_MAX_RESPONSE_BYTES: must be an integer of at least 1000; got "999"$/m,
+    ],
+  ])('says what %s=%p should be: the range and the value given', (name, value, message) => {
+    expect(problemsOf({ [name]: value })).toMatch(message);
+  });
+
+  it('reads integers as before: surrounding blanks aside, in any notation Number() reads', () => {
+    expect(loadConfig({ PORT: ' 8080 ', METRICS_PORT: '9464' })).toMatchObject({
+      server: { port: 8080 },
+      metricsPort: 9464,
+    });
+    expect(loadConfig({ GATEWAY_MAX_COST: '1e5' }).limits.maxCost).toBe(100_000);
+  });
+
   it('reports bad variables by name, without echoing secrets', () => {
     const message = problemsOf({
       POLYV_APP_SECRET: 'hush-hush',

@@ -135,9 +135,13 @@ describe('configuration refusals', () => {
     [{ POLYV_APP_ID: 'abc' }, /POLYV_APP_SECRET: required because POLYV_APP_ID is set/],
     [{ POLYV_APP_SECRET: 'xyz' }, /POLYV_APP_ID: required because POLYV_APP_SECRET is set/],
     [{ POLYV_APP_ID: 'abc', POLYV_APP_SECRET: 'xyz' }, /POLYV_USER_ID: required/],
-    [{ PORT: 'eighty' }, /PORT:/],
+    // The message is a JSON log line: the value's quotes are escaped there.
+    [{ PORT: 'eighty' }, /PORT: must be an integer from 0 to 65535; got \\"eighty\\"/],
     [{ POLYV_BASE_URL: 'ftp://example' }, /POLYV_BASE_URL: must be an http\(s\) URL/],
-    [{ POLYV_TIMEOUT_MS: '-5' }, /POLYV_TIMEOUT_MS: must be at least 1/],
+    [
+      { POLYV_TIMEOUT_MS: '-5' },
+      /POLYV_TIMEOUT_MS: must be an integer of at least 1; got \\"-5\\"/,
+    ],
     // No demo data in production unless asked for: a deployment missing its credentials stops.
     [{ NODE_ENV: 'production' }, /required in production .*POLYV_EMULATOR=on/],
   ])('refuses %j and names the variable', async (env, message) => {

@@ -8,13 +8,26 @@ import { readApiKeysFile, type ApiKey } from '../auth/apiKeys.js';
  * Defaults are stated next to each variable; README's configuration table lists them all.
  */
 
+/**
+ * An integer variable, read as Number() reads it (blanks around it aside). Whatever is wrong
+ * with it (not a number, a fraction, out of range), the message says what is expected and
+ * what was given: `PORT: must be an integer from 0 to 65535; got "abc"`.
+ */
+const integer = (min: number, max = Number.MAX_SAFE_INTEGER) => {
+  const expected = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
+  return z.string().transform((text, context) => {
+    // Number('') and Number(' ') are 0: a blank is no number.
+    const value = text.trim() === '' ? Number.NaN : Number(text);
+    if (Number.isSafeInteger(value) && value >= min && value <= max) return value;
+    context.addIssue({
+      code: 'custom',
+      message: `must be an integer ${expected}; got ${JSON.stringify(text)}`,
+    });
+    return z.NEVER;
+  });
+};
 const int = (fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER) =>
-  z.coerce
-    .number()
-    .int('must be a whole number')
-    .min(min, `must be at least ${min}`)
-    .max(max, `must be at most ${max}`)
-    .default(fallback);
+  integer(min, max).default(fallback);
 const onOff = z.enum(['on', 'off']).optional();
 
 const envSchema = z.object({
@@ -132,7 +145,7 @@ const envSchema = z.object({
   // HTTP
   PORT: int(4000, 0, 65_535),
   /** Serve /metrics on this port instead of the main one. */
-  METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+  METRICS_PORT: integer(0, 65_535).optional(),
   /** Interface of METRICS_PORT: loopback unless the scraper needs another. */
   METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
   /** Bearer token /metrics requires, wherever it is served. */
