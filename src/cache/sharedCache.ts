@@ -26,11 +26,6 @@ export class SharedCache implements KeyValueCache<string> {
     });
   }
 
-  /** Which store answers: "redis" while it is reachable, else "memory". */
-  get backend(): 'redis' | 'memory' {
-    return this.redis?.available ? 'redis' : 'memory';
-  }
-
   async get(key: string): Promise<string | undefined> {
     if (this.redis?.available) {
       try {
