@@ -45,6 +45,18 @@ const layers = [
     }),
   },
   {
+    // Live updates poll lists and deliver messages; subscriptions (schema/) and their
+    // transports (server/) use them, never the other way round.
+    files: ['src/live/**/*.ts'],
+    patterns: [
+      {
+        group: ['**/schema/*', '**/server/*', '**/generated/*', '**/auth/*'],
+        message:
+          'Live updates sit below the schema and the server; who may listen is decided by the resolver (auth/).',
+      },
+    ],
+  },
+  {
     // The models take their enums from the generated schema types, and nothing else from above.
     files: ['src/domain/**/*.ts'],
     patterns: [

@@ -21,7 +21,9 @@ import {
 } from './ratelimit/tokenBucket.js';
 import { GatewayMetrics } from './observability/metrics.js';
 import { startTracing, tracingRequested } from './observability/tracing.js';
+import { startLive } from './live/index.js';
 import { startGatewayServer, type GatewayServer } from './server/app.js';
+import { createErrorFormatter } from './server/errorFormatter.js';
 import { DASHBOARD_PATH } from './server/dashboard.js';
 import { metricsHandler } from './server/metricsEndpoint.js';
 import { finalErrorHandler, notFound } from './server/httpErrors.js';
@@ -145,8 +147,20 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   });
   const pageCache = config.cache.enabled ? new PolyvPageCache(cache('page:', 4), redis) : undefined;
 
+  const pages = new PolyvPages(client, pageCache, config.cache.ttlMs, metrics);
+  // Live updates poll through the same pages as queries: same client, limits, cache, metrics.
+  const { hub } = startLive({
+    pages,
+    redis,
+    live: config.live,
+    limits: config.limits,
+    metrics,
+    logger,
+    formatError: createErrorFormatter(logger),
+  });
   /** Releases everything started so far: on stop, or when start-up fails half way. */
   const release = async () => {
+    await hub.close();
     await tracing?.shutdown();
     client.close();
     guard.shutdown();
@@ -161,7 +175,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
 
   const server = await startGatewayServer({
     config,
-    pages: new PolyvPages(client, pageCache, config.cache.ttlMs, metrics),
+    pages,
+    live: hub,
     metrics,
     metricsOnMainPort: config.metrics.onMainPort,
     metricsToken: config.metrics.token,

@@ -166,6 +166,29 @@ const envSchema = z.object({
   GATEWAY_INTROSPECTION: onOff,
   /** Stack traces of internal errors in responses: off except in development. */
   GATEWAY_STACK_TRACES: onOff,
+
+  // Live updates (subscriptions)
+  /** Time between two polls of a subscribed channel (for every subscriber on every replica). */
+  GATEWAY_LIVE_POLL_MS: int(3_000, 500),
+  /** With Redis: how long a poller's lease lasts unrenewed; a dead poller's channels move within it. */
+  GATEWAY_LIVE_LEASE_MS: int(10_000, 1_000),
+  /**
+   * Channels (with their session filters) one replica may follow at once. Default: 50, or fewer
+   * so that polls take at most half of POLYV_RATE_PER_SECOND with every replica at its maximum.
+   */
+  GATEWAY_LIVE_MAX_CHANNELS: integer(1).optional(),
+  /** Subscriptions open in one replica, in all. */
+  GATEWAY_LIVE_MAX_SUBSCRIPTIONS: int(10_000),
+  /** Subscriptions one API key (one address with keys off) may hold open in one replica. */
+  GATEWAY_LIVE_MAX_PER_CLIENT: int(1_000),
+  /** Subscriptions one WebSocket connection may carry. */
+  GATEWAY_LIVE_MAX_PER_CONNECTION: int(20),
+  /** Messages a subscriber may leave unread; past it, it is dropped (a slow consumer). */
+  GATEWAY_LIVE_MAX_QUEUED: int(100),
+  /** Keep-alive of live connections: a WebSocket ping (dropped without a pong by the next), an SSE comment. */
+  GATEWAY_LIVE_KEEPALIVE_MS: int(12_000, 1_000),
+  /** A WebSocket connection that carries no subscription for this long is closed. */
+  GATEWAY_LIVE_IDLE_MS: int(60_000, 1_000),
 });
 
 export interface PolyvCredentials {
@@ -243,6 +266,18 @@ export interface GatewayConfig {
     /** Express's `trust proxy`: false (peer address), a hop count, or proxy addresses. */
     trustProxy: false | number | string[];
   };
+  /** Subscriptions: how often channels are polled, and what a subscriber may hold. */
+  live: {
+    pollMs: number;
+    leaseMs: number;
+    maxChannels: number;
+    maxSubscriptions: number;
+    maxPerClient: number;
+    maxPerConnection: number;
+    maxQueued: number;
+    keepAliveMs: number;
+    idleMs: number;
+  };
   /** Serve the GraphiQL playground (GET /graphql and /). */
   playground: boolean;
   environment: 'development' | 'production' | 'test';
@@ -285,6 +320,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     problems.push(
       'GATEWAY_PLAYGROUND: on needs GATEWAY_INTROSPECTION=on (the playground loads the schema by introspection)',
     );
+  checkLive(vars, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -355,9 +391,50 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       hideSchemaDetails: production,
       trustProxy,
     },
+    live: {
+      pollMs: vars.GATEWAY_LIVE_POLL_MS,
+      leaseMs: vars.GATEWAY_LIVE_LEASE_MS,
+      maxChannels: vars.GATEWAY_LIVE_MAX_CHANNELS ?? defaultLiveChannels(vars),
+      maxSubscriptions: vars.GATEWAY_LIVE_MAX_SUBSCRIPTIONS,
+      maxPerClient: vars.GATEWAY_LIVE_MAX_PER_CLIENT,
+      maxPerConnection: vars.GATEWAY_LIVE_MAX_PER_CONNECTION,
+      maxQueued: vars.GATEWAY_LIVE_MAX_QUEUED,
+      keepAliveMs: vars.GATEWAY_LIVE_KEEPALIVE_MS,
+      idleMs: vars.GATEWAY_LIVE_IDLE_MS,
+    },
     playground,
     environment: vars.NODE_ENV,
   };
+}
+
+/** Channels a replica follows by default: 50, or as many as half the upstream rate allows. */
+const defaultLiveChannels = (vars: Vars) =>
+  Math.max(
+    1,
+    Math.min(
+      50,
+      Math.floor(
+        (vars.POLYV_RATE_PER_SECOND * vars.GATEWAY_LIVE_POLL_MS) / 2000 / vars.GATEWAY_REPLICAS,
+      ),
+    ),
+  );
+
+/**
+ * Polls must never be what exhausts Polyv's budget: every channel every replica may follow,
+ * polled once an interval, may take at most half the upstream rate (queries keep the rest).
+ * And a lease must outlive a few polls, or it would lapse between two renewals.
+ */
+function checkLive(vars: Vars, problems: string[]): void {
+  const channels = vars.GATEWAY_LIVE_MAX_CHANNELS ?? defaultLiveChannels(vars);
+  const pollsPerSecond = (channels * vars.GATEWAY_REPLICAS * 1000) / vars.GATEWAY_LIVE_POLL_MS;
+  if (pollsPerSecond > vars.POLYV_RATE_PER_SECOND / 2)
+    problems.push(
+      `GATEWAY_LIVE_MAX_CHANNELS: ${channels} channels × ${vars.GATEWAY_REPLICAS} replicas polled every ${vars.GATEWAY_LIVE_POLL_MS} ms (GATEWAY_LIVE_POLL_MS) is ${pollsPerSecond.toFixed(1)} Polyv calls a second, more than half of POLYV_RATE_PER_SECOND (${vars.POLYV_RATE_PER_SECOND}); follow fewer channels or poll less often`,
+    );
+  if (vars.GATEWAY_LIVE_LEASE_MS < 3 * vars.GATEWAY_LIVE_POLL_MS)
+    problems.push(
+      `GATEWAY_LIVE_LEASE_MS: must be at least three polls (3 × GATEWAY_LIVE_POLL_MS = ${3 * vars.GATEWAY_LIVE_POLL_MS}); got ${vars.GATEWAY_LIVE_LEASE_MS}`,
+    );
 }
 
 type Vars = z.infer<typeof envSchema>;

@@ -76,8 +76,16 @@ export interface SummaryBuilder<T, S> {
   build(asOf: Date): S;
 }
 
-/** Red-pack totals built page by page, so a walk never holds every record at once. */
-export function redPackSummaryBuilder(): SummaryBuilder<RedPackModel, RedPackSummaryModel> {
+/**
+ * Red-pack totals built page by page, so a walk never holds every record at once. They can
+ * also take a red pack back out (`remove`), so live totals (src/live/) follow a red pack that
+ * changed by removing what it was and adding what it is, instead of adding everything up again.
+ */
+export interface RedPackSummaryBuilder extends SummaryBuilder<RedPackModel, RedPackSummaryModel> {
+  remove(redPacks: readonly RedPackModel[]): void;
+}
+
+export function redPackSummaryBuilder(): RedPackSummaryBuilder {
   let count = 0;
   let amount = 0;
   let received = 0;
@@ -86,27 +94,31 @@ export function redPackSummaryBuilder(): SummaryBuilder<RedPackModel, RedPackSum
   const byType = new Map<string, Tally<RedPackType>>();
   const byStatus = new Map<string, Tally<RedPackStatus>>();
   const receivers = new Map<string, { user: WechatUserModel; count: number; fen: number }>();
-  return {
-    add(redPacks) {
-      for (const redPack of redPacks) {
-        count++;
-        amount += redPack.amount.fen;
-        balance += redPack.balance.fen;
-        tallyInto(byType, redPack.type, redPack.typeLabel, redPack.amount.fen);
-        tallyInto(byStatus, redPack.status, redPack.statusLabel, redPack.amount.fen);
-        for (const receive of redPack.receives) {
-          receiveCount++;
-          received += receive.amount.fen;
-          let receiver = receivers.get(receive.user.openId);
-          if (!receiver) {
-            receiver = { user: receive.user, count: 0, fen: 0 };
-            receivers.set(receive.user.openId, receiver);
-          }
-          receiver.count++;
-          receiver.fen += receive.amount.fen;
+  /** Adds red packs (sign 1) or takes them back out (sign -1). */
+  const apply = (redPacks: readonly RedPackModel[], sign: 1 | -1) => {
+    for (const redPack of redPacks) {
+      count += sign;
+      amount += sign * redPack.amount.fen;
+      balance += sign * redPack.balance.fen;
+      tallyInto(byType, redPack.type, redPack.typeLabel, redPack.amount.fen, sign);
+      tallyInto(byStatus, redPack.status, redPack.statusLabel, redPack.amount.fen, sign);
+      for (const receive of redPack.receives) {
+        receiveCount += sign;
+        received += sign * receive.amount.fen;
+        let receiver = receivers.get(receive.user.openId);
+        if (!receiver) {
+          receiver = { user: receive.user, count: 0, fen: 0 };
+          receivers.set(receive.user.openId, receiver);
         }
+        receiver.count += sign;
+        receiver.fen += sign * receive.amount.fen;
+        if (receiver.count === 0) receivers.delete(receive.user.openId);
       }
-    },
+    }
+  };
+  return {
+    add: (redPacks) => apply(redPacks, 1),
+    remove: (redPacks) => apply(redPacks, -1),
     build(asOf) {
       return {
         count,
@@ -178,15 +190,25 @@ export function incomeSummaryBuilder(
   };
 }
 
-/** Counts and sums by label: unknown labels stay apart, each in a row of its own. */
-function tallyInto<K>(tallies: Map<string, Tally<K>>, key: K, label: string, fen: number): void {
+/**
+ * Counts and sums by label: unknown labels stay apart, each in a row of its own. A negative
+ * sign takes a record back out; a row left with no record goes.
+ */
+function tallyInto<K>(
+  tallies: Map<string, Tally<K>>,
+  key: K,
+  label: string,
+  fen: number,
+  sign: 1 | -1 = 1,
+): void {
   let tally = tallies.get(label);
   if (!tally) {
     tally = { key, label, count: 0, fen: 0 };
     tallies.set(label, tally);
   }
-  tally.count++;
-  tally.fen += fen;
+  tally.count += sign;
+  tally.fen += sign * fen;
+  if (tally.count === 0) tallies.delete(label);
 }
 
 /** Largest amount first, then by label, so the order is stable. */

@@ -2,6 +2,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { ChannelModel, RedPackModel, RedPackReceiveModel, IncomeRecordModel, WechatUserModel, MoneyModel } from '../domain/models.js';
 import type { Connection, Edge } from '../pagination/connection.js';
+import type { RedPackEventModel } from '../live/events.js';
 import type { RedPackSummaryModel, RedPackTypeTotalModel, RedPackStatusTotalModel, ReceiverTotalModel, IncomeSummaryModel, PayTypeTotalModel, DayTotalModel } from '../domain/summaries.js';
 import type { GatewayContext } from '../server/context.js';
 export type Maybe<T> = T | null;
@@ -354,6 +355,33 @@ export type RedPackEdge = {
   node: RedPack;
 };
 
+/** One change to one red pack, seen by the gateway's poll of Polyv. */
+export type RedPackEvent = {
+  __typename?: 'RedPackEvent';
+  /** What happened. */
+  kind: RedPackEventKind;
+  /** Receives since the last event about this red pack, oldest first: every receive when CREATED, none for SNAPSHOT. */
+  newReceives: Array<RedPackReceive>;
+  /** When the gateway's poll saw the change. */
+  observedAt: Scalars['DateTime']['output'];
+  /** The red pack as it now stands. */
+  redPack: RedPack;
+  /**
+   * The event's place in its channel's stream (per channel and `sessionId`): one more than the
+   * event before it. SNAPSHOT events repeat the sequence of the last event sent before them.
+   */
+  sequence: Scalars['Int']['output'];
+};
+
+/** What happened to a red pack. */
+export type RedPackEventKind =
+  /** A red pack the gateway had not seen before. */
+  | 'CREATED'
+  /** Not a change: the red pack as it stands, sent first when a subscription asks for `recent`. */
+  | 'SNAPSHOT'
+  /** A red pack whose balance, status or receives changed. */
+  | 'UPDATED';
+
 /** One user's share of a red pack. */
 export type RedPackReceive = {
   __typename?: 'RedPackReceive';
@@ -446,6 +474,65 @@ export type RedPackTypeTotal = {
   label: Scalars['String']['output'];
   /** The type; UNKNOWN for a label this schema does not know yet (see `label`). */
   type: RedPackType;
+};
+
+/**
+ * Live updates, pushed as they happen, over GraphQL over WebSocket (the graphql-ws protocol, at
+ * `ws://…/graphql`) or GraphQL over Server-Sent Events (graphql-sse, `Accept: text/event-stream` on
+ * `/graphql`). Polyv has no push API: the gateway polls each subscribed channel once per interval,
+ * for every subscriber on every replica, and turns what changed into events. An event carries its
+ * data: fields that would ask Polyv again (a channel's lists or summaries) are refused in a
+ * subscription. When Polyv fails, the stream carries the coded error and stays open; events resume
+ * when Polyv does.
+ */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * The channel's red-pack totals (as `Channel.redPackSummary` without a time range): sent when the
+   * subscription starts, and again whenever they change. Computed from every red pack once, then
+   * kept up to date from the same polls that produce `redPackEvents`.
+   */
+  channelTotals: RedPackSummary;
+  /**
+   * What happens to a channel's red packs: an event for each red pack created (CREATED) and each
+   * one whose balance, status or receives changed (UPDATED), oldest change first, each delivered
+   * once and in order. The gateway watches the channel's newest red packs (see the docs for how
+   * many); changes to older ones show in `channelTotals` only. A client that (re)connects asks for
+   * `recent` to start from a fresh snapshot: the newest red packs as they stand (SNAPSHOT events,
+   * oldest first), then the live events.
+   */
+  redPackEvents: RedPackEvent;
+};
+
+
+/**
+ * Live updates, pushed as they happen, over GraphQL over WebSocket (the graphql-ws protocol, at
+ * `ws://…/graphql`) or GraphQL over Server-Sent Events (graphql-sse, `Accept: text/event-stream` on
+ * `/graphql`). Polyv has no push API: the gateway polls each subscribed channel once per interval,
+ * for every subscriber on every replica, and turns what changed into events. An event carries its
+ * data: fields that would ask Polyv again (a channel's lists or summaries) are refused in a
+ * subscription. When Polyv fails, the stream carries the coded error and stays open; events resume
+ * when Polyv does.
+ */
+export type SubscriptionChannelTotalsArgs = {
+  channelId: Scalars['ID']['input'];
+  sessionId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+/**
+ * Live updates, pushed as they happen, over GraphQL over WebSocket (the graphql-ws protocol, at
+ * `ws://…/graphql`) or GraphQL over Server-Sent Events (graphql-sse, `Accept: text/event-stream` on
+ * `/graphql`). Polyv has no push API: the gateway polls each subscribed channel once per interval,
+ * for every subscriber on every replica, and turns what changed into events. An event carries its
+ * data: fields that would ask Polyv again (a channel's lists or summaries) are refused in a
+ * subscription. When Polyv fails, the stream carries the coded error and stays open; events resume
+ * when Polyv does.
+ */
+export type SubscriptionRedPackEventsArgs = {
+  channelId: Scalars['ID']['input'];
+  recent?: InputMaybe<Scalars['Int']['input']>;
+  sessionId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 /** A WeChat user as Polyv reports one: the openId is scoped to the official account. */
@@ -574,12 +661,15 @@ export type ResolversTypes = {
   RedPackAllotType: RedPackAllotType;
   RedPackConnection: ResolverTypeWrapper<Connection<RedPackModel>>;
   RedPackEdge: ResolverTypeWrapper<Edge<RedPackModel>>;
+  RedPackEvent: ResolverTypeWrapper<RedPackEventModel>;
+  RedPackEventKind: RedPackEventKind;
   RedPackReceive: ResolverTypeWrapper<RedPackReceiveModel>;
   RedPackStatus: RedPackStatus;
   RedPackStatusTotal: ResolverTypeWrapper<RedPackStatusTotalModel>;
   RedPackSummary: ResolverTypeWrapper<RedPackSummaryModel>;
   RedPackType: RedPackType;
   RedPackTypeTotal: ResolverTypeWrapper<RedPackTypeTotalModel>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   WechatUser: ResolverTypeWrapper<WechatUserModel>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
@@ -606,10 +696,12 @@ export type ResolversParentTypes = {
   RedPack: RedPackModel;
   RedPackConnection: Connection<RedPackModel>;
   RedPackEdge: Edge<RedPackModel>;
+  RedPackEvent: RedPackEventModel;
   RedPackReceive: RedPackReceiveModel;
   RedPackStatusTotal: RedPackStatusTotalModel;
   RedPackSummary: RedPackSummaryModel;
   RedPackTypeTotal: RedPackTypeTotalModel;
+  Subscription: Record<PropertyKey, never>;
   WechatUser: WechatUserModel;
   Boolean: Scalars['Boolean']['output'];
   Int: Scalars['Int']['output'];
@@ -745,6 +837,14 @@ export type RedPackEdgeResolvers<ContextType = GatewayContext, ParentType extend
   node?: Resolver<ResolversTypes['RedPack'], ParentType, ContextType>;
 };
 
+export type RedPackEventResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['RedPackEvent'] = ResolversParentTypes['RedPackEvent']> = {
+  kind?: Resolver<ResolversTypes['RedPackEventKind'], ParentType, ContextType>;
+  newReceives?: Resolver<Array<ResolversTypes['RedPackReceive']>, ParentType, ContextType>;
+  observedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  redPack?: Resolver<ResolversTypes['RedPack'], ParentType, ContextType>;
+  sequence?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type RedPackReceiveResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['RedPackReceive'] = ResolversParentTypes['RedPackReceive']> = {
   amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   receivedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -779,6 +879,11 @@ export type RedPackTypeTotalResolvers<ContextType = GatewayContext, ParentType e
   type?: Resolver<ResolversTypes['RedPackType'], ParentType, ContextType>;
 };
 
+export type SubscriptionResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  channelTotals?: SubscriptionResolver<ResolversTypes['RedPackSummary'], "channelTotals", ParentType, ContextType, RequireFields<SubscriptionChannelTotalsArgs, 'channelId'>>;
+  redPackEvents?: SubscriptionResolver<ResolversTypes['RedPackEvent'], "redPackEvents", ParentType, ContextType, RequireFields<SubscriptionRedPackEventsArgs, 'channelId' | 'recent'>>;
+};
+
 export type WechatUserResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['WechatUser'] = ResolversParentTypes['WechatUser']> = {
   avatarUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   nickname?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -803,10 +908,12 @@ export type Resolvers<ContextType = GatewayContext> = {
   RedPack?: RedPackResolvers<ContextType>;
   RedPackConnection?: RedPackConnectionResolvers<ContextType>;
   RedPackEdge?: RedPackEdgeResolvers<ContextType>;
+  RedPackEvent?: RedPackEventResolvers<ContextType>;
   RedPackReceive?: RedPackReceiveResolvers<ContextType>;
   RedPackStatusTotal?: RedPackStatusTotalResolvers<ContextType>;
   RedPackSummary?: RedPackSummaryResolvers<ContextType>;
   RedPackTypeTotal?: RedPackTypeTotalResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   WechatUser?: WechatUserResolvers<ContextType>;
 };
 

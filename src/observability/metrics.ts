@@ -77,6 +77,30 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly liveSubscriptions = new client.Gauge({
+    name: 'gateway_live_subscriptions',
+    help: 'Subscriptions open in this process, by field.',
+    labelNames: ['field'],
+    registers: [this.registry],
+  });
+  readonly livePolls = new client.Counter({
+    name: 'gateway_live_polls_total',
+    help: 'Polls of a subscribed channel made by this process (each one Polyv page or more; the calls themselves count in gateway_polyv_*).',
+    registers: [this.registry],
+  });
+  readonly liveMessages = new client.Counter({
+    name: 'gateway_live_messages_total',
+    help: 'Messages handed to subscribers in this process, by kind (event, totals, error).',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  readonly liveDropped = new client.Counter({
+    name: 'gateway_live_dropped_total',
+    help: 'Subscribers dropped, by reason (SLOW_CONSUMER).',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+
   constructor(sources: GaugeSources) {
     client.collectDefaultMetrics({ register: this.registry });
     new client.Gauge({

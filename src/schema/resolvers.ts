@@ -21,6 +21,11 @@ import {
   timeRange,
 } from './arguments.js';
 import { badUserInput } from './clientErrors.js';
+import type { LiveItem } from '../live/hub.js';
+import type { Topic } from '../live/poller.js';
+import type { LiveContext } from '../server/context.js';
+import { GraphQLError } from 'graphql';
+import { ErrorCode } from '../publicErrors.js';
 import { DateScalar, DateTimeScalar, DecimalScalar } from './scalars.js';
 
 /**
@@ -37,6 +42,38 @@ function read<Filter extends { channelId?: string | undefined }, Model>(
   const readable = list.read(context.polyv, filter);
   context.cachePolicy.restrict(readable.maxAgeSeconds);
   return readable;
+}
+
+/**
+ * What a subscription follows, checked like a query's arguments, and allowed to this key before
+ * anything is polled.
+ */
+function liveTopic(
+  context: GatewayContext,
+  channelId: string,
+  sessionId: string | null | undefined,
+): Topic {
+  const topic = {
+    channelId: channelArgument(channelId, 'channelId'),
+    sessionId: sessionIdArgument(sessionId),
+  };
+  authorise(context.principal, topic.channelId);
+  return topic;
+}
+
+function liveOf(context: GatewayContext): LiveContext {
+  if (!context.live)
+    throw new GraphQLError('Subscriptions are served over WebSocket or Server-Sent Events.', {
+      extensions: { code: ErrorCode.BadRequest },
+    });
+  return context.live;
+}
+
+/** A subscription's item: its data, or the error it carries (the stream stays open). */
+function unwrapLive<T>(item: LiveItem<T>): T {
+  if ('error' in item)
+    throw new GraphQLError(item.error.message, { extensions: item.error.extensions });
+  return item.data;
 }
 
 /** The income filter of a day range, for the request's account. */
@@ -113,6 +150,30 @@ export const resolvers: Resolvers = {
     incomeRecords: (channel, { startDate, endDate, ...page }, context) => {
       const filter = incomeFilter(context, dayRange(startDate, endDate), channel.id);
       return resolveConnection(read(context, income, filter), page);
+    },
+  },
+
+  Subscription: {
+    redPackEvents: {
+      subscribe: (_, { channelId, sessionId, recent }, context) => {
+        const live = liveOf(context);
+        const topic = liveTopic(context, channelId, sessionId);
+        if (!Number.isInteger(recent) || recent < 0 || recent > 100)
+          throw badUserInput(
+            `\`recent\` must be a whole number from 0 to 100; got ${recent}.`,
+            'recent',
+          );
+        return live.hub.redPackEvents(topic, recent, { client: context.client, onDrop: live.drop });
+      },
+      resolve: unwrapLive,
+    },
+    channelTotals: {
+      subscribe: (_, { channelId, sessionId }, context) => {
+        const live = liveOf(context);
+        const topic = liveTopic(context, channelId, sessionId);
+        return live.hub.channelTotals(topic, { client: context.client, onDrop: live.drop });
+      },
+      resolve: unwrapLive,
     },
   },
 

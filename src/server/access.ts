@@ -20,7 +20,7 @@ const isPrincipal = (value: unknown): value is Principal =>
   typeof value === 'object' && value !== null && 'name' in value && 'channels' in value;
 
 /** `Authorization: Bearer <key>` or `x-api-key: <key>`. */
-function presentedKey(
+export function presentedKey(
   authorization: string | undefined,
   apiKeyHeader: string | string[] | undefined,
 ): string | undefined {
@@ -90,7 +90,7 @@ export function rateLimiting(buckets: TokenBuckets): RequestHandler {
  * The client's address: the peer, or what a trusted proxy says (GATEWAY_TRUST_PROXY; express
  * resolves X-Forwarded-For only as far as that setting allows).
  */
-const addressOf = (request: Request) => request.ip ?? 'unknown';
+export const addressOf = (request: Request) => request.ip ?? 'unknown';
 
 function tooManyRequests(
   response: Response,

@@ -35,13 +35,15 @@ import { boundedQueryParameters, verifyJsonBody } from './jsonDepth.js';
 import { graphqlOverHttpStatusPlugin } from './statusPlugin.js';
 import { queryLimitsPlugin } from './limits/index.js';
 import { requestShape } from './limits/requestShape.js';
-import { KnownOperationTypes } from './limits/validation.js';
+import { KnownOperationTypes, SubscriptionsNeedAStream } from './limits/validation.js';
 import { checkPlaygroundAssets, playgroundRouter, type PlaygroundOptions } from './playground.js';
 import { checkDashboardAssets, DASHBOARD_PATH, dashboardRouter } from './dashboard.js';
 import { landingRouter, type DemoChannelSummary } from './landing.js';
+import type { LiveHub } from '../live/hub.js';
+import { liveTransports } from './subscriptions.js';
 
 export interface GatewayServerOptions {
-  config: Pick<GatewayConfig, 'auth' | 'limits' | 'server' | 'http' | 'cache'>;
+  config: Pick<GatewayConfig, 'auth' | 'limits' | 'server' | 'http' | 'cache' | 'live'>;
   /** Polyv, through the page cache. */
   pages: PolyvPages;
   /** Per-principal request buckets (shared by replicas with Redis). */
@@ -67,6 +69,8 @@ export interface GatewayServerOptions {
   playground?: Omit<PlaygroundOptions, 'endpoint'> | undefined;
   /** The built-in emulator's demo channels, named on the landing page; absent: real Polyv. */
   demoChannels?: readonly DemoChannelSummary[] | undefined;
+  /** Live updates: this process's subscribers (WebSocket and SSE on /graphql). */
+  live: LiveHub;
 }
 
 export interface GatewayServer {
@@ -93,12 +97,13 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
   const httpServer = http.createServer({ maxHeaderSize: 64 * 1024 }, app);
 
   const schema = buildSchema();
+  const formatError = createErrorFormatter(logger, { stackTraces: config.http.stackTraces });
   const apollo = new ApolloServer<GatewayContext>({
     // Our one schema, executed by compiled code (executor.ts).
     gateway: compiledExecutor(schema),
     // Apollo's own notices go to our log, as JSON like every other line.
     logger: logger.child({ component: 'apollo' }),
-    formatError: createErrorFormatter(logger, { stackTraces: config.http.stackTraces }),
+    formatError,
     // Apollo then adds a stack trace to every error; the formatter keeps one on internal errors
     // only (a client's mistake is not a place in our code), and Apollo's own answer when the
     // formatter itself throws keeps its trace too.
@@ -112,7 +117,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     // then plain GETs work (curl, urql's default client). With keys off, anyone's browser
     // could be made to spend our Polyv quota from any page: the refusal stays.
     csrfPrevention: config.auth.mode === 'off',
-    validationRules: [KnownOperationTypes],
+    validationRules: [KnownOperationTypes, SubscriptionsNeedAStream],
     persistedQueries: { cache: options.persistedQueries, ttl: 24 * 60 * 60 },
     // A document must be parsed before it can be measured: bound the parser's work too.
     parseOptions: { maxTokens: Math.max(1_000, Math.floor(config.limits.maxDocumentBytes / 2)) },
@@ -134,6 +139,35 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     ],
   });
   await apollo.start();
+
+  // Subscriptions: WebSocket upgrades of /graphql, and its event-stream requests (below).
+  const live = liveTransports(httpServer, {
+    schema,
+    path: GRAPHQL_PATH,
+    auth: config.auth,
+    clientBuckets: options.clientBuckets,
+    limits: config.limits,
+    live: config.live,
+    corsOrigins: config.http.corsOrigins,
+    trustProxy: config.http.trustProxy,
+    formatError,
+    logger,
+    // An event carries its data: a subscription may make no upstream call of its own.
+    context: (principal, client, drop) =>
+      createContext({
+        pages: options.pages,
+        accountId: options.accountId,
+        principal,
+        client,
+        deadline: Number.MAX_SAFE_INTEGER,
+        fresh: false,
+        record: undefined,
+        summaryMaxRecords: config.limits.summaryMaxRecords,
+        maxUpstreamCalls: 0,
+        maxUpstreamRecords: 0,
+        live: { hub: options.live, drop },
+      }),
+  });
 
   const corsOrigins = config.http.corsOrigins;
   app.use(
@@ -191,6 +225,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     express.json({ limit: config.limits.maxBodyBytes, verify: verifyJsonBody }),
     bodyErrorHandler,
     requestShape(config.limits),
+    live.sse,
     graphqlHandler(apollo, {
       responseCache: options.responseCache
         ? new ResponseCache(options.responseCache.store, options.responseCache.encodedMaxBytes)
@@ -239,7 +274,10 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     httpServer,
     async stop() {
-      // The drain plugin stops accepting, waits for in-flight requests up to the grace period.
+      // Live connections end first (a subscription has no end to wait for), then the drain
+      // plugin stops accepting and waits for in-flight requests up to the grace period.
+      await options.live.close();
+      await live.close();
       await apollo.stop();
     },
   };

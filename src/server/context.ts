@@ -1,6 +1,7 @@
 /** The per-request GraphQL context: everything a resolver may use, built fresh per request. */
 import type { Principal } from '../auth/apiKeys.js';
 import type { PolyvSession } from '../lists/list.js';
+import type { LiveHub } from '../live/hub.js';
 import type { RequestRecord } from '../observability/requests.js';
 import { CallBudget, RecordBudget, type PolyvPages } from '../polyv/pages.js';
 import { CachePolicy } from './cachePolicy.js';
@@ -24,6 +25,15 @@ export interface GatewayContext {
   record: RequestRecord | undefined;
   /** The most records one summary may add up. */
   summaryMaxRecords: number;
+  /** A subscription's way to live updates; absent for queries. */
+  live?: LiveContext | undefined;
+}
+
+/** What a subscription's resolvers need: the hub, and how to drop this subscriber. */
+export interface LiveContext {
+  hub: LiveHub;
+  /** Asks the transport to close the connection, with the reason (a slow consumer). */
+  drop(reason: string): void;
 }
 
 export interface ContextDependencies {
@@ -40,6 +50,7 @@ export interface ContextDependencies {
   fresh: boolean;
   record: RequestRecord | undefined;
   summaryMaxRecords: number;
+  live?: LiveContext | undefined;
 }
 
 export function createContext({

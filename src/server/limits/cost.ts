@@ -84,7 +84,12 @@ export type Limit =
   | 'listSize'
   | 'documentSize'
   | 'responseSize'
-  | 'summaryRecords';
+  | 'summaryRecords'
+  // Live updates (server/subscriptions.ts, live/hub.ts).
+  | 'subscriptions'
+  | 'subscriptionsPerClient'
+  | 'subscriptionsPerConnection'
+  | 'liveChannels';
 
 /** A refusal naming the limit, for the client (HTTP 400 when it comes before execution). */
 export function limitExceeded(

@@ -9,10 +9,29 @@ export const KnownOperationTypes: ValidationRule = (context) => ({
   OperationDefinition(node) {
     if (!context.getSchema().getRootType(node.operation)) {
       context.reportError(
-        new GraphQLError(`This API has no ${node.operation} operations: it answers queries only.`, {
-          nodes: node,
-        }),
+        new GraphQLError(
+          `This API has no ${node.operation} operations: it answers queries and subscriptions.`,
+          {
+            nodes: node,
+          },
+        ),
       );
     }
+  },
+});
+
+/**
+ * A validation rule for plain requests: a subscription is a stream, served over WebSocket or
+ * Server-Sent Events (server/subscriptions.ts), never as one answer to a POST or a GET.
+ */
+export const SubscriptionsNeedAStream: ValidationRule = (context) => ({
+  OperationDefinition(node) {
+    if (node.operation === 'subscription')
+      context.reportError(
+        new GraphQLError(
+          'Subscriptions are streams: open a WebSocket to this path (graphql-ws protocol) or send the request with `Accept: text/event-stream` (Server-Sent Events).',
+          { nodes: node },
+        ),
+      );
   },
 });

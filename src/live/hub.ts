@@ -1,0 +1,287 @@
+/**
+ * This process's subscribers: who listens to which topic, within which limits, and the stream
+ * each one reads. A topic is joined on the bus (bus.ts) when its first subscriber arrives here
+ * and left when its last one goes, so nothing is polled for nobody.
+ *
+ * Each subscriber's stream holds at most `maxQueued` undelivered items. A transport takes the
+ * next item only once the previous one is written to the socket, so a consumer that does not
+ * read fills its queue; it is then dropped (its transport closes it with the reason), never
+ * buffered without bound.
+ */
+import { GraphQLError } from 'graphql';
+import type { RedPackSummaryModel } from '../domain/summaries.js';
+import { ErrorCode } from '../publicErrors.js';
+import type { LiveBus } from './bus.js';
+import { snapshotEvents, type RedPackEventModel } from './events.js';
+import { topicKey, type LiveError, type LiveMessage, type Topic } from './poller.js';
+
+export interface HubLimits {
+  /** Subscriptions open in this process. */
+  maxSubscriptions: number;
+  /** Subscriptions one client (API key, or address with keys off) may hold open here. */
+  maxPerClient: number;
+  /** Topics (channel and session filter) this process may have subscribers for. */
+  maxTopics: number;
+  /** Items a subscriber may leave unread before it is dropped. */
+  maxQueued: number;
+}
+
+/** What a subscription's stream yields: data, or an error that leaves the stream open. */
+export type LiveItem<T> = { data: T } | { error: LiveError };
+
+/** Why a subscriber was dropped, for its transport's close reason. */
+export const SLOW_CONSUMER = 'SLOW_CONSUMER';
+
+export interface SubscribeOptions {
+  /** Who asks, as limits count clients. */
+  client: string;
+  /** Called when the subscriber is dropped; the transport closes the connection with the reason. */
+  onDrop(reason: string): void;
+}
+
+/** One subscriber's stream: a bounded queue read as an async iterator. */
+class Feed<T> implements AsyncIterableIterator<LiveItem<T>> {
+  private readonly queue: LiveItem<T>[] = [];
+  private waiting: ((result: IteratorResult<LiveItem<T>>) => void) | undefined;
+  private ended = false;
+  /** While the first items (a snapshot, the current totals) are read, the live ones wait here. */
+  private held: LiveItem<T>[] | undefined = [];
+
+  constructor(
+    private readonly maxQueued: number,
+    private readonly overflow: () => void,
+    private readonly onEnd: () => void,
+  ) {}
+
+  push(item: LiveItem<T>): void {
+    if (this.ended) return;
+    if (this.held) {
+      if (this.held.length >= this.maxQueued) return this.overflow();
+      this.held.push(item);
+      return;
+    }
+    if (this.waiting) {
+      const resolve = this.waiting;
+      this.waiting = undefined;
+      resolve({ value: item, done: false });
+      return;
+    }
+    if (this.queue.length >= this.maxQueued) return this.overflow();
+    this.queue.push(item);
+  }
+
+  /** Ends holding: `first` goes out before what arrived meanwhile (which `keep` may filter). */
+  release(first: LiveItem<T>[], keep: (item: LiveItem<T>) => boolean = () => true): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const item of [...first, ...held.filter(keep)]) this.push(item);
+  }
+
+  /** What arrived while holding. */
+  get heldItems(): readonly LiveItem<T>[] {
+    return this.held ?? [];
+  }
+
+  next(): Promise<IteratorResult<LiveItem<T>>> {
+    const item = this.queue.shift();
+    if (item) return Promise.resolve({ value: item, done: false });
+    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+
+  return(): Promise<IteratorResult<LiveItem<T>>> {
+    this.end();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.queue.length = 0;
+    this.held = undefined;
+    this.waiting?.({ value: undefined, done: true });
+    this.waiting = undefined;
+    this.onEnd();
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+}
+
+interface TopicListeners {
+  topic: Topic;
+  events: Set<Feed<RedPackEventModel>>;
+  totals: Set<Feed<RedPackSummaryModel>>;
+  /** Resolved by the topic's next message: a SNAPSHOT waits for the first poll. */
+  nextMessage: Array<() => void>;
+}
+
+export interface HubMetrics {
+  subscribed(kind: 'redPackEvents' | 'channelTotals', delta: 1 | -1): void;
+  dropped(reason: string): void;
+  delivered(kind: 'event' | 'totals' | 'error', count: number): void;
+}
+
+export class LiveHub {
+  private readonly topics = new Map<string, TopicListeners>();
+  private readonly perClient = new Map<string, number>();
+  private open = 0;
+
+  constructor(
+    private readonly bus: LiveBus,
+    private readonly limits: HubLimits,
+    private readonly metrics: HubMetrics,
+    /** The longest a SNAPSHOT waits for a topic's first poll. */
+    private readonly firstPollWaitMs: number,
+  ) {}
+
+  /** Subscriptions open in this process. */
+  get subscriptions(): number {
+    return this.open;
+  }
+
+  /** Ends every subscription (their transports complete them) and stops polling. */
+  async close(): Promise<void> {
+    for (const listeners of [...this.topics.values()])
+      for (const feed of [...listeners.events, ...listeners.totals]) feed.end();
+    await this.bus.close();
+  }
+
+  redPackEvents(topic: Topic, recent: number, options: SubscribeOptions) {
+    const { feed, listeners } = this.attach(topic, 'events', options);
+    // Live events that arrive while the snapshot is read wait behind it; those it already
+    // holds (a sequence it includes) are not sent twice.
+    void this.latestAfterFirstPoll(topic, listeners, recent > 0).then(
+      (state) => {
+        const snapshot = state && recent > 0 ? snapshotEvents(state.head, recent, new Date()) : [];
+        const covered = snapshot.length > 0 ? state!.head.sequence : 0;
+        feed.release(
+          snapshot.map((data) => ({ data })),
+          (item) => !('data' in item) || item.data.sequence > covered,
+        );
+      },
+      () => feed.release([]),
+    );
+    return feed;
+  }
+
+  channelTotals(topic: Topic, options: SubscribeOptions) {
+    const { feed, listeners } = this.attach(topic, 'totals', options);
+    // The current totals first, unless newer ones arrived while they were read.
+    void this.latestAfterFirstPoll(topic, listeners, false).then(
+      (state) => {
+        const newer = feed.heldItems.some((item) => 'data' in item);
+        feed.release(state?.totals && !newer ? [{ data: state.totals }] : []);
+      },
+      () => feed.release([]),
+    );
+    return feed;
+  }
+
+  private attach<K extends 'events' | 'totals'>(topic: Topic, kind: K, options: SubscribeOptions) {
+    const key = topicKey(topic);
+    const { maxSubscriptions, maxPerClient, maxTopics } = this.limits;
+    const clientCount = this.perClient.get(options.client) ?? 0;
+    if (this.open >= maxSubscriptions)
+      throw limit(
+        'subscriptions',
+        `This gateway holds its ${maxSubscriptions} subscriptions; retry later or on another replica.`,
+      );
+    if (clientCount >= maxPerClient)
+      throw limit(
+        'subscriptionsPerClient',
+        `You hold the ${maxPerClient} subscriptions one client may hold open.`,
+      );
+    if (!this.topics.has(key) && this.topics.size >= maxTopics)
+      throw limit(
+        'liveChannels',
+        `This gateway follows its ${maxTopics} channels; subscribe to one of them, or retry later.`,
+      );
+
+    let listeners = this.topics.get(key);
+    if (!listeners) {
+      listeners = { topic, events: new Set(), totals: new Set(), nextMessage: [] };
+      this.topics.set(key, listeners);
+      const joined = listeners;
+      this.bus.join(topic, (message) => this.deliver(joined, message));
+    }
+    const metricKind = kind === 'events' ? 'redPackEvents' : 'channelTotals';
+    this.open++;
+    this.perClient.set(options.client, clientCount + 1);
+    this.metrics.subscribed(metricKind, 1);
+    const set = listeners[kind] as Set<Feed<unknown>>;
+    const feed: Feed<unknown> = new Feed(
+      this.limits.maxQueued,
+      () => {
+        this.metrics.dropped(SLOW_CONSUMER);
+        options.onDrop(`${SLOW_CONSUMER}: more than ${this.limits.maxQueued} messages unread`);
+        feed.end();
+      },
+      () => {
+        set.delete(feed);
+        this.open--;
+        const left = (this.perClient.get(options.client) ?? 1) - 1;
+        if (left > 0) this.perClient.set(options.client, left);
+        else this.perClient.delete(options.client);
+        this.metrics.subscribed(metricKind, -1);
+        if (listeners.events.size === 0 && listeners.totals.size === 0) {
+          this.topics.delete(key);
+          this.bus.leave(topic);
+        }
+      },
+    );
+    set.add(feed);
+    return {
+      feed: feed as K extends 'events' ? Feed<RedPackEventModel> : Feed<RedPackSummaryModel>,
+      listeners,
+    };
+  }
+
+  /** The topic's state, once it has been polled (a snapshot needs one poll; totals do not wait). */
+  private async latestAfterFirstPoll(topic: Topic, listeners: TopicListeners, wait: boolean) {
+    const state = await this.bus.latest(topic);
+    if (state || !wait) return state;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.firstPollWaitMs);
+      timer.unref();
+      listeners.nextMessage.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return this.bus.latest(topic);
+  }
+
+  private deliver(listeners: TopicListeners, message: LiveMessage): void {
+    for (const resolve of listeners.nextMessage.splice(0)) resolve();
+    switch (message.type) {
+      case 'events':
+        for (const feed of listeners.events)
+          for (const event of message.events) feed.push({ data: event });
+        this.metrics.delivered('event', message.events.length * listeners.events.size);
+        return;
+      case 'totals':
+        for (const feed of listeners.totals) feed.push({ data: message.totals });
+        this.metrics.delivered('totals', listeners.totals.size);
+        return;
+      case 'error': {
+        const feeds =
+          message.about === 'all'
+            ? [...listeners.events, ...listeners.totals]
+            : [...listeners.totals];
+        for (const feed of feeds) (feed as Feed<unknown>).push({ error: message.error });
+        this.metrics.delivered('error', feeds.length);
+        return;
+      }
+      case 'ready':
+        return;
+    }
+  }
+}
+
+function limit(name: string, message: string): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: { code: ErrorCode.QueryLimitExceeded, limit: name },
+  });
+}

@@ -1,0 +1,113 @@
+/**
+ * Live updates, assembled: the pollers read Polyv through the same pages as queries (signed
+ * client, rate limit, breaker, page cache, metrics), the bus decides who polls and carries the
+ * messages (bus.ts), and the hub hands them to this process's subscribers (hub.ts).
+ */
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { GatewayConfig } from '../config/index.js';
+import type { RedPackModel } from '../domain/models.js';
+import { redPackSummaryBuilder } from '../domain/summaries.js';
+import type { SharedRedis } from '../cache/redis.js';
+import { redPacks } from '../lists/redPacks.js';
+import type { Logger } from '../logger.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import { walkAll } from '../pagination/walk.js';
+import { RecordBudget, type PolyvPages } from '../polyv/pages.js';
+import { LiveBus } from './bus.js';
+import { LiveHub } from './hub.js';
+import { HEAD_SIZE, TopicPoller, type Topic, type TopicState } from './poller.js';
+
+export { LiveHub } from './hub.js';
+
+/** How polls are told apart from clients in the upstream's fair queue. */
+const POLLER_CLIENT = 'live-poller';
+
+export interface LiveOptions {
+  pages: PolyvPages;
+  redis: SharedRedis | undefined;
+  live: GatewayConfig['live'];
+  limits: Pick<GatewayConfig['limits'], 'requestTimeoutMs' | 'summaryMaxRecords'>;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  /** The one error formatter, so a poll's failure reads as the same failure in a query. */
+  formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
+}
+
+export function startLive(options: LiveOptions): { hub: LiveHub; bus: LiveBus } {
+  const { pages, live, limits, metrics, logger } = options;
+  const callOptions = () => ({
+    client: POLLER_CLIENT,
+    deadline: Date.now() + limits.requestTimeoutMs,
+  });
+  const filterOf = (topic: Topic) => ({ channelId: topic.channelId, sessionId: topic.sessionId });
+
+  const newPoller = (topic: Topic, resumeFrom?: TopicState) =>
+    new TopicPoller(
+      topic,
+      {
+        readHead: (polled, pageNumber, pageSize) =>
+          // Past every cache read (a poll is there to see what changed), but into the cache.
+          redPacks.fetchPage(
+            pages,
+            { ...filterOf(polled), pageNumber, pageSize, fresh: true },
+            callOptions(),
+          ),
+        walkTotals: (walked) => {
+          const list = redPacks.read(
+            { pages, options: callOptions(), held: new RecordBudget(Number.MAX_SAFE_INTEGER) },
+            filterOf(walked),
+          );
+          return walkAll(list, limits.summaryMaxRecords, () => {
+            const builder = redPackSummaryBuilder();
+            let head: RedPackModel[] | undefined;
+            return {
+              // The walk's first page comes first: its head is what the totals were built on.
+              add(items) {
+                head ??= items.slice(0, HEAD_SIZE);
+                builder.add(items);
+              },
+              build: (asOf) => ({ builder, head: head ?? [], asOf }),
+            };
+          });
+        },
+        describeError: (error) => {
+          const wrapped =
+            error instanceof GraphQLError
+              ? error
+              : new GraphQLError(error instanceof Error ? error.message : String(error), {
+                  originalError: error instanceof Error ? error : undefined,
+                });
+          const { message, extensions } = options.formatError(wrapped.toJSON(), wrapped);
+          return { message, extensions: extensions ?? {} };
+        },
+        now: Date.now,
+      },
+      resumeFrom,
+    );
+
+  const bus = new LiveBus({
+    pollMs: live.pollMs,
+    leaseMs: live.leaseMs,
+    newPoller,
+    redis: options.redis,
+    logger: logger.child({ component: 'live' }),
+    onPoll: () => metrics.livePolls.inc(),
+  });
+  const hub = new LiveHub(
+    bus,
+    {
+      maxSubscriptions: live.maxSubscriptions,
+      maxPerClient: live.maxPerClient,
+      maxTopics: live.maxChannels,
+      maxQueued: live.maxQueued,
+    },
+    {
+      subscribed: (field, delta) => metrics.liveSubscriptions.inc({ field }, delta),
+      dropped: (reason) => metrics.liveDropped.inc({ reason }),
+      delivered: (kind, count) => metrics.liveMessages.inc({ kind }, count),
+    },
+    // A SNAPSHOT waits for the first poll: one interval and a slow Polyv answer at most.
+    live.pollMs + limits.requestTimeoutMs,
+  );
+  return { hub, bus };
+}

@@ -1,0 +1,476 @@
+/**
+ * The live transports, both at /graphql: GraphQL over WebSocket (the graphql-ws protocol, which
+ * Apollo Router and Hive Gateway speak to subgraphs) and GraphQL over Server-Sent Events
+ * (graphql-sse's distinct connections: a request with `Accept: text/event-stream`, which passes
+ * proxies that refuse WebSockets). They carry subscriptions only; queries keep their own path
+ * (POST/GET, with its cache and execution gate).
+ *
+ * Both take the key as queries do (a WebSocket may also send it in its `connection_init`
+ * payload, as browsers cannot set headers on one), check a subscription as a query is checked
+ * (parse, validation, the same cost limits) and refuse any whose events would ask Polyv again:
+ * an event carries its data. Both keep connections alive (a WebSocket ping, which must be
+ * answered by the next; an SSE comment), and drop a consumer that leaves too much unread
+ * (live/hub.ts) with the reason as its close reason. A WebSocket with no subscription for
+ * GATEWAY_LIVE_IDLE_MS is closed.
+ */
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Request, RequestHandler, Response } from 'express';
+import {
+  getOperationAST,
+  getVariableValues,
+  GraphQLError,
+  Kind,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type FormattedExecutionResult,
+  type FragmentDefinitionNode,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from 'graphql';
+import { createHandler as createSseHandler } from 'graphql-sse';
+import { CloseCode, type Context as WsContext } from 'graphql-ws';
+import { useServer, type Extra } from 'graphql-ws/use/ws';
+import proxyAddr from 'proxy-addr';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ApolloServerErrorCode } from '@apollo/server/errors';
+import { ANONYMOUS, authenticate, type Principal } from '../auth/apiKeys.js';
+import type { GatewayConfig } from '../config/index.js';
+import type { Logger } from '../logger.js';
+import { ErrorCode } from '../publicErrors.js';
+import type { TokenBuckets } from '../ratelimit/tokenBucket.js';
+import { clientOf, presentedKey, principalOf } from './access.js';
+import type { GatewayContext } from './context.js';
+import { limitExceeded, measureOperation, type CostLimits } from './limits/cost.js';
+import { KnownOperationTypes } from './limits/validation.js';
+
+export interface LiveTransportOptions {
+  schema: GraphQLSchema;
+  /** Where GraphQL is served: both transports are there too. */
+  path: string;
+  auth: GatewayConfig['auth'];
+  clientBuckets: TokenBuckets;
+  limits: CostLimits & { maxDocumentBytes: number; maxBodyBytes: number };
+  live: GatewayConfig['live'];
+  corsOrigins: GatewayConfig['http']['corsOrigins'];
+  trustProxy: GatewayConfig['http']['trustProxy'];
+  /** The one error formatter (errorFormatter.ts). */
+  formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
+  /** A subscription's context: its way to the hub, and no upstream budget. */
+  context(principal: Principal, client: string, drop: (reason: string) => void): GatewayContext;
+  logger: Logger;
+}
+
+/** A WebSocket close code for a consumer that reads too slowly: policy violation. */
+const SLOW_CONSUMER_CLOSE = 1008;
+/** Idle WebSockets close normally: nothing is wrong, there was nothing to carry. */
+const IDLE_CLOSE = 1000;
+
+/** What a live connection knows about who is on the other end. */
+interface Caller {
+  principal: Principal;
+  client: string;
+}
+
+export interface LiveTransports {
+  /** Express middleware: event-stream requests get SSE, the rest go on. */
+  sse: RequestHandler;
+  /** Closes every live connection (on shutdown). */
+  close(): Promise<void>;
+}
+
+/** A request that wants an event stream (graphql-sse's distinct connections). */
+export const wantsEventStream = (request: Request) =>
+  request.headers.accept === 'text/event-stream';
+
+export function liveTransports(
+  httpServer: http.Server,
+  options: LiveTransportOptions,
+): LiveTransports {
+  const ws = webSocketTransport(httpServer, options);
+  const sse = eventStreamTransport(options);
+  return {
+    sse,
+    close: ws.close,
+  };
+}
+
+/**
+ * A subscription checked as a query is checked, plus what only a subscription needs: its
+ * execution arguments, or the errors to answer with (nothing has been started).
+ */
+function prepareSubscription(
+  payload: { query?: unknown; variables?: unknown; operationName?: unknown },
+  options: LiveTransportOptions,
+): Omit<ExecutionArgs, 'contextValue'> | GraphQLError[] {
+  const { schema, limits } = options;
+  const { query, variables, operationName } = payload;
+  if (typeof query !== 'string' || query.trim() === '')
+    return [badRequest('A subscription needs `query`, a GraphQL document.')];
+  const bytes = Buffer.byteLength(query);
+  if (bytes > limits.maxDocumentBytes)
+    return [
+      limitExceeded(
+        'documentSize',
+        `The document is ${bytes} bytes; the limit is ${limits.maxDocumentBytes}.`,
+        { max: limits.maxDocumentBytes, actual: bytes },
+      ),
+    ];
+  let document: DocumentNode;
+  try {
+    document = parse(query, {
+      maxTokens: Math.max(1_000, Math.floor(limits.maxDocumentBytes / 2)),
+    });
+  } catch (error) {
+    return [withCode(error, ApolloServerErrorCode.GRAPHQL_PARSE_FAILED)];
+  }
+  const invalid = validate(schema, document, [...specifiedRules, KnownOperationTypes]);
+  if (invalid.length > 0)
+    return invalid.map((error) => withCode(error, ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED));
+  const name = typeof operationName === 'string' ? operationName : undefined;
+  const operation = getOperationAST(document, name);
+  if (!operation) return [badRequest('Name the operation to run (`operationName`).')];
+  if (operation.operation !== 'subscription')
+    return [
+      badRequest(
+        `This connection carries subscriptions; send ${operation.operation === 'query' ? 'queries' : 'mutations'} to ${options.path} with POST or GET.`,
+      ),
+    ];
+  const variableValues =
+    typeof variables === 'object' && variables !== null && !Array.isArray(variables)
+      ? (variables as Record<string, unknown>)
+      : undefined;
+  const coerced = getVariableValues(
+    schema,
+    operation.variableDefinitions ?? [],
+    variableValues ?? {},
+  );
+  if (coerced.errors) return coerced.errors.map((error) => withCode(error, ErrorCode.BadUserInput));
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions)
+    if (definition.kind === Kind.FRAGMENT_DEFINITION)
+      fragments.set(definition.name.value, definition);
+  try {
+    const measure = measureOperation(
+      schema,
+      fragments,
+      coerced.coerced,
+      schema.getSubscriptionType()!,
+      operation.selectionSet,
+      limits,
+    );
+    if (measure.upstreamCalls > 0)
+      return [
+        limitExceeded(
+          'upstreamCalls',
+          "A subscription's events carry their data: fields that ask Polyv again (a channel's lists or summaries) cannot be part of one. Query them separately.",
+          { max: 0, actual: measure.upstreamCalls },
+        ),
+      ];
+  } catch (error) {
+    if (error instanceof GraphQLError) return [error];
+    throw error;
+  }
+  return { schema, document, operationName: name, variableValues };
+}
+
+/** Formats an execution result's errors with the one formatter, as Apollo does for queries. */
+function formatResult(
+  result: ExecutionResult,
+  options: LiveTransportOptions,
+): FormattedExecutionResult {
+  const { errors, ...rest } = result;
+  return errors
+    ? { ...rest, errors: errors.map((error) => options.formatError(error.toJSON(), error)) }
+    : rest;
+}
+
+// ---------------------------------------------------------------------------------------------
+// GraphQL over WebSocket
+
+/** What we keep on a connection, next to graphql-ws's own `extra` (socket, request). */
+interface ConnectionState extends Record<PropertyKey, unknown> {
+  caller: Caller;
+  /** Since when the connection has carried no subscription (epoch ms); undefined: it has some. */
+  idleSince: number | undefined;
+}
+type LiveExtra = Extra & Partial<ConnectionState>;
+
+function webSocketTransport(httpServer: http.Server, options: LiveTransportOptions) {
+  const { path, live, logger } = options;
+  const trust = proxyAddr.compile(
+    options.trustProxy === false
+      ? []
+      : typeof options.trustProxy === 'number'
+        ? []
+        : options.trustProxy,
+  );
+  const hops = typeof options.trustProxy === 'number' ? options.trustProxy : undefined;
+  /** The client's address, trusting X-Forwarded-For exactly as far as express does for queries. */
+  const addressOf = (request: http.IncomingMessage) =>
+    hops === undefined
+      ? proxyAddr(request, trust)
+      : proxyAddr(request, (_address, hop) => hop < hops);
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.limits.maxBodyBytes });
+  const onUpgrade = (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const { pathname } = new URL(request.url ?? '/', 'http://localhost');
+    if (pathname !== path) return refuseUpgrade(socket, 404, 'Not Found');
+    // A browser page may open a WebSocket to any origin; only allowed ones get ours.
+    const origin = request.headers.origin;
+    const origins = options.corsOrigins;
+    if (origin && origins !== '*' && !origins.includes(origin))
+      return refuseUpgrade(socket, 403, 'Forbidden');
+    wss.handleUpgrade(request, socket, head, (webSocket) =>
+      wss.emit('connection', webSocket, request),
+    );
+  };
+  httpServer.on('upgrade', onUpgrade);
+
+  /** Acknowledged connections, for the idle sweep. */
+  const connections = new Map<WebSocket, LiveExtra>();
+  const extraOf = (context: WsContext<Record<string, unknown> | undefined, LiveExtra>) =>
+    context.extra;
+  const close = (socket: WebSocket, code: number, reason: string) =>
+    // A close reason may hold at most 123 bytes.
+    socket.close(code, Buffer.from(reason).subarray(0, 123).toString());
+
+  useServer<Record<string, unknown> | undefined, ConnectionState>(
+    {
+      schema: options.schema,
+      async onConnect(context) {
+        const extra = extraOf(context);
+        const { request, socket } = extra;
+        const address = addressOf(request);
+        const params = context.connectionParams ?? {};
+        const header = (name: string): string | undefined => {
+          const value = request.headers[name] ?? params[name] ?? params[name.toLowerCase()];
+          return typeof value === 'string' ? value : undefined;
+        };
+        let principal: Principal | undefined = ANONYMOUS;
+        if (options.auth.mode === 'keys') {
+          const apiKey = params['apiKey'];
+          const key =
+            presentedKey(header('authorization') ?? header('Authorization'), header('x-api-key')) ??
+            (typeof apiKey === 'string' ? apiKey : undefined);
+          principal = key === undefined ? undefined : authenticate(options.auth.keys, key);
+          if (!principal) {
+            close(
+              socket,
+              CloseCode.Unauthorized,
+              key === undefined
+                ? 'UNAUTHENTICATED: send the API key as connection_init { "authorization": "Bearer <key>" }'
+                : 'UNAUTHENTICATED: the API key is not valid',
+            );
+            return false;
+          }
+        }
+        const client = principal === ANONYMOUS ? `ip:${address}` : `key:${principal.name}`;
+        const taken = await options.clientBuckets.take(client);
+        if (!taken.ok) {
+          close(
+            socket,
+            CloseCode.TooManyInitialisationRequests,
+            `RATE_LIMITED: retry in ${Math.max(1, Math.ceil(taken.retryAfterMs / 1000))} s`,
+          );
+          return false;
+        }
+        extra.caller = { principal, client };
+        extra.idleSince = Date.now();
+        connections.set(socket, extra);
+        socket.once('close', () => connections.delete(socket));
+        return true;
+      },
+      async onSubscribe(context, _id, payload) {
+        const extra = extraOf(context);
+        const caller = extra.caller!;
+        // This subscription is already counted in `subscriptions`.
+        const open = Object.keys(context.subscriptions).length;
+        if (open > live.maxPerConnection)
+          return [
+            limitExceeded(
+              'subscriptionsPerConnection',
+              `This connection carries the ${live.maxPerConnection} subscriptions one may; open another connection.`,
+              { max: live.maxPerConnection },
+            ),
+          ];
+        const taken = await options.clientBuckets.take(caller.client);
+        if (!taken.ok)
+          return [
+            new GraphQLError(
+              `Too many requests for ${caller.principal.name}; retry in ${Math.max(1, Math.ceil(taken.retryAfterMs / 1000))} s.`,
+              {
+                extensions: { code: ErrorCode.RateLimited },
+              },
+            ),
+          ];
+        const prepared = prepareSubscription(payload, options);
+        if (Array.isArray(prepared)) return prepared;
+        extra.idleSince = undefined;
+        return {
+          ...prepared,
+          contextValue: options.context(caller.principal, caller.client, (reason) =>
+            close(extra.socket, SLOW_CONSUMER_CLOSE, reason),
+          ),
+        };
+      },
+      onNext: (_context, _id, _payload, _args, result) => formatResult(result, options),
+      onError: (_context, _id, _payload, errors) =>
+        errors.map((error) => options.formatError(error.toJSON(), error)),
+      onComplete(context) {
+        // Called before the operation leaves `subscriptions`: it was the last when one is left.
+        if (Object.keys(context.subscriptions).length <= 1) extraOf(context).idleSince = Date.now();
+      },
+    },
+    wss,
+    live.keepAliveMs,
+  );
+
+  // Idle connections: none is kept open for nothing.
+  const sweeper = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [socket, extra] of connections)
+        if (extra.idleSince !== undefined && now - extra.idleSince > live.idleMs)
+          close(
+            socket,
+            IDLE_CLOSE,
+            `IDLE: no subscription for ${Math.round(live.idleMs / 1000)} s`,
+          );
+    },
+    Math.min(5_000, Math.max(250, Math.floor(live.idleMs / 4))),
+  );
+  sweeper.unref();
+
+  return {
+    close: async () => {
+      clearInterval(sweeper);
+      httpServer.off('upgrade', onUpgrade);
+      for (const socket of wss.clients) close(socket, 1001, 'The gateway is shutting down');
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      logger.debug('live: WebSocket server closed');
+    },
+  };
+}
+
+function refuseUpgrade(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// GraphQL over Server-Sent Events
+
+/** graphql-sse wants a context it can index; ours is the same GatewayContext queries get. */
+type SseContext = GatewayContext & Record<PropertyKey, unknown>;
+
+/** Results produced for a stream and results written to it: their difference is unread. */
+interface Flow {
+  produced: number;
+  written: number;
+  response: Response;
+}
+
+function eventStreamTransport(options: LiveTransportOptions): RequestHandler {
+  const flows = new WeakMap<GatewayContext, Flow>();
+  const flowOfResponse = new WeakMap<Response, Flow>();
+  const handler = createSseHandler<Request, { res: Response }, SseContext>({
+    schema: options.schema,
+    // Distinct connections only: one subscription per request, authenticated like a query.
+    authenticate: () => null,
+    onSubscribe(request, params) {
+      const response = request.context.res;
+      const prepared = prepareSubscription(params, options);
+      if (Array.isArray(prepared)) return { errors: prepared };
+      const contextValue = options.context(
+        principalOf(response),
+        clientOf(request.raw, response),
+        (reason) => {
+          // The stream cannot carry a close reason: log it, and end the stream.
+          options.logger.info({ reason }, 'live: event stream dropped');
+          response.destroy();
+        },
+      );
+      const flow = { produced: 0, written: 0, response };
+      flows.set(contextValue, flow);
+      flowOfResponse.set(response, flow);
+      return { ...prepared, contextValue: contextValue as SseContext };
+    },
+    onNext(context, _request, result) {
+      const flow = context ? flows.get(context) : undefined;
+      if (flow) {
+        flow.produced++;
+        // graphql-sse queues results without bound while the socket is slow: ours is the bound.
+        if (flow.produced - flow.written > options.live.maxQueued) {
+          context!.live?.drop(`SLOW_CONSUMER: more than ${options.live.maxQueued} messages unread`);
+        }
+      }
+      return formatResult(result as ExecutionResult, options) as ExecutionResult;
+    },
+  });
+
+  return (request, response, next) => {
+    if (!wantsEventStream(request)) return next();
+    void (async () => {
+      const [body, init] = await handler({
+        method: request.method,
+        url: request.originalUrl,
+        headers: {
+          get: (name: string) => {
+            const value = request.headers[name.toLowerCase()];
+            return Array.isArray(value) ? value.join('\n') : value;
+          },
+        },
+        // express.json has read a POST body; a GET carries its parameters in the URL.
+        body: () => (request.body as Record<string, unknown> | undefined) ?? '',
+        raw: request,
+        context: { res: response },
+      });
+      response.writeHead(
+        init.status ?? 200,
+        init.statusText,
+        init.headers as http.OutgoingHttpHeaders,
+      );
+      if (!body || typeof body === 'string') return void response.end(body);
+      const stop = () => void body.return(undefined);
+      response.once('close', stop);
+      response.flushHeaders();
+      for await (const chunk of body) {
+        if (!response.writable) break;
+        await new Promise<void>((resolve, reject) =>
+          response.write(chunk, (error) => (error ? reject(error) : resolve())),
+        );
+        if (chunk.startsWith('event: next')) {
+          const flow = flowOfResponse.get(response);
+          if (flow) flow.written++;
+        }
+      }
+      response.off('close', stop);
+      response.end();
+    })().catch((error: unknown) => {
+      if (!response.headersSent) return next(error);
+      response.destroy();
+    });
+  };
+}
+
+function badRequest(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.BadRequest } });
+}
+
+function withCode(error: unknown, code: string): GraphQLError {
+  if (error instanceof GraphQLError)
+    return new GraphQLError(error.message, {
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      originalError: error.originalError,
+      extensions: { ...error.extensions, code },
+    });
+  return new GraphQLError(error instanceof Error ? error.message : String(error), {
+    extensions: { code },
+  });
+}
