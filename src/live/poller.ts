@@ -199,7 +199,13 @@ export class TopicPoller {
   /** Moves the totals from their base to `items`: whether anything changed. */
   private applyToTotals(items: RedPackModel[]): boolean {
     const totals = this.totals!;
-    const changes = changesBetween(totals.base, items);
+    // After a walk the base is the walk's head, and this poll may have read deeper than it:
+    // red packs older than a full base are counted already (Polyv adds new ones at the head).
+    const oldest =
+      totals.base.length >= HEAD_SIZE ? totals.base.at(-1)!.createdAt.getTime() : -Infinity;
+    const changes = changesBetween(totals.base, items).filter(
+      (change) => change.before !== undefined || change.redPack.createdAt.getTime() >= oldest,
+    );
     for (const change of changes) {
       if (change.before) totals.builder.remove([change.before]);
       totals.builder.add([change.redPack]);
