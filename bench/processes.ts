@@ -42,8 +42,9 @@ export async function startEmulatorProcess(
 export async function startGatewayProcess(
   emulatorUrl: string,
   env: Record<string, string>,
+  nodeArgs: string[] = [],
 ): Promise<Started> {
-  const child = spawn(process.execPath, [`${root}dist/index.js`], {
+  const child = spawn(process.execPath, [...nodeArgs, `${root}dist/index.js`], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: {
       PATH: process.env.PATH,
@@ -102,4 +103,21 @@ export async function stop(...processes: Started[]): Promise<void> {
         }),
     ),
   );
+}
+
+/** Node arguments that let `heapAfterGcMb` read a gateway's heap (bench/heapProbe.ts). */
+export const HEAP_PROBE = ['--expose-gc', '--import', `${root}dist-bench/bench/heapProbe.js`];
+
+/** The heap a gateway started with HEAP_PROBE holds after a full GC, in MB. */
+export function heapAfterGcMb(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      if (!line.startsWith('{"heapProbe"')) return;
+      lines.close();
+      const { heapProbe } = JSON.parse(line) as { heapProbe: { heapUsed: number } };
+      resolve(heapProbe.heapUsed / 2 ** 20);
+    });
+    child.kill('SIGUSR2');
+  });
 }

@@ -177,8 +177,8 @@ const envSchema = z.object({
    * so that polls take at most half of POLYV_RATE_PER_SECOND with every replica at its maximum.
    */
   GATEWAY_LIVE_MAX_CHANNELS: integer(1).optional(),
-  /** Subscriptions open in one replica, in all. */
-  GATEWAY_LIVE_MAX_SUBSCRIPTIONS: int(10_000),
+  /** Subscriptions open in one replica, in all (each holds about 12 kB of heap: see the bench). */
+  GATEWAY_LIVE_MAX_SUBSCRIPTIONS: int(5_000),
   /** Subscriptions one API key (one address with keys off) may hold open in one replica. */
   GATEWAY_LIVE_MAX_PER_CLIENT: int(1_000),
   /** Subscriptions one WebSocket connection may carry. */
