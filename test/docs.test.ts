@@ -148,7 +148,9 @@ function casesOf(blocks: Block[], problems: string[]): Case[] {
         cases.push({ kind: notRun ? 'static' : 'commands', block });
         break;
       case 'js':
-        cases.push(notRun ? { kind: 'static', block } : { kind: 'js', block, answer: next('answer') });
+        cases.push(
+          notRun ? { kind: 'static', block } : { kind: 'js', block, answer: next('answer') },
+        );
         break;
       case 'ts':
         cases.push({
@@ -168,7 +170,9 @@ function casesOf(blocks: Block[], problems: string[]): Case[] {
           problems.push(`${where(block)}: a command in a block without a language`);
         break;
       default:
-        problems.push(`${where(block)}: blocks of \`${block.lang}\` are not checked: add them here`);
+        problems.push(
+          `${where(block)}: blocks of \`${block.lang}\` are not checked: add them here`,
+        );
     }
   }
   return cases;
@@ -245,7 +249,8 @@ function unrunnable(command: string): string | undefined {
     (/^curl\s/.test(first!) && first!.includes(DOCUMENTED_URL)) ||
     NPM_RUNS.includes(first!) ||
     /^(node -e |echo |printf |[A-Z_]+=\$\(node -e )/.test(first!);
-  if (!known) return `does not know how to run \`${first}\``;
+  if (!known)
+    return `does not know how to run \`${first}\`: teach test/docs.test.ts, or mark the block <!-- docs-test: not run: why -->`;
   const filter = piped.find((part) => !FILTERS.test(part));
   return filter === undefined ? undefined : `does not know the filter \`${filter}\``;
 }
@@ -321,7 +326,10 @@ function typePolicyProblems(source: string): string[] {
       : undefined;
   const paged = new Set<string>();
   for (const typePolicy of policies.properties) {
-    if (!ts.isPropertyAssignment(typePolicy) || !ts.isObjectLiteralExpression(typePolicy.initializer))
+    if (
+      !ts.isPropertyAssignment(typePolicy) ||
+      !ts.isObjectLiteralExpression(typePolicy.initializer)
+    )
       continue;
     const typeName = typePolicy.name.getText(file);
     const type = schema.getType(typeName);
@@ -346,7 +354,10 @@ function typePolicyProblems(source: string): string[] {
             continue;
           }
           const call = fieldPolicy.initializer;
-          if (!ts.isCallExpression(call) || call.expression.getText(file) !== 'relayStylePagination')
+          if (
+            !ts.isCallExpression(call) ||
+            call.expression.getText(file) !== 'relayStylePagination'
+          )
             continue;
           paged.add(`${typeName}.${fieldName}`);
           const keyArgs = strings(call.arguments[0]) ?? [];
@@ -491,7 +502,11 @@ describe('JavaScript', () => {
     async (_where, entry) => {
       if (entry.kind !== 'js') return;
       const { block, answer } = entry;
-      const result = await run('node', ['--input-type=module', '-e', substitute(block.text, block)]);
+      const result = await run('node', [
+        '--input-type=module',
+        '-e',
+        substitute(block.text, block),
+      ]);
       expect([result.code, result.stderr]).toEqual([0, '']);
       if (answer) expect(JSON.parse(result.stdout)).toEqual(JSON.parse(answer.text));
     },
@@ -605,7 +620,9 @@ describe('blocks not run here', () => {
     for (const file of repositoryPaths(block.text)) {
       expect([file, existsSync(path.join(ROOT, file)) || ignoredByGit(file)]).toEqual([file, true]);
       if (/\.ya?ml$/.test(file) && existsSync(path.join(ROOT, file)))
-        expect(() => parseYaml(readFileSync(path.join(ROOT, file), 'utf8')) as unknown).not.toThrow();
+        expect(
+          () => parseYaml(readFileSync(path.join(ROOT, file), 'utf8')) as unknown,
+        ).not.toThrow();
     }
     if (block.lang === 'graphql') expect(validationErrors(block.text)).toEqual([]);
     if (block.lang === 'js' || block.lang === 'ts')
