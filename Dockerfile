@@ -11,7 +11,7 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim AS runtime
-# The heap the defaults' bound fits (README, Security → Limits: records in flight).
+# The heap the defaults' bound fits (docs/security.md, Limits: records in flight).
 ENV NODE_ENV=production \
     PORT=4000 \
     HOST=0.0.0.0 \

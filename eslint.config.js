@@ -3,7 +3,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 /**
- * The layers, enforced (README → Architecture): the Polyv client knows nothing of GraphQL or of
+ * The layers, enforced (docs/architecture.md): the Polyv client knows nothing of GraphQL or of
  * who calls it; pagination is generic over any paged list; neither reaches up into the schema
  * or the server. A forbidden import fails `npm run lint`, and so `npm test`.
  */

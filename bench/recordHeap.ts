@@ -1,6 +1,6 @@
 /**
  * What one fetched red pack costs the heap while a request holds it: the figure behind the heap
- * bound in README (Security → Limits) and GATEWAY_MAX_UPSTREAM_RECORDS.
+ * bound in docs/security.md (Limits) and GATEWAY_MAX_UPSTREAM_RECORDS.
  *
  * A real emulator page of 1,000 red packs is rewritten so that every red pack has exactly R
  * receives (taken from the page's own receives, so the strings look like real ones), then

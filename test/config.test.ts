@@ -1,10 +1,15 @@
-/** Configuration: defaults, safe auth defaults, production defaults, and messages that name the variable. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+/**
+ * Configuration: defaults, safe auth defaults, production defaults, messages that name the
+ * variable, and docs/configuration.md as the config module describes every variable.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { hashApiKey } from '../src/auth/apiKeys.js';
-import { ConfigError, loadConfig } from '../src/config/index.js';
+import * as prettier from 'prettier';
+import { ConfigError, describeVariables, loadConfig } from '../src/config/index.js';
+import { configurationMarkdown } from '../src/tools/configDocs.js';
 
 const credentials = { POLYV_APP_ID: 'app', POLYV_APP_SECRET: 'secret', POLYV_USER_ID: 'user' };
 const noAuth = { ...credentials, GATEWAY_AUTH: 'off' };
@@ -299,5 +304,32 @@ describe('authentication settings', () => {
     expect(problemsOf({ ...credentials, GATEWAY_API_KEYS_FILE: '/nonexistent/keys.json' })).toMatch(
       /GATEWAY_API_KEYS_FILE: cannot read \/nonexistent\/keys.json/,
     );
+  });
+});
+
+describe('docs/configuration.md', () => {
+  const file = new URL('../docs/configuration.md', import.meta.url).pathname;
+  const page = readFileSync(file, 'utf8');
+
+  it('is what `npm run docs:config` writes from the config module', async () => {
+    const options = await prettier.resolveConfig(file);
+    const expected = await prettier.format(configurationMarkdown(), { ...options, filepath: file });
+    try {
+      expect(page).toBe(expected);
+    } catch (error) {
+      throw new Error(
+        'docs/configuration.md is not what src/config/index.ts describes: run `npm run docs:config`\n\n' +
+          (error instanceof Error ? error.message : String(error)),
+      );
+    }
+  });
+
+  it('has a row, with a meaning, for every variable of the schema', () => {
+    const variables = describeVariables();
+    expect(variables.length).toBeGreaterThan(50);
+    for (const { name, meaning } of variables) {
+      expect(meaning.trim()).not.toBe('');
+      expect(page).toMatch(new RegExp(`^\\| \`${name}\` +\\|`, 'm'));
+    }
   });
 });

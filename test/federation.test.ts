@@ -60,11 +60,11 @@ describe('composition', () => {
     );
   });
 
-  it("composes the SDL that the README's `npm run --silent sdl | rover ...` pipes, and nothing else", () => {
+  it("composes the SDL that docs/federation.md's `npm run --silent sdl | rover ...` pipes, and nothing else", () => {
     // The command exactly as documented: whatever it writes on stdout goes to rover, so a
     // banner or a log line there would break the pipe.
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const documented = /^(npm run --silent sdl) \| rover subgraph publish /m.exec(readme)?.[1];
+    const page = readFileSync(new URL('../docs/federation.md', import.meta.url), 'utf8');
+    const documented = /^(npm run --silent sdl) \| rover subgraph publish /m.exec(page)?.[1];
     expect(documented).toBe('npm run --silent sdl');
     const printed = execFileSync('npm', ['run', '--silent', 'sdl'], {
       cwd: new URL('..', import.meta.url).pathname,

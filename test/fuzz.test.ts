@@ -2,7 +2,7 @@
  * A bad-input campaign: thousands of random and malformed requests, sent over real HTTP to one
  * gateway stack with its default query limits, must each get a clean answer.
  *
- * "Clean" is the contract a client relies on (README, Errors): an HTTP status from the small set
+ * "Clean" is the contract a client relies on (docs/api.md, Errors): an HTTP status from the small set
  * the gateway uses for refusals (never 5xx), a JSON body in GraphQL's shape (a non-empty
  * `errors` array whose entries have a string `message` and `extensions.code`, or `data`), no
  * INTERNAL_SERVER_ERROR (that code means a bug on our side), no stack trace and never the app

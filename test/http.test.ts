@@ -49,7 +49,7 @@ describe('GraphQL over HTTP (graphql-http audits)', () => {
   });
   afterAll(() => stack.close());
 
-  it('passes every audit with no warning or error; the notices are the ones README explains', async () => {
+  it('passes every audit with no warning or error; the notices are the ones docs/security.md explains', async () => {
     const results = [];
     for (const audit of serverAudits({ url: `${stack.gateway.url}/graphql` }))
       results.push(await audit.fn());
@@ -59,11 +59,11 @@ describe('GraphQL over HTTP (graphql-http audits)', () => {
       .filter((result) => result.status === 'warn' || result.status === 'error')
       .map((result) => `${result.id} ${result.name}`);
     expect(failing).toEqual([]);
-    // GET requests without a preflight header are refused by CSRF prevention (README, Security).
+    // GET requests without a preflight header are refused by CSRF prevention (docs/security.md).
     expect(
       results.filter((result) => result.status === 'notice').map((result) => result.id),
     ).toEqual(['5A70', 'D6D5', '6A70']);
-    // The figures README states.
+    // The figures docs/security.md states.
     expect(counts).toEqual({ ok: 58, notice: 3, warn: 0, error: 0 });
   });
 

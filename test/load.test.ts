@@ -28,7 +28,7 @@ const CONNECTIONS = 60;
 /** The flood's channel: 40 red packs, so every page is small and every answer quick. */
 const CHANNEL = '2812612';
 const CHANNEL_RED_PACKS = 40;
-/** Refusals by the upstream guard that a flood may cause (README, Errors). */
+/** Refusals by the upstream guard that a flood may cause (docs/api.md, Errors). */
 const GUARD_REASONS = new Set(['QUEUE_TIMEOUT', 'QUEUE_FULL', 'DEADLINE_EXCEEDED']);
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>

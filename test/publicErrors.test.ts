@@ -1,6 +1,6 @@
 /**
  * The public list of errors is complete: every `extensions.code` and every UPSTREAM_UNAVAILABLE
- * `reason` the gateway can emit is in README's "Errors" section. What can be emitted is read
+ * `reason` the gateway can emit is in the "Errors" section of docs/api.md. What can be emitted is read
  * from the code tables (src/publicErrors.ts) and, for the objects the type checker cannot hold to
  * those tables (`extensions` are `Record<string, unknown>`), from the source itself.
  */
@@ -10,11 +10,10 @@ import { describe, expect, it } from '@jest/globals';
 import ts from 'typescript';
 import { ErrorCode, LimitReason, UnavailableReason } from '../src/publicErrors.js';
 
-const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-const errorsSection = readme.slice(
-  readme.indexOf('\n## Errors\n'),
-  readme.indexOf('\n## Security\n'),
-);
+const apiPage = readFileSync(new URL('../docs/api.md', import.meta.url), 'utf8');
+/** From its heading to the next one of the same level. */
+const errorsStart = apiPage.indexOf('\n## Errors\n');
+const errorsSection = apiPage.slice(errorsStart, apiPage.indexOf('\n## ', errorsStart + 1));
 const backticked = (text: string) => [...text.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]!);
 
 /** Codes in the first column of the Errors table. */

@@ -109,8 +109,8 @@ it('survives every reproduction with a 256 MB heap, answering other clients mean
   expect(peak).toBeLessThan(HEAP_MB * 2);
 }, 240_000);
 
-/** The heap bound of README (Security → Limits), in MB, at this process's limits. */
-/** README, Security → Limits: idle + page cache + records in flight × (held + answer) + summary pages. */
+/** The heap bound of docs/security.md (Limits), in MB, at this process's limits. */
+/** docs/security.md, Limits: idle + page cache + records in flight × (held + answer) + summary pages. */
 const heapBoundMb = ({ recordsInFlight, summaryPages }: Record<string, number>) =>
   IDLE_HEAP_MB + CACHE_MB + (recordsInFlight! * 2 * RED_PACK_KB) / 1024 + summaryPages! * 2.6;
 /** Measured: the gateway's heap after start-up, and a red pack with 20 receives held. */

@@ -5,7 +5,8 @@ import { readApiKeysFile, type ApiKey } from '../auth/apiKeys.js';
 /**
  * Configuration, read from the environment once at start-up and validated as a whole.
  * Every problem is reported with the variable's name so an operator can fix it in one go.
- * Defaults are stated next to each variable; README's configuration table lists them all.
+ * Defaults are stated next to each variable; what each means for an operator is in
+ * VARIABLE_DOCS below, from which `npm run docs:config` writes docs/configuration.md.
  */
 
 /**
@@ -15,16 +16,19 @@ import { readApiKeysFile, type ApiKey } from '../auth/apiKeys.js';
  */
 const integer = (min: number, max = Number.MAX_SAFE_INTEGER) => {
   const expected = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
-  return z.string().transform((text, context) => {
-    // Number('') and Number(' ') are 0: a blank is no number.
-    const value = text.trim() === '' ? Number.NaN : Number(text);
-    if (Number.isSafeInteger(value) && value >= min && value <= max) return value;
-    context.addIssue({
-      code: 'custom',
-      message: `must be an integer ${expected}; got ${JSON.stringify(text)}`,
-    });
-    return z.NEVER;
-  });
+  return z
+    .string()
+    .transform((text, context) => {
+      // Number('') and Number(' ') are 0: a blank is no number.
+      const value = text.trim() === '' ? Number.NaN : Number(text);
+      if (Number.isSafeInteger(value) && value >= min && value <= max) return value;
+      context.addIssue({
+        code: 'custom',
+        message: `must be an integer ${expected}; got ${JSON.stringify(text)}`,
+      });
+      return z.NEVER;
+    })
+    .meta({ accepts: `an integer ${expected}` });
 };
 const int = (fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER) =>
   integer(min, max).default(fallback);
@@ -38,6 +42,7 @@ const envSchema = z.object({
   POLYV_USER_ID: z.string().trim().min(1).optional(),
   POLYV_BASE_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .meta({ accepts: 'an http(s) URL' })
     .default('https://api.polyv.net'),
   /**
    * Serve the built-in emulator's demo data instead of Polyv: the default without credentials,
@@ -77,6 +82,7 @@ const envSchema = z.object({
   /** Shared cache, limits and persisted queries for every replica (redis:// or rediss://). */
   REDIS_URL: z
     .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })
+    .meta({ accepts: 'a `redis://` or `rediss://` URL' })
     .optional(),
   /** Prefix of every Redis key, so deployments can share one Redis. */
   GATEWAY_REDIS_PREFIX: z.string().trim().min(1).default('polyv-graphql:'),
@@ -100,7 +106,7 @@ const envSchema = z.object({
   GATEWAY_MAX_ROOT_FIELDS: int(20),
   /** Largest GraphQL document, in bytes. */
   GATEWAY_MAX_DOCUMENT_BYTES: int(20_000),
-  /** Largest estimated cost (objects and fields an answer may hold); see README. */
+  /** Largest estimated cost (objects and fields an answer may hold); see docs/security.md. */
   GATEWAY_MAX_COST: int(200_000),
   /**
    * Calls to Polyv one operation may make: estimated before it runs (a connection is one or
@@ -117,7 +123,7 @@ const envSchema = z.object({
   GATEWAY_MAX_UPSTREAM_RECORDS: int(3_001),
   /**
    * Records all running operations may hold together, by their estimates: operations that
-   * would pass it wait their turn. This is what bounds the heap (README, Security → Limits):
+   * would pass it wait their turn. This is what bounds the heap (docs/security.md, Limits):
    * about 20 kB a record held (11.7 kB for a red pack with 20 receives, measured by
    * bench/recordHeap.ts, plus its share of the answer being built).
    */
@@ -149,7 +155,12 @@ const envSchema = z.object({
   /** Interface of METRICS_PORT: loopback unless the scraper needs another. */
   METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
   /** Bearer token /metrics requires, wherever it is served. */
-  METRICS_TOKEN: z.string().trim().min(16, 'must be at least 16 characters').optional(),
+  METRICS_TOKEN: z
+    .string()
+    .trim()
+    .min(16, 'must be at least 16 characters')
+    .meta({ accepts: 'text of 16 characters or more' })
+    .optional(),
   /**
    * Which proxies may say who the client is (X-Forwarded-For), as Express's `trust proxy`: `off`
    * (default: the peer address is the client), a hop count, or a comma-separated list of proxy
@@ -190,6 +201,316 @@ const envSchema = z.object({
   /** A WebSocket connection that carries no subscription for this long is closed. */
   GATEWAY_LIVE_IDLE_MS: int(60_000, 1_000),
 });
+
+/** An environment variable the schema above reads. */
+export type EnvVariable = keyof typeof envSchema.shape;
+
+/** The headings of docs/configuration.md, in the order of the schema above. */
+export type ConfigSection =
+  | 'Polyv'
+  | 'Upstream protection'
+  | 'Caching and scale-out'
+  | 'Who may ask'
+  | 'How much they may ask'
+  | 'HTTP and the process';
+
+/** What an operator reads about one variable (Markdown; links are relative to docs/). */
+export interface VariableDoc {
+  section: ConfigSection;
+  /** What it does. */
+  meaning: string;
+  /** The default in words, where the schema's own default is not the whole story (or it has none). */
+  default?: string;
+}
+
+/**
+ * Every variable of the schema, explained: keyed by the schema's own keys, so a variable added
+ * without a line here does not type-check. docs/configuration.md is written from this
+ * (`npm run docs:config`), and a test fails when the page and this table disagree.
+ */
+export const VARIABLE_DOCS: Record<EnvVariable, VariableDoc> = {
+  POLYV_APP_ID: {
+    section: 'Polyv',
+    meaning: 'Polyv app id. Set it together with `POLYV_APP_SECRET`, or neither (emulator).',
+  },
+  POLYV_APP_SECRET: {
+    section: 'Polyv',
+    meaning: 'Polyv app secret. Never logged, never sent anywhere but into signatures.',
+  },
+  POLYV_USER_ID: {
+    section: 'Polyv',
+    meaning:
+      'The Polyv account id whose income `incomeRecords` reports. Required with credentials.',
+  },
+  POLYV_BASE_URL: { section: 'Polyv', meaning: 'Where Polyv is.' },
+  POLYV_EMULATOR: {
+    section: 'Polyv',
+    default: 'on without credentials, except in production',
+    meaning:
+      "`on` serves the built-in emulator's demo data. In production (`NODE_ENV=production`) without credentials the gateway refuses to start unless this is `on`.",
+  },
+
+  POLYV_TIMEOUT_MS: { section: 'Upstream protection', meaning: 'Timeout of one upstream attempt.' },
+  POLYV_RETRIES: {
+    section: 'Upstream protection',
+    meaning:
+      'Retries after the first attempt, for transient faults only (network, timeouts, 5xx, "qps exceeds").',
+  },
+  POLYV_MAX_CONCURRENCY: {
+    section: 'Upstream protection',
+    meaning: 'Upstream calls in flight at once, for the whole process.',
+  },
+  POLYV_RATE_PER_SECOND: {
+    section: 'Upstream protection',
+    meaning:
+      'Token bucket on calls to Polyv, refill per second: at most burst + rate × t calls in any t seconds (1,050 per 10 s at the defaults; Polyv blocks past 1,500).',
+  },
+  POLYV_RATE_BURST: {
+    section: 'Upstream protection',
+    meaning: 'Token bucket on calls to Polyv: its size, the burst.',
+  },
+  POLYV_MAX_QUEUE: {
+    section: 'Upstream protection',
+    meaning:
+      'Upstream calls that may wait for a turn (one queue per client, served in turn); past that, `QUEUE_FULL` for the longest queue.',
+  },
+  POLYV_QUEUE_TIMEOUT_MS: {
+    section: 'Upstream protection',
+    meaning: 'Longest wait for a turn; past that, `QUEUE_TIMEOUT`.',
+  },
+  POLYV_QPS_BACKOFF_MS: {
+    section: 'Upstream protection',
+    meaning: 'After Polyv answers "qps exceeds", no call to Polyv for this long, from any request.',
+  },
+  POLYV_BREAKER_ERROR_PERCENT: {
+    section: 'Upstream protection',
+    meaning:
+      "Circuit breaker: opens when this share of at least `POLYV_BREAKER_VOLUME` calls in 10 s failed on Polyv's side.",
+  },
+  POLYV_BREAKER_VOLUME: {
+    section: 'Upstream protection',
+    meaning: 'Circuit breaker: the fewest calls in 10 s it judges.',
+  },
+  POLYV_BREAKER_RESET_MS: {
+    section: 'Upstream protection',
+    meaning: 'Circuit breaker: how long it stays open before it lets a probe through.',
+  },
+
+  GATEWAY_CACHE: {
+    section: 'Caching and scale-out',
+    default: '`on`',
+    meaning:
+      '`off` disables the upstream page cache and the response cache: every request asks Polyv (answers say `Cache-Control: no-store`).',
+  },
+  POLYV_CACHE_TTL_RED_PACKS_S: {
+    section: 'Caching and scale-out',
+    meaning: 'Seconds a page of red packs is reused (`0`: never).',
+  },
+  POLYV_CACHE_TTL_INCOME_S: {
+    section: 'Caching and scale-out',
+    meaning: 'Seconds a page of income records is reused (`0`: never).',
+  },
+  GATEWAY_CACHE_MAX_MB: {
+    section: 'Caching and scale-out',
+    meaning:
+      'One budget for everything cached in process: half for Polyv pages, three eighths for whole answers, an eighth for persisted queries.',
+  },
+  REDIS_URL: {
+    section: 'Caching and scale-out',
+    default: 'none: everything in process',
+    meaning:
+      'Redis that replicas share: page and response caches, persisted queries, the upstream and per-key token buckets, single-flight locks (see [Operations → With Redis](operations.md#with-redis-redis_url)).',
+  },
+  GATEWAY_REDIS_PREFIX: {
+    section: 'Caching and scale-out',
+    meaning: 'Prefix of every Redis key, so deployments can share one Redis.',
+  },
+  REDIS_TIMEOUT_MS: {
+    section: 'Caching and scale-out',
+    meaning:
+      'A Redis command slower than this counts as Redis being down: the gateway falls back to in-process state, never waits.',
+  },
+  GATEWAY_REPLICAS: {
+    section: 'Caching and scale-out',
+    meaning:
+      'Replicas sharing the limits: while Redis is down each keeps 1/N of every token bucket, so an outage never multiplies the rate Polyv sees.',
+  },
+
+  GATEWAY_AUTH: {
+    section: 'Who may ask',
+    default: 'on with credentials, off on the emulator',
+    meaning:
+      '`off` lets anyone who can reach the gateway read the data (logged as a warning). On the emulator a keys file turns it on.',
+  },
+  GATEWAY_API_KEYS_FILE: {
+    section: 'Who may ask',
+    meaning:
+      'JSON file of hashed API keys (see [Security → API keys](security.md#api-keys)). Required with credentials unless `GATEWAY_AUTH=off`.',
+  },
+  GATEWAY_RATE_PER_SECOND: {
+    section: 'Who may ask',
+    meaning: 'Token bucket per API key (per client address with auth off), refill per second.',
+  },
+  GATEWAY_RATE_BURST: {
+    section: 'Who may ask',
+    meaning: 'Token bucket per API key (per client address with auth off): its size, the burst.',
+  },
+
+  GATEWAY_MAX_DEPTH: { section: 'How much they may ask', meaning: 'Deepest field nesting.' },
+  GATEWAY_MAX_ALIASES: { section: 'How much they may ask', meaning: 'Aliases per operation.' },
+  GATEWAY_MAX_ROOT_FIELDS: {
+    section: 'How much they may ask',
+    meaning: 'Root fields per operation.',
+  },
+  GATEWAY_MAX_DOCUMENT_BYTES: {
+    section: 'How much they may ask',
+    meaning: 'Largest GraphQL document, in bytes.',
+  },
+  GATEWAY_MAX_COST: {
+    section: 'How much they may ask',
+    meaning: 'Largest estimated cost (see [Security → Limits](security.md#limits)).',
+  },
+  GATEWAY_MAX_UPSTREAM_CALLS: {
+    section: 'How much they may ask',
+    meaning:
+      'Polyv calls one operation may make: estimated before it runs (a connection is one or two, counting every list item above it; a summary one per page it may walk) and enforced as the calls are made.',
+  },
+  GATEWAY_MAX_UPSTREAM_RECORDS: {
+    section: 'How much they may ask',
+    meaning:
+      "Records (red packs, income records) one operation may fetch and hold: estimated before it runs, enforced as pages are asked for. The default is one connection's worst case (a window of 1,000 between two cursors is three Polyv pages, plus the read of the list's length).",
+  },
+  GATEWAY_MAX_RECORDS_IN_FLIGHT: {
+    section: 'How much they may ask',
+    meaning:
+      'Records all running operations may hold together, by their estimates (or cost ÷ 100): what bounds the heap (see [Security → Limits](security.md#limits)).',
+  },
+  GATEWAY_SUMMARY_MAX_RECORDS: {
+    section: 'How much they may ask',
+    meaning:
+      'The most records one summary may add up; a summary counts as this ÷ 1,000 pages (50) against `GATEWAY_MAX_UPSTREAM_CALLS`.',
+  },
+  GATEWAY_MAX_IDS: {
+    section: 'How much they may ask',
+    meaning: 'Longest `channels(ids)` and `_entities(representations)` list.',
+  },
+  GATEWAY_MAX_RESPONSE_BYTES: {
+    section: 'How much they may ask',
+    default: '`8388608` (8 MB)',
+    meaning:
+      'Largest answer, in bytes of JSON; a larger one is replaced by a `QUERY_LIMIT_EXCEEDED` error, never truncated.',
+  },
+  GATEWAY_MAX_CONCURRENT_OPERATIONS: {
+    section: 'How much they may ask',
+    meaning:
+      'Operations executing at once in the process, however few records they hold (see [Security → Limits](security.md#limits)).',
+  },
+  GATEWAY_MAX_QUEUED_OPERATIONS: {
+    section: 'How much they may ask',
+    meaning:
+      'Operations that may wait for an execution slot, each until its deadline; past it, `SERVER_BUSY` (HTTP 503).',
+  },
+  GATEWAY_MAX_BODY_BYTES: {
+    section: 'How much they may ask',
+    meaning: 'Largest HTTP request body, in bytes.',
+  },
+  GATEWAY_REQUEST_TIMEOUT_MS: {
+    section: 'How much they may ask',
+    meaning: 'Deadline of one GraphQL request, upstream waits included.',
+  },
+  GATEWAY_SHUTDOWN_GRACE_MS: {
+    section: 'How much they may ask',
+    meaning: 'On SIGTERM, how long requests in flight may take to finish.',
+  },
+
+  PORT: { section: 'HTTP and the process', meaning: 'HTTP port (`0` picks a free one).' },
+  METRICS_PORT: {
+    section: 'HTTP and the process',
+    default: 'none: `/metrics` on `PORT`, except in production',
+    meaning:
+      'Serve `/metrics` on this port, not on `PORT` (see [Operations → Metrics](operations.md#metrics)).',
+  },
+  METRICS_HOST: {
+    section: 'HTTP and the process',
+    meaning: 'Interface of `METRICS_PORT` (e.g. `0.0.0.0` for a scraper on a private network).',
+  },
+  METRICS_TOKEN: {
+    section: 'HTTP and the process',
+    meaning:
+      '`/metrics` then needs `Authorization: Bearer <token>`. In production `/metrics` is on `PORT` only with it.',
+  },
+  GATEWAY_TRUST_PROXY: {
+    section: 'HTTP and the process',
+    default: '`off`',
+    meaning:
+      'Who may set the client address (`X-Forwarded-For`): `off`, a hop count, or proxy addresses/subnets (see [Security → Client addresses behind proxies](security.md#client-addresses-behind-proxies)).',
+  },
+  HOST: { section: 'HTTP and the process', meaning: 'Interface to listen on.' },
+  NODE_ENV: {
+    section: 'HTTP and the process',
+    meaning:
+      '`production` selects the production defaults (see [Security → In production](security.md#in-production)).',
+  },
+  GATEWAY_CORS_ORIGINS: {
+    section: 'HTTP and the process',
+    default: 'any in development, none in production',
+    meaning: 'Comma-separated browser origins, or `*`.',
+  },
+  GATEWAY_PLAYGROUND: {
+    section: 'HTTP and the process',
+    default: 'follows `GATEWAY_INTROSPECTION`',
+    meaning:
+      'The GraphiQL playground at `GET /graphql` and the example dashboard. The playground loads the schema by introspection, so `on` with introspection off is refused at start-up.',
+  },
+  GATEWAY_INTROSPECTION: {
+    section: 'HTTP and the process',
+    default: 'on, except in production with real credentials',
+    meaning: 'Schema introspection (`__schema`, `__type`).',
+  },
+  GATEWAY_STACK_TRACES: {
+    section: 'HTTP and the process',
+    default: 'on in development only',
+    meaning:
+      'Stack traces of internal errors (`INTERNAL_SERVER_ERROR`) in responses; client errors never carry one.',
+  },
+};
+
+/** One variable as docs/configuration.md shows it: its doc, its default and what it accepts. */
+export interface VariableDescription extends VariableDoc {
+  name: EnvVariable;
+  /** The default in words, or `—`. */
+  default: string;
+  /** What the schema accepts, in words. */
+  accepts: string;
+}
+
+/** Every variable of the schema, in its order, with what the schema itself says of it. */
+export function describeVariables(): VariableDescription[] {
+  return (Object.keys(envSchema.shape) as EnvVariable[]).map((name) => {
+    const doc = VARIABLE_DOCS[name];
+    const schema: z.ZodType = envSchema.shape[name];
+    let inner = schema;
+    let fallback: unknown;
+    while (inner instanceof z.ZodDefault || inner instanceof z.ZodOptional) {
+      if (inner instanceof z.ZodDefault) fallback = inner.def.defaultValue;
+      inner = inner.unwrap() as z.ZodType;
+    }
+    return {
+      ...doc,
+      name,
+      default: doc.default ?? (fallback === undefined ? '—' : `\`${String(fallback)}\``),
+      accepts: acceptedValues(inner),
+    };
+  });
+}
+
+/** What a variable's schema accepts, in words: its `accepts` metadata, an enum's values, or text. */
+function acceptedValues(schema: z.ZodType): string {
+  const accepts = schema.meta()?.accepts;
+  if (typeof accepts === 'string') return accepts;
+  if (schema instanceof z.ZodEnum) return schema.options.map((value) => `\`${value}\``).join(', ');
+  return 'text';
+}
 
 export interface PolyvCredentials {
   appId: string;

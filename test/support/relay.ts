@@ -1,7 +1,7 @@
 /**
  * The oracles connection windows are held against, over plain arrays of positions:
  * graphql-relay's `connectionFromArray` for the edges, and the Relay spec's pageInfo algorithm
- * transcribed step by step (with the "may" answers README's Pagination section documents).
+ * transcribed step by step (with the "may" answers the Pagination section of docs/api.md documents).
  */
 import { connectionFromArray, offsetToCursor } from 'graphql-relay';
 
@@ -18,7 +18,7 @@ export interface WindowQuery {
 export const positionsOf = (length: number) => Array.from({ length }, (_, index) => index);
 
 /**
- * With neither count our connections serve `first: 20` (README's Pagination), where
+ * With neither count our connections serve `first: 20` (docs/api.md, Pagination), where
  * graphql-relay would return the whole list: the oracles below apply that default first.
  */
 export const withDefaultFirst = (query: WindowQuery): WindowQuery =>

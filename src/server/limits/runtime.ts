@@ -18,7 +18,7 @@ const BUSY_RETRY_AFTER_S = 1;
  * the records its estimate says it will fetch and keep (at least 1), and at most `maxRecords`
  * of them, in at most `maxActive` operations, are held at once. So a burst of small queries runs
  * side by side while heavy ones take turns, and the heap stays bounded by the records in flight
- * (README, Security → Limits) however clients mix their requests.
+ * (docs/security.md, Limits) however clients mix their requests.
  *
  * Waiters queue per client and are served in turn (the same FairQueue as the upstream's), so one
  * client's flood never stands between another client and a slot; within the turn order nobody
