@@ -212,7 +212,8 @@ export type ConfigSection =
   | 'Caching and scale-out'
   | 'Who may ask'
   | 'How much they may ask'
-  | 'HTTP and the process';
+  | 'HTTP and the process'
+  | 'Live updates';
 
 /** What an operator reads about one variable (Markdown; links are relative to docs/). */
 export interface VariableDoc {
@@ -472,6 +473,50 @@ export const VARIABLE_DOCS: Record<EnvVariable, VariableDoc> = {
     default: 'on in development only',
     meaning:
       'Stack traces of internal errors (`INTERNAL_SERVER_ERROR`) in responses; client errors never carry one.',
+  },
+
+  GATEWAY_LIVE_POLL_MS: {
+    section: 'Live updates',
+    meaning:
+      'Time between two polls of a subscribed channel, for every subscriber on every replica.',
+  },
+  GATEWAY_LIVE_LEASE_MS: {
+    section: 'Live updates',
+    meaning:
+      "With Redis: how long a poller's lease on a channel lasts unrenewed; a dead replica's channels move to another within it. At least three polls.",
+  },
+  GATEWAY_LIVE_MAX_CHANNELS: {
+    section: 'Live updates',
+    default:
+      '50, or fewer so that polls take at most half of `POLYV_RATE_PER_SECOND` with every replica at its maximum',
+    meaning: 'Channels (with their session filters) one replica may follow at once.',
+  },
+  GATEWAY_LIVE_MAX_SUBSCRIPTIONS: {
+    section: 'Live updates',
+    meaning:
+      'Subscriptions open in one replica, in all. Each holds about 12 kB of heap (bench, scenario 6): the default bounds them to about 60 MB.',
+  },
+  GATEWAY_LIVE_MAX_PER_CLIENT: {
+    section: 'Live updates',
+    meaning:
+      'Subscriptions one API key (one client address with keys off) may hold open in one replica.',
+  },
+  GATEWAY_LIVE_MAX_PER_CONNECTION: {
+    section: 'Live updates',
+    meaning: 'Subscriptions one WebSocket connection may carry.',
+  },
+  GATEWAY_LIVE_MAX_QUEUED: {
+    section: 'Live updates',
+    meaning: 'Messages a subscriber may leave unread; past it, it is dropped (a slow consumer).',
+  },
+  GATEWAY_LIVE_KEEPALIVE_MS: {
+    section: 'Live updates',
+    meaning:
+      "WebSocket keep-alive: a ping this often; a connection that has not answered the last one by the next is dropped. (Event streams get a comment every 12 s, graphql-sse's own.)",
+  },
+  GATEWAY_LIVE_IDLE_MS: {
+    section: 'Live updates',
+    meaning: 'A WebSocket connection that carries no subscription for this long is closed.',
   },
 };
 
