@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, openWatchedPage, TEST_OUTPUT } from './support/browser.js';
+import { KEYS, writeKeysFile } from './support/keys.js';
 import { startStack, type Stack } from './support/stack.js';
 
 const CHANNEL = '2812610';
@@ -251,7 +252,7 @@ describe('dashboard live mode', () => {
     await expect(page.locator('#chart-title').innerText()).resolves.toBe('Income by day');
     await expect(page.locator('body').getAttribute('data-next-refresh')).resolves.toBe('60');
     // The gateway no longer carries them.
-    await waitFor(async () => (await subscriptions()) === 0);
+    await waitFor('no open subscription', async () => (await subscriptions()) === 0);
     expect(problems).toEqual([]);
     await page.context().close();
   });
@@ -357,7 +358,7 @@ describe('dashboard live mode', () => {
       // Not a page error: the errors box stays empty, the stream open.
       await expect(page.getByTestId('errors').isHidden()).resolves.toBe(true);
 
-      await waitFor(() => failing.emulator.pendingFaults === 0);
+      await waitFor('the faults to be used up', () => failing.emulator.pendingFaults === 0);
       const inserted = failing.emulator.insertRedPack(CHANNEL);
       await page.locator(`[data-testid="redpack-row"][data-id="${inserted.redPackId}"]`).waitFor();
       await page.locator('body[data-live="live"]').waitFor();
@@ -366,6 +367,87 @@ describe('dashboard live mode', () => {
       await page.context().close();
     } finally {
       await failing.close();
+    }
+  });
+});
+
+describe('dashboard live mode in a hidden tab', () => {
+  it('closes its streams while the tab is hidden, and reopens them when it is shown', async () => {
+    const { page, problems } = await openWatchedPage(browser, stack.gateway.url);
+    await page.clock.install();
+    await openLive(page);
+    await expect(liveSubscriptions(stack)).resolves.toBe(2);
+    const setHidden = (hidden: boolean) =>
+      page.evaluate((hidden) => {
+        const { document, Event } = globalThis as unknown as {
+          document: object & { dispatchEvent(event: unknown): void };
+          Event: new (type: string) => unknown;
+        };
+        Object.defineProperty(document, 'hidden', { value: hidden, configurable: true });
+        Object.defineProperty(document, 'visibilityState', {
+          value: hidden ? 'hidden' : 'visible',
+          configurable: true,
+        });
+        document.dispatchEvent(new Event('visibilitychange'));
+      }, hidden);
+
+    // A moment in the background changes nothing; half a minute closes both streams.
+    await setHidden(true);
+    await page.clock.runFor(29_000);
+    await expect(page.locator('body').getAttribute('data-live')).resolves.toBe('live');
+    await page.clock.runFor(1_000);
+    await page.locator('body[data-live="paused"]').waitFor();
+    await expect(page.getByTestId('live-status').innerText()).resolves.toBe(
+      'Paused while this tab is hidden; resumes when it is shown.',
+    );
+    await waitFor('no open subscription', async () => (await liveSubscriptions(stack)) === 0);
+
+    // Shown again: live again, with what changed meanwhile.
+    const inserted = stack.emulator.insertRedPack(CHANNEL);
+    await setHidden(false);
+    await page.locator('body[data-live="live"]').waitFor();
+    await page.locator(`[data-testid="redpack-row"][data-id="${inserted.redPackId}"]`).waitFor();
+    expect((await rows(page)).map((row) => row.id)).toEqual(
+      (await allTime()).redPacks.nodes.map((pack) => pack.id),
+    );
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+});
+
+describe('dashboard live mode with API keys on', () => {
+  it('asks for a key, then sends it on both streams', async () => {
+    const keyed = await startStack({
+      builtInEmulator: true,
+      env: { ...LIVE_ENV, GATEWAY_AUTH: 'on', GATEWAY_API_KEYS_FILE: writeKeysFile() },
+    });
+    try {
+      const { page, problems } = await openWatchedPage(browser, keyed.gateway.url);
+      const streams: (string | undefined)[] = [];
+      page.on('request', (request) => {
+        if (request.headers()['accept'] === 'text/event-stream')
+          streams.push(request.headers()['authorization']);
+      });
+      await page.goto(`${keyed.gateway.url}/dashboard`);
+      await page.locator('body[data-state="error"]').waitFor();
+      // Without a key, live mode stops at once (asking again would not help) and says why.
+      await page.getByRole('switch', { name: 'Live' }).check();
+      await page.locator('body[data-live="error"]').waitFor();
+      await expect(page.getByTestId('errors').innerText()).resolves.toMatch(/^UNAUTHENTICATED: /);
+      await expect(page.locator('#api-key').isVisible()).resolves.toBe(true);
+      expect(streams).toHaveLength(2);
+
+      await page.getByLabel('API key').fill(KEYS.ops);
+      await page.getByRole('button', { name: 'Use key' }).click();
+      await page.locator('body[data-live="live"]').waitFor();
+      expect(streams.slice(2)).toEqual([`Bearer ${KEYS.ops}`, `Bearer ${KEYS.ops}`]);
+      await expect(page.getByTestId('errors').isHidden()).resolves.toBe(true);
+      await expect(page.locator('#api-key').isHidden()).resolves.toBe(true);
+      // The browser itself reports the 401s; nothing else may go wrong.
+      expect(problems.filter((problem) => !/status of 401/.test(problem))).toEqual([]);
+      await page.context().close();
+    } finally {
+      await keyed.close();
     }
   });
 });
@@ -379,10 +461,14 @@ async function liveSubscriptions(on: Stack): Promise<number> {
   );
 }
 
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
+async function waitFor(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+) {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

@@ -25,6 +25,9 @@
   const TABLE_SIZE = 10;
   // How long a new or changed row stays highlighted.
   const HIGHLIGHT_MS = 4000;
+  // A tab hidden this long closes its streams (a browser opens only six connections to a host
+  // over HTTP/1.1, shared by all its tabs); shown again, it reopens them.
+  const HIDDEN_PAUSE_MS = 30_000;
   // Error codes that mean the question itself is refused: asking again would not help.
   const REFUSED = new Set([
     'BAD_USER_INPUT',
@@ -455,33 +458,45 @@
     setLiveStatus('error', 'Live updates hit a problem (see above); still listening.');
   }
 
-  /** Live on, or on another channel: opens both subscriptions for the channel in the form. */
-  function startLive() {
+  /** The channel live mode follows; `paused`: its streams are closed while the tab is hidden. */
+  let liveChannel;
+  let paused = false;
+  let pauseTimer;
+
+  /**
+   * Live on, or on another channel: opens both subscriptions for the channel in the form.
+   * `resume`: the same channel again after a pause, what is on screen kept until news arrive.
+   */
+  function startLive({ resume = false } = {}) {
     stopStreams();
     view++;
+    paused = false;
     scheduleRefresh(undefined);
     $('status').textContent = '';
-    const channel = filters.elements.channel.value.trim();
+    const channel = resume ? liveChannel : filters.elements.channel.value.trim();
     if (!/^\d+$/.test(channel)) {
       showErrors([{ message: '“Channel” must be a channel number (digits only).' }]);
       setLiveStatus('error', 'Live updates need a channel number.');
       return;
     }
-    showErrors([]);
-    $('live-channel').textContent = channel;
-    // Nothing of a date range stays on screen under an "all time" heading.
-    for (const testId of [
-      'redpack-count',
-      'redpack-total',
-      'redpack-received',
-      'redpack-receivers',
-      'redpack-balance',
-      'as-of',
-    ])
-      setText(testId, '…');
-    clearChart();
-    $('redpacktypes').querySelector('tbody').replaceChildren();
-    $('redpacks').querySelector('tbody').replaceChildren();
+    liveChannel = channel;
+    if (!resume) {
+      showErrors([]);
+      $('live-channel').textContent = channel;
+      // Nothing of a date range stays on screen under an "all time" heading.
+      for (const testId of [
+        'redpack-count',
+        'redpack-total',
+        'redpack-received',
+        'redpack-receivers',
+        'redpack-balance',
+        'as-of',
+      ])
+        setText(testId, '…');
+      clearChart();
+      $('redpacktypes').querySelector('tbody').replaceChildren();
+      $('redpacks').querySelector('tbody').replaceChildren();
+    }
 
     // What this connection has seen: live once both streams are open and totals are shown.
     const feed = { open: new Set(), totals: false, fresh: true, errorsShown: false, known: false };
@@ -542,7 +557,7 @@
       onStop({ status, errors }) {
         liveStreams = undefined;
         keyForm.hidden = status !== 401;
-        showErrors(errors);
+        showErrors(errors || []);
         setLiveStatus('error', 'Live updates stopped: the gateway refused them (see above).');
       },
     });
@@ -551,6 +566,7 @@
   /** Live off: the streams closed, and the page as it is without them (a date range, refreshed). */
   function stopLive() {
     stopStreams();
+    paused = false;
     view++;
     setLiveMode(false);
     setLiveStatus('off', '');
@@ -563,6 +579,22 @@
 
   /** The form's channel (and range), in whichever mode the page is. */
   const show = () => (liveSwitch.checked ? startLive() : refresh());
+
+  // A hidden tab needs no live updates: after a while its streams close, and when it is shown
+  // again they reopen with a fresh snapshot.
+  document.addEventListener('visibilitychange', () => {
+    clearTimeout(pauseTimer);
+    if (document.hidden) {
+      pauseTimer = setTimeout(() => {
+        if (!liveStreams) return; // off, or stopped by an error: nothing to pause
+        stopStreams();
+        paused = true;
+        setLiveStatus('paused', 'Paused while this tab is hidden; resumes when it is shown.');
+      }, HIDDEN_PAUSE_MS);
+    } else if (paused && liveSwitch.checked) {
+      startLive({ resume: true });
+    }
+  });
 
   liveSwitch.addEventListener('change', () => {
     if (liveSwitch.checked) {

@@ -98,10 +98,10 @@ function renderPage({ endpoint, exampleVariables }: DashboardOptions): string {
         Income is not live: turn Live off to see it for a date range.</p>
       <section class="headline">
         <div data-range-only><span>Income</span><b data-testid="income-total"></b><small><span data-testid="income-count"></span> payments</small></div>
-        <div data-live-only hidden><span>Unclaimed</span><b data-testid="redpack-balance"></b><small>left in red packs</small></div>
         <div><span>Red packs</span><b data-testid="redpack-count"></b><small>sent<span data-live-only hidden>, all time</span></small></div>
         <div><span>Red-pack money</span><b data-testid="redpack-total"></b><small>put in</small></div>
         <div><span>Received</span><b data-testid="redpack-received"></b><small>by <span data-testid="redpack-receivers"></span> viewers</small></div>
+        <div data-live-only hidden><span>Unclaimed</span><b data-testid="redpack-balance"></b><small>left in red packs</small></div>
       </section>
       <section class="chart"><h2 id="chart-title">Income by day</h2><div><canvas id="income-chart" data-testid="income-chart"></canvas></div></section>
       <section data-range-only><h2>Income by pay type</h2><div class="table-scroll"><table id="paytypes"><thead><tr><th>Pay type</th><th>Count</th><th>Amount</th></tr></thead><tbody></tbody></table></div></section>
