@@ -357,12 +357,17 @@
   /** The open subscriptions while live is on ({ close() } from LiveStreams.open). */
   let liveStreams;
 
-  /** The live status, for people (the text) and for scripts and styles (body[data-live]). */
+  /**
+   * The live status, for people (the text) and for scripts and styles (body[data-live]). When
+   * the text is unchanged it is not rewritten: screen readers announce every change to it. The
+   * time of the last update sits next to it, outside the announced region.
+   */
   function setLiveStatus(state, text) {
     document.body.dataset.live = state;
-    $('live-status').textContent = text;
+    if ($('live-status').textContent !== text) $('live-status').textContent = text;
+    $('live-updated').textContent =
+      state === 'live' ? `· updated ${cstTime(new Date().toISOString()).slice(11)} CST` : '';
   }
-  const clock = () => cstTime(new Date().toISOString()).slice(11);
 
   /** Shows what live mode covers, and what it does not: all time, red packs only. */
   function setLiveMode(on) {
@@ -527,7 +532,7 @@
       },
       onOpen(name) {
         feed.open.add(name);
-        if (isLive()) setLiveStatus('live', `Live · updated ${clock()} CST`);
+        if (isLive()) setLiveStatus('live', 'Live');
       },
       onNext(name, payload) {
         if (payload.errors && payload.errors.length > 0) {
@@ -546,7 +551,7 @@
         } else {
           applyEvent(payload.data.redPackEvents, feed);
         }
-        if (isLive()) setLiveStatus('live', `Live · updated ${clock()} CST`);
+        if (isLive()) setLiveStatus('live', 'Live');
       },
       onRetry({ delayMs, reason }) {
         setLiveStatus(

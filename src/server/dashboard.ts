@@ -84,7 +84,8 @@ function renderPage({ endpoint, exampleVariables }: DashboardOptions): string {
       <label><input type="checkbox" id="auto-refresh" checked /> Auto-refresh</label>
       <label class="live-switch"><input type="checkbox" id="live" role="switch" /> Live</label>
       <span id="status" role="status"></span> <span id="next-refresh"></span>
-      <span id="live-status" class="live-status" role="status" data-testid="live-status"></span>
+      <span><span id="live-status" class="live-status" role="status" data-testid="live-status"></span>
+        <span id="live-updated" class="live-updated" data-testid="live-updated"></span></span>
     </div>
     <form id="api-key" hidden>
       <label>API key <input name="key" type="password" autocomplete="off" required /></label>
