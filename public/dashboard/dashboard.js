@@ -1,7 +1,8 @@
 // The example dashboard: how a browser app consumes this gateway. One GraphQL POST per view;
 // money is shown from the exact Decimal strings the API returns: digits are grouped as text,
-// never through a float.
-/* global Chart */
+// never through a float. With "Live" on, two subscriptions (over Server-Sent Events, live.js)
+// keep the channel's all-time red-pack totals and its latest red packs up to date instead.
+/* global Chart, LiveStreams */
 (function () {
   'use strict';
 
@@ -12,6 +13,31 @@
     redPacks(first: 10, startTime: $startTime, endTime: $endTime) { nodes { id createdAt typeLabel sender { nickname } amount { amount } receiveCount } }
   }
 }`;
+  // Live: the channel's totals (all time: a subscription has no date range), re-sent when they
+  // change, and what happens to its red packs, starting from the newest as they stand.
+  const LIVE_TOTALS = `subscription DashboardTotals($channel: ID!) {
+  channelTotals(channelId: $channel) { count totalAmount { amount } totalReceived { amount } totalBalance { amount } receiverCount byType { type label count amount { amount } } byStatus { status label count amount { amount } } asOf }
+}`;
+  const LIVE_EVENTS = `subscription DashboardRedPacks($channel: ID!, $recent: Int!) {
+  redPackEvents(channelId: $channel, recent: $recent) { kind sequence redPack { id createdAt typeLabel sender { nickname } amount { amount } receiveCount } }
+}`;
+  // Rows of "Latest red packs": redPacks(first: 10) in QUERY, `recent` when live.
+  const TABLE_SIZE = 10;
+  // How long a new or changed row stays highlighted.
+  const HIGHLIGHT_MS = 4000;
+  // A tab hidden this long closes its streams (a browser opens only six connections to a host
+  // over HTTP/1.1, shared by all its tabs); shown again, it reopens them.
+  const HIDDEN_PAUSE_MS = 30_000;
+  // Error codes that mean the question itself is refused: asking again would not help.
+  const REFUSED = new Set([
+    'BAD_USER_INPUT',
+    'BAD_REQUEST',
+    'UNAUTHENTICATED',
+    'FORBIDDEN',
+    'QUERY_LIMIT_EXCEEDED',
+    'GRAPHQL_PARSE_FAILED',
+    'GRAPHQL_VALIDATION_FAILED',
+  ]);
   const KEY_STORAGE = 'polyv-graphql-api-key';
   const RECENT_STORAGE = 'polyv-graphql-recent-channels';
   const RECENT_MAX = 6;
@@ -28,6 +54,7 @@
   const $ = (id) => document.getElementById(id);
   const filters = $('filters');
   const keyForm = $('api-key');
+  const liveSwitch = $('live');
 
   /** "2437947.53" -> "2,437,947.53": the digits of the string grouped, the string unchanged. */
   function groupDigits(decimal) {
@@ -57,6 +84,7 @@
   const FIELD_NAMES = {
     id: 'Channel',
     channel: 'Channel',
+    channelId: 'Channel',
     from: 'From',
     startDate: 'From',
     startTime: 'From',
@@ -105,11 +133,17 @@
         button.textContent = id;
         button.addEventListener('click', () => {
           filters.elements.channel.value = id;
-          refresh();
+          show();
         });
         return button;
       }),
     );
+  }
+
+  /** The API key, if this tab has one, as the gateway wants it. */
+  function authHeaders() {
+    const key = sessionStorage.getItem(KEY_STORAGE);
+    return key ? { authorization: `Bearer ${key}` } : {};
   }
 
   /**
@@ -125,9 +159,7 @@
       startTime: `${from}T00:00:00+08:00`,
       endTime: `${to}T23:59:59.999+08:00`,
     };
-    const headers = { 'content-type': 'application/json' };
-    const key = sessionStorage.getItem(KEY_STORAGE);
-    if (key) headers.authorization = `Bearer ${key}`;
+    const headers = { 'content-type': 'application/json', ...authHeaders() };
     const response = await fetch(config.endpoint, {
       method: 'POST',
       headers,
@@ -160,55 +192,82 @@
     box.hidden = errors.length === 0;
   }
 
+  /** A table row of these texts. */
+  function makeRow(testId, texts) {
+    const row = document.createElement('tr');
+    row.dataset.testid = testId;
+    for (const text of texts) {
+      const cell = document.createElement('td');
+      cell.textContent = text;
+      row.append(cell);
+    }
+    return row;
+  }
+
   /** Fills a table body: one row per item, `cells` gives the texts of a row. */
   function fillTable(id, testId, items, cells) {
     $(id)
       .querySelector('tbody')
-      .replaceChildren(
-        ...items.map((item) => {
-          const row = document.createElement('tr');
-          row.dataset.testid = testId;
-          for (const text of cells(item)) {
-            const cell = document.createElement('td');
-            cell.textContent = text;
-            row.append(cell);
-          }
-          return row;
-        }),
-      );
+      .replaceChildren(...items.map((item) => makeRow(testId, cells(item))));
+  }
+
+  const summaryRow = (row) => [row.label, count(row.count), yuan(row.amount)];
+
+  /** A row of "Latest red packs", marked with the red pack's id. */
+  function redPackRow(pack) {
+    const row = makeRow('redpack-row', [
+      cstTime(pack.createdAt),
+      pack.typeLabel,
+      pack.sender.nickname,
+      yuan(pack.amount),
+      count(pack.receiveCount),
+    ]);
+    row.dataset.id = pack.id;
+    return row;
   }
 
   const setText = (testId, text) => {
     document.querySelector(`[data-testid="${testId}"]`).textContent = text;
   };
 
-  function drawChart(days) {
+  /**
+   * The bar chart: one bar of money per { label, amount, count }, under the title `title`;
+   * `counted` names what `count` counts ("payments"). Redrawn in place when it exists.
+   */
+  function drawChart(title, bars, counted) {
     const canvas = $('income-chart');
+    $('chart-title').textContent = title;
+    canvas.setAttribute('aria-label', title);
+    const labels = bars.map((bar) => bar.label);
+    // Bar heights need numbers: parsed from the Decimal for drawing only, never added up.
+    const data = bars.map((bar) => Number(bar.amount.amount));
+    // The tooltip shows the exact amount, as the API wrote it.
+    const label = (item) =>
+      `${yuan(bars[item.dataIndex].amount)}, ${count(bars[item.dataIndex].count)} ${counted}`;
     const chart = Chart.getChart(canvas);
-    if (chart) chart.destroy();
+    if (chart) {
+      chart.data.labels = labels;
+      chart.data.datasets[0].data = data;
+      chart.data.datasets[0].label = title;
+      chart.options.plugins.tooltip.callbacks.label = label;
+      chart.update();
+      return;
+    }
     new Chart(canvas, {
       type: 'bar',
-      data: {
-        labels: days.map((day) => day.date.slice(5)),
-        // Bar heights need numbers: parsed from the Decimal for drawing only, never added up.
-        datasets: [{ label: 'Income (¥)', data: days.map((day) => Number(day.amount.amount)) }],
-      },
+      data: { labels, datasets: [{ label: title, data }] },
       options: {
         animation: false,
         maintainAspectRatio: false,
         scales: { y: { ticks: { callback: (value) => `¥${groupDigits(String(value))}` } } },
-        plugins: {
-          legend: { display: false },
-          // The tooltip shows the exact amount, as the API wrote it.
-          tooltip: {
-            callbacks: {
-              label: (item) =>
-                `${yuan(days[item.dataIndex].amount)}, ${count(days[item.dataIndex].count)} payments`,
-            },
-          },
-        },
+        plugins: { legend: { display: false }, tooltip: { callbacks: { label } } },
       },
     });
+  }
+
+  function clearChart() {
+    const chart = Chart.getChart($('income-chart'));
+    if (chart) chart.destroy();
   }
 
   function render(channel) {
@@ -220,17 +279,20 @@
     setText('redpack-received', yuan(packs.totalReceived));
     setText('redpack-receivers', count(packs.receiverCount));
     setText('as-of', `${cstTime(income.asOf)} (income), ${cstTime(packs.asOf)} (red packs)`);
-    drawChart(income.byDay);
-    const summaryRow = (row) => [row.label, count(row.count), yuan(row.amount)];
+    drawChart(
+      'Income by day',
+      income.byDay.map((day) => ({
+        label: day.date.slice(5),
+        amount: day.amount,
+        count: day.count,
+      })),
+      'payments',
+    );
     fillTable('paytypes', 'paytype-row', income.byPayType, summaryRow);
     fillTable('redpacktypes', 'redpacktype-row', packs.byType, summaryRow);
-    fillTable('redpacks', 'redpack-row', redPacks.nodes, (pack) => [
-      cstTime(pack.createdAt),
-      pack.typeLabel,
-      pack.sender.nickname,
-      yuan(pack.amount),
-      count(pack.receiveCount),
-    ]);
+    $('redpacks')
+      .querySelector('tbody')
+      .replaceChildren(...redPacks.nodes.map(redPackRow));
   }
 
   // The next automatic refresh: due when the answer on screen stops being fresh.
@@ -249,8 +311,13 @@
     return undefined;
   }
 
+  // Bumped whenever live mode starts or stops: an answer asked for before is not shown.
+  let view = 0;
+
   async function refresh() {
     clearTimeout(refreshTimer);
+    if (liveSwitch.checked) return;
+    const asked = view;
     const status = $('status');
     const form = Object.fromEntries(new FormData(filters));
     const problem = formProblem(form);
@@ -265,6 +332,7 @@
     document.body.dataset.state = 'loading';
     try {
       const { data, errors = [], maxAge } = await fetchDashboard(form);
+      if (asked !== view) return;
       showErrors(errors);
       const channel = data && data.channel;
       if (channel) render(channel);
@@ -276,6 +344,7 @@
       const fresh = maxAge === undefined ? DEFAULT_REFRESH_S : Math.max(maxAge, MIN_REFRESH_S);
       scheduleRefresh(channel && errors.length === 0 ? fresh : undefined);
     } catch (error) {
+      if (asked !== view) return;
       showErrors([{ message: `Could not reach the gateway: ${error.message}` }]);
       status.textContent = '';
       document.body.dataset.state = 'error';
@@ -283,9 +352,267 @@
     }
   }
 
+  // Live mode -------------------------------------------------------------------------------
+
+  /** The open subscriptions while live is on ({ close() } from LiveStreams.open). */
+  let liveStreams;
+
+  /**
+   * The live status, for people (the text) and for scripts and styles (body[data-live]). When
+   * the text is unchanged it is not rewritten: screen readers announce every change to it. The
+   * time of the last update sits next to it, outside the announced region.
+   */
+  function setLiveStatus(state, text) {
+    document.body.dataset.live = state;
+    if ($('live-status').textContent !== text) $('live-status').textContent = text;
+    $('live-updated').textContent =
+      state === 'live' ? `· updated ${cstTime(new Date().toISOString()).slice(11)} CST` : '';
+  }
+
+  /** Shows what live mode covers, and what it does not: all time, red packs only. */
+  function setLiveMode(on) {
+    document.body.classList.toggle('live-on', on);
+    for (const element of document.querySelectorAll('[data-live-only]')) element.hidden = !on;
+    for (const element of document.querySelectorAll('[data-range-only]')) element.hidden = on;
+    $('live-note').hidden = !on;
+    $('range-note').hidden = !on;
+    // Live totals have no date range; live replaces refreshing.
+    const controls = [
+      filters.elements.from,
+      filters.elements.to,
+      ...$('presets').querySelectorAll('button'),
+      $('refresh'),
+      $('auto-refresh'),
+    ];
+    for (const control of controls) control.disabled = on;
+  }
+
+  function stopStreams() {
+    if (liveStreams) liveStreams.close();
+    liveStreams = undefined;
+  }
+
+  /** The cards and the by-type table and chart, from one channelTotals message. */
+  function renderTotals(totals) {
+    setText('redpack-count', count(totals.count));
+    setText('redpack-total', yuan(totals.totalAmount));
+    setText('redpack-received', yuan(totals.totalReceived));
+    setText('redpack-receivers', count(totals.receiverCount));
+    setText('redpack-balance', yuan(totals.totalBalance));
+    setText('as-of', `${cstTime(totals.asOf)} (red packs, all time)`);
+    $('dashboard').hidden = false;
+    drawChart(
+      'Red-pack money by status (all time)',
+      totals.byStatus.map((row) => ({ label: row.label, amount: row.amount, count: row.count })),
+      'red packs',
+    );
+    fillTable('redpacktypes', 'redpacktype-row', totals.byType, summaryRow);
+  }
+
+  /** Highlights a row for a moment: a red pack just created, or just changed. */
+  function highlight(row, className) {
+    row.classList.add(className);
+    setTimeout(() => row.classList.remove(className), HIGHLIGHT_MS);
+  }
+
+  /**
+   * One redPackEvents message into "Latest red packs": SNAPSHOT events (oldest first) fill it,
+   * CREATED puts a row on top, UPDATED changes its row where it is. `feed.fresh`: the first
+   * event of a (re)connection, which starts the table again.
+   */
+  function applyEvent(event, feed) {
+    const body = $('redpacks').querySelector('tbody');
+    if (feed.fresh) body.replaceChildren();
+    feed.fresh = false;
+    const row = redPackRow(event.redPack);
+    const shown = [...body.children].find((old) => old.dataset.id === event.redPack.id);
+    if (shown) {
+      shown.replaceWith(row);
+      if (event.kind !== 'SNAPSHOT') highlight(row, 'changed');
+      return;
+    }
+    // A change to a red pack older than the table shows in the totals only.
+    if (event.kind === 'UPDATED') return;
+    body.prepend(row);
+    if (event.kind === 'CREATED') highlight(row, 'fresh');
+    while (body.children.length > TABLE_SIZE) body.lastElementChild.remove();
+  }
+
+  /** Errors in a live message, said in the page's terms. */
+  function liveProblem(errors, feed) {
+    const codes = errors.map((error) => error.extensions && error.extensions.code);
+    if (codes.some((code) => REFUSED.has(code))) {
+      stopStreams();
+      showErrors(errors);
+      keyForm.hidden = !codes.includes('UNAUTHENTICATED');
+      setLiveStatus('error', 'Live updates stopped: the gateway refused them (see above).');
+      return;
+    }
+    if (codes.every((code) => typeof code === 'string' && code.startsWith('UPSTREAM_'))) {
+      // Polyv failed this poll: the stream stays open and goes on when Polyv answers again.
+      setLiveStatus(
+        'waiting',
+        codes.includes('UPSTREAM_UNAVAILABLE')
+          ? 'Polyv is not answering; live updates resume when it does.'
+          : `Polyv answered with an error (${inPageTerms(errors[0].message).text}); live updates resume when it answers normally.`,
+      );
+      return;
+    }
+    showErrors(errors);
+    feed.errorsShown = true;
+    setLiveStatus('error', 'Live updates hit a problem (see above); still listening.');
+  }
+
+  /** The channel live mode follows; `paused`: its streams are closed while the tab is hidden. */
+  let liveChannel;
+  let paused = false;
+  let pauseTimer;
+
+  /**
+   * Live on, or on another channel: opens both subscriptions for the channel in the form.
+   * `resume`: the same channel again after a pause, what is on screen kept until news arrive.
+   */
+  function startLive({ resume = false } = {}) {
+    stopStreams();
+    view++;
+    paused = false;
+    scheduleRefresh(undefined);
+    $('status').textContent = '';
+    const channel = resume ? liveChannel : filters.elements.channel.value.trim();
+    if (!/^\d+$/.test(channel)) {
+      showErrors([{ message: '“Channel” must be a channel number (digits only).' }]);
+      setLiveStatus('error', 'Live updates need a channel number.');
+      return;
+    }
+    liveChannel = channel;
+    if (!resume) {
+      showErrors([]);
+      $('live-channel').textContent = channel;
+      // Nothing of a date range stays on screen under an "all time" heading.
+      for (const testId of [
+        'redpack-count',
+        'redpack-total',
+        'redpack-received',
+        'redpack-receivers',
+        'redpack-balance',
+        'as-of',
+      ])
+        setText(testId, '…');
+      clearChart();
+      $('redpacktypes').querySelector('tbody').replaceChildren();
+      $('redpacks').querySelector('tbody').replaceChildren();
+    }
+
+    // What this connection has seen: live once both streams are open and totals are shown.
+    const feed = { open: new Set(), totals: false, fresh: true, errorsShown: false, known: false };
+    const isLive = () => feed.open.size === 2 && feed.totals;
+    liveStreams = LiveStreams.open({
+      endpoint: config.endpoint,
+      headers: authHeaders,
+      subscriptions: [
+        {
+          name: 'totals',
+          query: LIVE_TOTALS,
+          variables: { channel },
+          operationName: 'DashboardTotals',
+        },
+        {
+          name: 'events',
+          query: LIVE_EVENTS,
+          variables: { channel, recent: TABLE_SIZE },
+          operationName: 'DashboardRedPacks',
+        },
+      ],
+      onConnect(attempt) {
+        feed.open.clear();
+        feed.totals = false;
+        feed.fresh = true;
+        if (attempt === 0) setLiveStatus('connecting', 'Connecting…');
+        else setLiveStatus('reconnecting', 'Reconnecting…');
+      },
+      onOpen(name) {
+        feed.open.add(name);
+        if (isLive()) setLiveStatus('live', 'Live');
+      },
+      onNext(name, payload) {
+        if (payload.errors && payload.errors.length > 0) {
+          liveProblem(payload.errors, feed);
+          if (!liveStreams) return;
+        }
+        if (!payload.data) return;
+        if (feed.errorsShown) showErrors([]);
+        feed.errorsShown = false;
+        keyForm.hidden = true;
+        if (name === 'totals') {
+          renderTotals(payload.data.channelTotals);
+          feed.totals = true;
+          if (!feed.known) rememberChannel(channel);
+          feed.known = true;
+        } else {
+          applyEvent(payload.data.redPackEvents, feed);
+        }
+        if (isLive()) setLiveStatus('live', 'Live');
+      },
+      onRetry({ delayMs, reason }) {
+        setLiveStatus(
+          'reconnecting',
+          `Connection lost (${reason}); reconnecting in ${Math.ceil(delayMs / 1000)} s…`,
+        );
+      },
+      onStop({ status, errors }) {
+        liveStreams = undefined;
+        keyForm.hidden = status !== 401;
+        showErrors(errors || []);
+        setLiveStatus('error', 'Live updates stopped: the gateway refused them (see above).');
+      },
+    });
+  }
+
+  /** Live off: the streams closed, and the page as it is without them (a date range, refreshed). */
+  function stopLive() {
+    stopStreams();
+    paused = false;
+    view++;
+    setLiveMode(false);
+    setLiveStatus('off', '');
+    showErrors([]);
+    // Until the range's answer arrives, no all-time number stays under a range's headings.
+    $('dashboard').hidden = true;
+    clearChart();
+    refresh();
+  }
+
+  /** The form's channel (and range), in whichever mode the page is. */
+  const show = () => (liveSwitch.checked ? startLive() : refresh());
+
+  // A hidden tab needs no live updates: after a while its streams close, and when it is shown
+  // again they reopen with a fresh snapshot.
+  document.addEventListener('visibilitychange', () => {
+    clearTimeout(pauseTimer);
+    if (document.hidden) {
+      pauseTimer = setTimeout(() => {
+        if (!liveStreams) return; // off, or stopped by an error: nothing to pause
+        stopStreams();
+        paused = true;
+        setLiveStatus('paused', 'Paused while this tab is hidden; resumes when it is shown.');
+      }, HIDDEN_PAUSE_MS);
+    } else if (paused && liveSwitch.checked) {
+      startLive({ resume: true });
+    }
+  });
+
+  liveSwitch.addEventListener('change', () => {
+    if (liveSwitch.checked) {
+      setLiveMode(true);
+      startLive();
+    } else {
+      stopLive();
+    }
+  });
+
   filters.addEventListener('submit', (event) => {
     event.preventDefault();
-    refresh();
+    show();
   });
   $('presets').addEventListener('click', (event) => {
     const preset = PRESETS[event.target.dataset && event.target.dataset.preset];
@@ -304,7 +631,7 @@
     event.preventDefault();
     sessionStorage.setItem(KEY_STORAGE, keyForm.elements.key.value.trim());
     keyForm.reset();
-    refresh();
+    show();
   });
 
   const example = config.exampleVariables;
@@ -312,5 +639,8 @@
   filters.elements.from.value = example.from;
   filters.elements.to.value = example.to;
   showRecentChannels();
-  refresh();
+  setLiveStatus('off', '');
+  // A browser that restores form state may come back with Live on: then it is on.
+  if (liveSwitch.checked) setLiveMode(true);
+  show();
 })();

@@ -77,7 +77,9 @@ export function startLive(options: LiveOptions): { hub: LiveHub; bus: LiveBus } 
               : new GraphQLError(error instanceof Error ? error.message : String(error), {
                   originalError: error instanceof Error ? error : undefined,
                 });
-          const { message, extensions } = options.formatError(wrapped.toJSON(), wrapped);
+          // The formatter maps the failure itself (a PolyvError, …): `wrapped` has no path, so it
+          // would not be unwrapped, and every Polyv failure would become INTERNAL_SERVER_ERROR.
+          const { message, extensions } = options.formatError(wrapped.toJSON(), error);
           return { message, extensions: extensions ?? {} };
         },
         now: Date.now,
