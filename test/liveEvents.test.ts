@@ -338,9 +338,14 @@ describe('a topic poller', () => {
       { kind: 'send', fen: 100 },
       { kind: 'send', fen: 50 },
     ]).at(-1)!;
-    expect(
-      eventsOf(await poller.poll()).map((event) => [event.redPack.id, event.sequence]),
-    ).toEqual([['rp2', 1]]);
+    const back = await poller.poll();
+    expect(eventsOf(back).map((event) => [event.redPack.id, event.sequence])).toEqual([['rp2', 1]]);
+    expect(totalsOf(back)[0]!.count).toBe(2);
+    // Back with nothing new: the totals again, so subscribers learn the failure is over.
+    polyv.state.failing = 'UPSTREAM_UNAVAILABLE';
+    await poller.poll();
+    polyv.state.failing = undefined;
+    expect(totalsOf(await poller.poll())[0]!.count).toBe(2);
   });
 
   it('reads deeper when more arrived than a page holds, and misses none up to its page limit', async () => {

@@ -119,6 +119,7 @@ export class TopicPoller {
       this.failing = code;
       return messages;
     }
+    const recovered = this.failing !== undefined;
     this.failing = undefined;
     const observedAt = new Date(now());
 
@@ -137,7 +138,12 @@ export class TopicPoller {
     if (first) messages.push({ type: 'ready' });
     if (events.length > 0) messages.push({ type: 'events', events });
 
-    const totals = await this.updateTotals(items);
+    // After a failure, the totals are sent again even unchanged: subscribers learn it is over.
+    const totals =
+      (await this.updateTotals(items)) ??
+      (recovered && this.lastTotals
+        ? { type: 'totals' as const, totals: this.lastTotals }
+        : undefined);
     if (totals) messages.push(totals);
     if (totals?.type === 'totals') this.lastTotals = totals.totals;
     return messages;

@@ -406,7 +406,9 @@ function eventStreamTransport(options: LiveTransportOptions): RequestHandler {
     onSubscribe(request, params) {
       const response = request.context.res;
       const prepared = prepareSubscription(params, options);
-      if (Array.isArray(prepared)) return { errors: prepared };
+      // Refused before anything started: one result in the stream, as graphql-sse answers an
+      // invalid document (it takes a result only with `data`).
+      if (Array.isArray(prepared)) return { data: null, errors: prepared };
       const contextValue = options.context(
         principalOf(response),
         clientOf(request.raw, response),
