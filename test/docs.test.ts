@@ -207,8 +207,13 @@ afterAll(async () => {
 });
 
 const gatewayFor = (block: Block) => (block.marker === 'with API keys' ? keyed : open);
-const substitute = (text: string, block: Block) =>
-  text.replaceAll(DOCUMENTED_URL, gatewayFor(block).gateway.url);
+/** The documented address (http:// and, for WebSockets, ws://) → the test gateway's. */
+const substitute = (text: string, block: Block) => {
+  const url = gatewayFor(block).gateway.url;
+  return text
+    .replaceAll(DOCUMENTED_URL, url)
+    .replaceAll(DOCUMENTED_URL.replace(/^http/, 'ws'), url.replace(/^http/, 'ws'));
+};
 const unsubstitute = (text: string, block: Block) =>
   text.replaceAll(gatewayFor(block).gateway.url, DOCUMENTED_URL);
 
