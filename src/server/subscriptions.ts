@@ -384,7 +384,11 @@ function eventStreamTransport(options: LiveTransportOptions): RequestHandler {
     onSubscribe(request, params) {
       const response = request.context.res;
       const prepared = prepareSubscription(params, options);
-      if (Array.isArray(prepared)) return { errors: prepared };
+      // Refused: the errors go out on the stream (`next`, then `complete`). graphql-sse takes a
+      // returned object for a result only if it has a `data` key, and for execution arguments
+      // otherwise (answering 400 "Unable to detect operation AST" and losing our errors); an
+      // undefined `data` is not serialized, so the client gets `{ errors }` as for a query.
+      if (Array.isArray(prepared)) return { data: undefined, errors: prepared };
       const contextValue = options.context(
         principalOf(response),
         clientOf(request.raw, response),
