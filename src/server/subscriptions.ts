@@ -35,7 +35,6 @@ import {
 import { createHandler as createSseHandler } from 'graphql-sse';
 import { CloseCode, type Context as WsContext } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
-import { LRUCache } from 'lru-cache';
 import proxyAddr from 'proxy-addr';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ApolloServerErrorCode } from '@apollo/server/errors';
@@ -121,9 +120,17 @@ function prepareSubscription(
         { max: limits.maxDocumentBytes, actual: bytes },
       ),
     ];
-  const parsed = parsedDocument(query, options);
-  if (Array.isArray(parsed)) return parsed;
-  const document = parsed;
+  let document: DocumentNode;
+  try {
+    document = parse(query, {
+      maxTokens: Math.max(1_000, Math.floor(limits.maxDocumentBytes / 2)),
+    });
+  } catch (error) {
+    return [withCode(error, ApolloServerErrorCode.GRAPHQL_PARSE_FAILED)];
+  }
+  const invalid = validate(schema, document, [...specifiedRules, KnownOperationTypes]);
+  if (invalid.length > 0)
+    return invalid.map((error) => withCode(error, ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED));
   const name = typeof operationName === 'string' ? operationName : undefined;
   const operation = getOperationAST(document, name);
   if (!operation) return [badRequest('Name the operation to run (`operationName`).')];
@@ -169,35 +176,6 @@ function prepareSubscription(
     throw error;
   }
   return { schema, document, operationName: name, variableValues };
-}
-
-/**
- * Documents parsed and validated once per text: a thousand dashboards subscribe with the same
- * few documents, and each AST (with its tokens) weighs more than the rest of a subscription.
- */
-const documents = new LRUCache<string, DocumentNode | GraphQLError[]>({ max: 200 });
-
-function parsedDocument(
-  query: string,
-  { schema, limits }: LiveTransportOptions,
-): DocumentNode | GraphQLError[] {
-  const cached = documents.get(query);
-  if (cached) return cached;
-  let result: DocumentNode | GraphQLError[];
-  try {
-    const document = parse(query, {
-      maxTokens: Math.max(1_000, Math.floor(limits.maxDocumentBytes / 2)),
-    });
-    const invalid = validate(schema, document, [...specifiedRules, KnownOperationTypes]);
-    result =
-      invalid.length > 0
-        ? invalid.map((error) => withCode(error, ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED))
-        : document;
-  } catch (error) {
-    result = [withCode(error, ApolloServerErrorCode.GRAPHQL_PARSE_FAILED)];
-  }
-  documents.set(query, result);
-  return result;
 }
 
 /** Formats an execution result's errors with the one formatter, as Apollo does for queries. */
@@ -406,9 +384,11 @@ function eventStreamTransport(options: LiveTransportOptions): RequestHandler {
     onSubscribe(request, params) {
       const response = request.context.res;
       const prepared = prepareSubscription(params, options);
-      // Refused before anything started: one result in the stream, as graphql-sse answers an
-      // invalid document (it takes a result only with `data`).
-      if (Array.isArray(prepared)) return { data: null, errors: prepared };
+      // Refused: the errors go out on the stream (`next`, then `complete`). graphql-sse takes a
+      // returned object for a result only if it has a `data` key, and for execution arguments
+      // otherwise (answering 400 "Unable to detect operation AST" and losing our errors); an
+      // undefined `data` is not serialized, so the client gets `{ errors }` as for a query.
+      if (Array.isArray(prepared)) return { data: undefined, errors: prepared };
       const contextValue = options.context(
         principalOf(response),
         clientOf(request.raw, response),

@@ -27,7 +27,15 @@ export const catalogTypeDefs = parse(/* GraphQL */ `
 const titleOf = (id: string) =>
   DEMO_CHANNELS.find((channel) => channel.channelId === id)?.name ?? `Channel ${id}`;
 
-export async function startCatalogSubgraph(): Promise<{ url: string; stop: () => Promise<void> }> {
+export interface CatalogSubgraph {
+  url: string;
+  /** The representations of each `_entities` request the catalog was sent, in order. */
+  entityRequests: unknown[][];
+  stop(): Promise<void>;
+}
+
+export async function startCatalogSubgraph(): Promise<CatalogSubgraph> {
+  const entityRequests: unknown[][] = [];
   const server = new ApolloServer({
     schema: buildSubgraphSchema([
       {
@@ -44,8 +52,17 @@ export async function startCatalogSubgraph(): Promise<{ url: string; stop: () =>
         },
       },
     ]),
+    plugins: [
+      {
+        // What a router asked of the catalog: how many times, for which channels.
+        async requestDidStart({ request }) {
+          const representations = request.variables?.['representations'];
+          if (Array.isArray(representations)) entityRequests.push(representations);
+        },
+      },
+    ],
     stopOnTerminationSignals: false,
   });
   const { url } = await startStandaloneServer(server, { listen: { port: 0, host: '127.0.0.1' } });
-  return { url, stop: () => server.stop() };
+  return { url, entityRequests, stop: () => server.stop() };
 }
