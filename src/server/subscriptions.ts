@@ -35,6 +35,7 @@ import {
 import { createHandler as createSseHandler } from 'graphql-sse';
 import { CloseCode, type Context as WsContext } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
+import { LRUCache } from 'lru-cache';
 import proxyAddr from 'proxy-addr';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ApolloServerErrorCode } from '@apollo/server/errors';
@@ -120,17 +121,9 @@ function prepareSubscription(
         { max: limits.maxDocumentBytes, actual: bytes },
       ),
     ];
-  let document: DocumentNode;
-  try {
-    document = parse(query, {
-      maxTokens: Math.max(1_000, Math.floor(limits.maxDocumentBytes / 2)),
-    });
-  } catch (error) {
-    return [withCode(error, ApolloServerErrorCode.GRAPHQL_PARSE_FAILED)];
-  }
-  const invalid = validate(schema, document, [...specifiedRules, KnownOperationTypes]);
-  if (invalid.length > 0)
-    return invalid.map((error) => withCode(error, ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED));
+  const parsed = parsedDocument(query, options);
+  if (Array.isArray(parsed)) return parsed;
+  const document = parsed;
   const name = typeof operationName === 'string' ? operationName : undefined;
   const operation = getOperationAST(document, name);
   if (!operation) return [badRequest('Name the operation to run (`operationName`).')];
@@ -176,6 +169,35 @@ function prepareSubscription(
     throw error;
   }
   return { schema, document, operationName: name, variableValues };
+}
+
+/**
+ * Documents parsed and validated once per text: a thousand dashboards subscribe with the same
+ * few documents, and each AST (with its tokens) weighs more than the rest of a subscription.
+ */
+const documents = new LRUCache<string, DocumentNode | GraphQLError[]>({ max: 200 });
+
+function parsedDocument(
+  query: string,
+  { schema, limits }: LiveTransportOptions,
+): DocumentNode | GraphQLError[] {
+  const cached = documents.get(query);
+  if (cached) return cached;
+  let result: DocumentNode | GraphQLError[];
+  try {
+    const document = parse(query, {
+      maxTokens: Math.max(1_000, Math.floor(limits.maxDocumentBytes / 2)),
+    });
+    const invalid = validate(schema, document, [...specifiedRules, KnownOperationTypes]);
+    result =
+      invalid.length > 0
+        ? invalid.map((error) => withCode(error, ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED))
+        : document;
+  } catch (error) {
+    result = [withCode(error, ApolloServerErrorCode.GRAPHQL_PARSE_FAILED)];
+  }
+  documents.set(query, result);
+  return result;
 }
 
 /** Formats an execution result's errors with the one formatter, as Apollo does for queries. */
