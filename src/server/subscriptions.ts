@@ -175,12 +175,20 @@ function prepareSubscription(
  * Documents parsed and validated once per text: a thousand dashboards subscribe with the same
  * few documents, and each AST (with its tokens) weighs more than the rest of a subscription.
  */
-const documents = new LRUCache<string, DocumentNode | GraphQLError[]>({ max: 200 });
+const documentsBySchema = new WeakMap<
+  GraphQLSchema,
+  LRUCache<string, DocumentNode | GraphQLError[]>
+>();
 
 function parsedDocument(
   query: string,
   { schema, limits }: LiveTransportOptions,
 ): DocumentNode | GraphQLError[] {
+  let documents = documentsBySchema.get(schema);
+  if (!documents) {
+    documents = new LRUCache({ max: 200 });
+    documentsBySchema.set(schema, documents);
+  }
   const cached = documents.get(query);
   if (cached) return cached;
   let result: DocumentNode | GraphQLError[];
