@@ -81,9 +81,40 @@ describe('configuration', () => {
         hideSchemaDetails: false,
         trustProxy: false,
       },
+      live: {
+        pollMs: 3_000,
+        leaseMs: 10_000,
+        maxChannels: 50,
+        maxSubscriptions: 5_000,
+        maxPerClient: 1_000,
+        maxPerConnection: 20,
+        maxQueued: 100,
+        keepAliveMs: 12_000,
+        idleMs: 60_000,
+      },
       playground: true,
       environment: 'development',
     });
+  });
+
+  it('never lets polls of subscribed channels take more than half the upstream rate', () => {
+    // The default follows fewer channels when the rate is low or replicas are many...
+    expect(loadConfig({ POLYV_RATE_PER_SECOND: '10' }).live.maxChannels).toBe(15);
+    expect(
+      loadConfig({ POLYV_RATE_PER_SECOND: '10', GATEWAY_REPLICAS: '3' }).live.maxChannels,
+    ).toBe(5);
+    // ...and a setting that would pass half of it is refused, saying what it would cost.
+    expect(() =>
+      loadConfig({ GATEWAY_LIVE_MAX_CHANNELS: '200', GATEWAY_LIVE_POLL_MS: '1000' }),
+    ).toThrow(
+      'GATEWAY_LIVE_MAX_CHANNELS: 200 channels × 1 replicas polled every 1000 ms (GATEWAY_LIVE_POLL_MS) is 200.0 Polyv calls a second, more than half of POLYV_RATE_PER_SECOND (100)',
+    );
+    expect(() => loadConfig({ GATEWAY_LIVE_POLL_MS: '5000' })).toThrow(
+      'GATEWAY_LIVE_LEASE_MS: must be at least three polls (3 × GATEWAY_LIVE_POLL_MS = 15000); got 10000',
+    );
+    expect(() => loadConfig({ GATEWAY_LIVE_POLL_MS: '100' })).toThrow(
+      'GATEWAY_LIVE_POLL_MS: must be an integer of at least 500; got "100"',
+    );
   });
 
   it("keeps the upstream rate well under Polyv's 1500 calls per 10 s by default", () => {
