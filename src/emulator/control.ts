@@ -17,8 +17,9 @@
  *                                   live red-pack activity on a channel; everyMs defaults to 2000
  *   DELETE /__emulator/live        { "channelId": "2812610" }  stop it; an empty body stops all
  *
- * Live schedules are reported as { "live": [{ channelId, everyMs, ticks, redPacksCreated,
- * receivesAdded }] }, by the live actions and within stats.
+ * A live schedule is reported as { channelId, everyMs, ticks, redPacksCreated, receivesAdded }:
+ * running ones in "live" (of stats and of both live actions), the ones DELETE just stopped,
+ * with their final counts, in "stopped".
  */
 import { isFault } from './faults.js';
 import { EMULATED_ENDPOINTS, type EmulatedEndpoint } from './endpoints.js';
@@ -111,8 +112,8 @@ function dispatch(
       ) {
         return badRequest('channelId must be a string');
       }
-      emulator.stopLive(channelId === undefined ? undefined : String(channelId));
-      return ok({ live: emulator.liveSchedules });
+      const stopped = emulator.stopLive(channelId === undefined ? undefined : String(channelId));
+      return ok({ stopped, live: emulator.liveSchedules });
     }
     case 'POST income': {
       const channelId = body['channelId'];

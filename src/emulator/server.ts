@@ -227,13 +227,19 @@ export class PolyvEmulator {
     return schedule.status;
   }
 
-  /** Stops live activity on one channel, or on every channel when none is named. */
-  stopLive(channelId?: string): void {
+  /**
+   * Stops live activity on one channel, or on every channel when none is named, and returns
+   * what each stopped schedule did (final counts: no tick can follow).
+   */
+  stopLive(channelId?: string): LiveScheduleStatus[] {
+    const stopped: LiveScheduleStatus[] = [];
     for (const [id, schedule] of this.#live) {
       if (channelId !== undefined && id !== channelId) continue;
       schedule.stop();
       this.#live.delete(id);
+      stopped.push(schedule.status);
     }
+    return stopped;
   }
 
   /** The running live schedules, with what each has done so far. */
