@@ -417,12 +417,14 @@ describe('the live schedule (POST/DELETE /__emulator/live, startLive)', () => {
   it('keeps no timer holding the process open, and stops on close()', async () => {
     const own = await startEmulator();
     const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout');
-    const before = timers().length;
-    own.startLive('2812614', 10);
-    expect(timers()).toHaveLength(before);
-    await waitFor(() => (own.liveSchedules[0]?.ticks ?? 0) >= 2);
-
-    await own.close();
+    try {
+      const before = timers().length;
+      own.startLive('2812614', 10);
+      expect(timers()).toHaveLength(before);
+      await waitFor(() => (own.liveSchedules[0]?.ticks ?? 0) >= 2);
+    } finally {
+      await own.close();
+    }
     expect(own.liveSchedules).toEqual([]);
     const frozen = snapshot(own.store, '2812614');
     await sleep(80);
