@@ -217,6 +217,19 @@ describe('claims into red packs (insertReceive, POST /__emulator/receives)', () 
     expect(snapshot(emulator.store, '2812610')).toBe(before);
   });
 
+  it('refuses a packet count that does not fit the amount', () => {
+    const count = emulator.store.redPacks.get('2812614')!.length;
+    for (const packetCount of [0, 11, 1.5]) {
+      expect(() => emulator.insertRedPack('2812614', { amountFen: 10, packetCount })).toThrow(
+        RangeError,
+      );
+    }
+    expect(emulator.store.redPacks.get('2812614')).toHaveLength(count);
+    expect(emulator.insertRedPack('2812614', { amountFen: 10, packetCount: 10 }).packetCount).toBe(
+      10,
+    );
+  });
+
   it('refuses an amount beyond the balance and a time before the last claim', () => {
     const pack = emulator.insertRedPack('2812614', { amountFen: 50, packetCount: 5 });
     expect(() => emulator.insertReceive(pack.redPackId, { amountFen: 51 })).toThrow(RangeError);
@@ -249,11 +262,14 @@ describe('any sequence of claims keeps a red pack consistent (property)', () => 
     store = createDemoDataset(42);
   });
 
-  const redPackArbitrary = fc.record({
-    amountFen: fc.integer({ min: 1, max: 2_000_000 }),
-    packetCount: fc.integer({ min: 1, max: 40 }),
-    allotType: fc.constantFrom('随机分配红包', '平均分配红包', '定向红包'),
-  });
+  const redPackArbitrary = fc
+    .record({
+      amountFen: fc.integer({ min: 1, max: 2_000_000 }),
+      packetCount: fc.integer({ min: 1, max: 40 }),
+      allotType: fc.constantFrom('随机分配红包', '平均分配红包', '定向红包'),
+    })
+    // A packet holds at least a fen.
+    .map((plan) => ({ ...plan, packetCount: Math.min(plan.packetCount, plan.amountFen) }));
   /** A claim at the default share, or at an amount of the test's choosing (maybe too much). */
   const claimArbitrary = fc.option(fc.integer({ min: 1, max: 2_000_000 }), { nil: undefined });
 
@@ -309,17 +325,15 @@ describe('any sequence of claims keeps a red pack consistent (property)', () => 
           expectConsistent(pack);
         }
         expect(pack.status).toBe('已结束');
+        // Each claim leaves a fen for every later packet, so every packet gets claimed.
+        expect(pack.receives).toHaveLength(plan.packetCount);
         const balance = pack.amountFen - claimedFen(pack);
-        if (plan.allotType === '平均分配红包' && plan.amountFen >= plan.packetCount) {
+        if (plan.allotType === '平均分配红包') {
           const share = Math.floor(plan.amountFen / plan.packetCount);
-          expect(pack.receives.map((receive) => receive.amountFen)).toEqual(
-            Array.from({ length: plan.packetCount }, () => share),
-          );
+          expect(pack.receives.every((receive) => receive.amountFen === share)).toBe(true);
           expect(balance).toBe(plan.amountFen % plan.packetCount);
-        } else if (plan.allotType !== '平均分配红包') {
+        } else {
           expect(balance).toBe(0);
-          // Each claim leaves a fen for every later packet, so every packet gets claimed.
-          expect(pack.receives).toHaveLength(Math.min(plan.packetCount, plan.amountFen));
         }
         expect(() => insertReceive(store, pack.redPackId)).toThrow(RangeError);
       }),

@@ -404,9 +404,12 @@ export interface RedPackOverrides {
   status?: string;
   redPackType?: string;
   channelSessionId?: string;
-  /** Packets it is split into; default generated, and never fewer than the receives. */
+  /** Packets it is split into, from 1 to amountFen (a packet holds at least a fen); default generated. */
   packetCount?: number;
-  /** Claims, oldest first; the redPackId and claim times are filled in. Default none. */
+  /**
+   * Claims, oldest first; the redPackId and claim times are filled in. Default none for a red
+   * pack in progress, and claims that fit the status for any other.
+   */
   receives?: readonly { userId: string; nickName: string; avatar?: string; amountFen: number }[];
 }
 
@@ -430,6 +433,14 @@ export function insertRedPack(
   const usedIds = new Set(
     [...store.redPacks.values()].flatMap((list) => list.map((pack) => pack.redPackId)),
   );
+  const amountFen = overrides.amountFen ?? 888;
+  const { packetCount } = overrides;
+  if (
+    packetCount !== undefined &&
+    (!Number.isSafeInteger(packetCount) || packetCount < 1 || packetCount > amountFen)
+  ) {
+    throw new RangeError(`insertRedPack: packetCount must be an integer from 1 to ${amountFen}`);
+  }
   const sender = pick(store.random, store.hosts);
   const status = overrides.status ?? '进行中';
   const pack = generateRedPack(store.random, usedIds, {
@@ -442,7 +453,8 @@ export function insertRedPack(
     },
     sender,
     receivers: store.viewers,
-    amountFen: overrides.amountFen ?? 888,
+    amountFen,
+    packets: packetCount,
     // Just sent; one inserted as ended or refunded keeps claims that fit its status.
     claimed: status === '进行中' ? 0 : undefined,
   });
@@ -460,7 +472,7 @@ export function insertRedPack(
       createdTime: createdTime + (index + 1) * SECOND,
     }));
   }
-  pack.packetCount = overrides.packetCount ?? Math.max(pack.packetCount, pack.receives.length);
+  pack.packetCount = packetCount ?? Math.max(pack.packetCount, pack.receives.length);
   assertValidRedPack(pack);
   packs.unshift(pack);
   return pack;
@@ -636,8 +648,8 @@ function assertValidRedPack(pack: EmulatedRedPack): void {
   if (redPackBalanceFen(pack) < 0) {
     throw new RangeError('insertRedPack: the receives add up to more than the amount');
   }
-  if (!isFen(pack.packetCount) || pack.packetCount < pack.receives.length) {
-    throw new RangeError('insertRedPack: packetCount must be an integer no less than the receives');
+  if (pack.packetCount < pack.receives.length) {
+    throw new RangeError('insertRedPack: packetCount must be no less than the receives');
   }
 }
 
@@ -712,6 +724,8 @@ interface RedPackPlan {
   sender: DemoWechatUser;
   receivers: readonly DemoWechatUser[];
   amountFen?: number;
+  /** Exactly this many packets, no more than amountFen; default random up to `maxPackets`. */
+  packets?: number;
   /** At most this many packets (default: by type, up to 40). */
   maxPackets?: number;
   /** Packets already claimed; default by status (all when ended, some when in progress). */
@@ -731,7 +745,7 @@ function generateRedPack(
   const maxPackets =
     plan.maxPackets ??
     (labels.redPackType === '红包雨' ? 40 : labels.redPackType === '口令红包' ? 20 : 10);
-  const packets = Math.min(randomInt(random, 1, maxPackets), amountFen);
+  const packets = plan.packets ?? Math.min(randomInt(random, 1, maxPackets), amountFen);
   const shares =
     labels.allotType === '平均分配红包'
       ? Array.from({ length: packets }, () => Math.floor(amountFen / packets))
