@@ -992,6 +992,7 @@ describe('counters and the control API', () => {
       maxInFlight: 1,
       latencyMs: 0,
       pendingFaults: 0,
+      live: [],
     });
 
     expect(

@@ -24,24 +24,31 @@ async function run(
   return { code, stdout, stderr };
 }
 
-/** Starts the standalone emulator; resolves with its URL and the credentials it prints. */
-async function startCli(): Promise<{
+/**
+ * Starts the standalone emulator; resolves with its URL, the credentials it prints and its
+ * banner (`bannerLines` long: three, and one more for each option it announces).
+ */
+async function startCli(
+  args: string[] = [],
+  bannerLines = 3,
+): Promise<{
   child: ChildProcess;
   url: string;
   credentials: Record<string, string>;
+  lines: string[];
 }> {
-  const child = spawn(process.execPath, [CLI, '--port', '0'], { env: cleanEnv() });
+  const child = spawn(process.execPath, [CLI, '--port', '0', ...args], { env: cleanEnv() });
   const lines: string[] = [];
   for await (const line of createInterface({ input: child.stdout! })) {
     lines.push(line);
-    if (lines.length === 3) break;
+    if (lines.length === bannerLines) break;
   }
   const url = /listening on (http:\/\/\S+)/.exec(lines[0] ?? '')?.[1];
   const credentials = Object.fromEntries(
     [...(lines[1] ?? '').matchAll(/(\w+)=(\S+)/g)].map((match) => [match[1]!, match[2]!]),
   );
   if (!url) throw new Error(`no URL in ${JSON.stringify(lines)}`);
-  return { child, url, credentials };
+  return { child, url, credentials, lines };
 }
 
 describe('npm run emulator', () => {
@@ -49,7 +56,17 @@ describe('npm run emulator', () => {
     const { code, stdout, stderr } = await run(['--help']);
     expect(code).toBe(0);
     expect(stderr).toBe('');
-    for (const option of ['--port', '--host', '--latency', '--seed', '--big-channel-red-packs'])
+    for (const option of [
+      '--port',
+      '--host',
+      '--latency',
+      '--seed',
+      '--big-channel-red-packs',
+      '--live CHANNEL',
+      '--live-every MS',
+      'EMULATOR_LIVE',
+      'EMULATOR_LIVE_EVERY_MS',
+    ])
       expect(stdout).toContain(option);
     expect(stdout).toMatch(/POLYV_BASE_URL=\S+ POLYV_APP_ID=\S+ POLYV_APP_SECRET=\S+/);
     expect(stdout).toContain('GATEWAY_AUTH=off npm start');
@@ -59,6 +76,39 @@ describe('npm run emulator', () => {
     const { code, stderr } = await run(['--bogus']);
     expect(code).toBe(1);
     expect(stderr).toMatch(/Unknown option '--bogus' \(see --help\)/);
+  });
+
+  it('--live makes red-pack activity on a channel until it is stopped', async () => {
+    const emulator = await startCli(['--live', '2812614', '--live-every', '20'], 4);
+    try {
+      expect(emulator.lines[3]).toBe('  live red-pack activity on channel 2812614 every 20 ms');
+      const live = async () =>
+        (
+          (await (await fetch(`${emulator.url}/__emulator/stats`)).json()) as {
+            live: { channelId: string; everyMs: number; ticks: number }[];
+          }
+        ).live;
+      const deadline = Date.now() + 5000;
+      while (((await live())[0]?.ticks ?? 0) < 3 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await live()).toEqual([
+        expect.objectContaining({ channelId: '2812614', everyMs: 20, ticks: expect.any(Number) }),
+      ]);
+      expect((await live())[0]!.ticks).toBeGreaterThanOrEqual(3);
+    } finally {
+      await stopProcess(emulator.child);
+    }
+    expect(emulator.child.exitCode).toBe(0);
+  });
+
+  it('refuses --live on a channel the demo account does not have, and --live-every alone', async () => {
+    const unknown = await run(['--port', '0', '--live', '42']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr).toMatch(/42 is not a channel of the demo account/);
+    const alone = await run(['--port', '0', '--live-every', '500']);
+    expect(alone.code).toBe(1);
+    expect(alone.stderr).toMatch(/--live-every needs --live CHANNEL/);
   });
 
   it('serves a gateway started the way --help says', async () => {

@@ -8,8 +8,11 @@
  *   --seed    / EMULATOR_SEED        default 42
  *   --big-channel-red-packs N / EMULATOR_BIG_CHANNEL_RED_PACKS
  *             adds channel 2812699 with N generated red packs (for benchmarks); default 0
+ *   --live CHANNEL / EMULATOR_LIVE   live red-pack activity on that channel; default none
+ *   --live-every MS / EMULATOR_LIVE_EVERY_MS   its interval; default 2000
  */
 import { parseArgs } from 'node:util';
+import { DEFAULT_LIVE_EVERY_MS } from './live.js';
 import { CONTROL_PATH_PREFIX, startEmulator } from './server.js';
 
 const DEFAULT_PORT = 8900;
@@ -25,6 +28,9 @@ Options (or the environment variable after the slash):
   --latency MS               / EMULATOR_LATENCY_MS              default 0
   --seed N                   / EMULATOR_SEED                    default 42
   --big-channel-red-packs N  / EMULATOR_BIG_CHANNEL_RED_PACKS   default 0 (channel 2812699, for benchmarks)
+  --live CHANNEL             / EMULATOR_LIVE                    default none; live red-pack activity on
+                               that channel: a new red pack every few ticks, claims in between
+  --live-every MS            / EMULATOR_LIVE_EVERY_MS           default ${DEFAULT_LIVE_EVERY_MS} (one tick every MS)
   --help                     this text
 
 Point a gateway at it with the demo credentials it prints (API keys off, for trying it out):
@@ -42,6 +48,8 @@ async function main(): Promise<void> {
         latency: { type: 'string' },
         seed: { type: 'string' },
         'big-channel-red-packs': { type: 'string' },
+        live: { type: 'string' },
+        'live-every': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -53,6 +61,15 @@ async function main(): Promise<void> {
     return;
   }
   const env = process.env;
+  const liveChannel = nonEmpty(values.live ?? env['EMULATOR_LIVE']);
+  const liveEveryMs = integerOption(
+    'live-every',
+    values['live-every'] ?? env['EMULATOR_LIVE_EVERY_MS'],
+    DEFAULT_LIVE_EVERY_MS,
+  );
+  if (liveChannel === undefined && values['live-every'] !== undefined) {
+    throw new Error('--live-every needs --live CHANNEL');
+  }
   const emulator = await startEmulator({
     port: integerOption('port', values.port ?? env['EMULATOR_PORT'], DEFAULT_PORT),
     host: values.host ?? env['EMULATOR_HOST'] ?? '127.0.0.1',
@@ -65,10 +82,23 @@ async function main(): Promise<void> {
     ),
   });
 
+  if (liveChannel !== undefined) {
+    try {
+      emulator.startLive(liveChannel, liveEveryMs);
+    } catch (error) {
+      // An unknown channel or a too short interval: say so before announcing anything.
+      await emulator.close();
+      throw error;
+    }
+  }
+
   const { appId, appSecret, userId } = emulator.credentials;
   console.log(`Polyv emulator listening on ${emulator.url}`);
   console.log(`  appId=${appId}  appSecret=${appSecret}  userId=${userId}  (demo credentials)`);
   console.log(`  control API: ${emulator.url}${CONTROL_PATH_PREFIX}stats`);
+  if (liveChannel !== undefined) {
+    console.log(`  live red-pack activity on channel ${liveChannel} every ${liveEveryMs} ms`);
+  }
 
   const shutdown = (): void => {
     emulator.close().then(
@@ -89,6 +119,10 @@ function integerOption(name: string, text: string | undefined, fallback: number)
   const value = Number(text);
   if (!Number.isSafeInteger(value)) throw new RangeError(`--${name} must be an integer: ${text}`);
   return value;
+}
+
+function nonEmpty(text: string | undefined): string | undefined {
+  return text === undefined || text.trim() === '' ? undefined : text.trim();
 }
 
 main().catch((error: unknown) => {

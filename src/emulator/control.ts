@@ -2,13 +2,24 @@
  * The emulator's HTTP control API (under /__emulator/), so that a standalone emulator
  * (`npm run emulator`) can be inspected and steered from outside the process.
  *
- *   GET    /__emulator/stats       counts of Polyv calls, in flight, latency, pending faults
+ *   GET    /__emulator/stats       counts of Polyv calls, in flight, latency, pending faults,
+ *                                   running live schedules
  *   POST   /__emulator/reset       forget calls and the high-water mark, drop pending faults
  *   POST   /__emulator/faults      { "fault": "http503", "count": 2, "endpoint": "incomeDetail" }
  *   DELETE /__emulator/faults      drop pending faults
  *   POST   /__emulator/latency     { "ms": 20 }
- *   POST   /__emulator/red-packs   { "channelId": "2812610" }  → the new red pack, Polyv-shaped
+ *   POST   /__emulator/red-packs   { "channelId": "2812610" }  → the new red pack (in progress,
+ *                                   unclaimed), Polyv-shaped
+ *   POST   /__emulator/receives    { "redPackId": "…" }  → the red pack with one more claim,
+ *                                   Polyv-shaped
  *   POST   /__emulator/income      { "channelId": "2812613" }  → the new income record, Polyv-shaped
+ *   POST   /__emulator/live        { "channelId": "2812610", "everyMs": 2000 }  start (or restart)
+ *                                   live red-pack activity on a channel; everyMs defaults to 2000
+ *   DELETE /__emulator/live        { "channelId": "2812610" }  stop it; an empty body stops all
+ *
+ * A live schedule is reported as { channelId, everyMs, ticks, redPacksCreated, receivesAdded }:
+ * running ones in "live" (of stats and of both live actions), the ones DELETE just stopped,
+ * with their final counts, in "stopped".
  */
 import { isFault } from './faults.js';
 import { EMULATED_ENDPOINTS, type EmulatedEndpoint } from './endpoints.js';
@@ -76,6 +87,34 @@ function dispatch(
       }
       return { status: 201, body: toPolyvRedPack(emulator.insertRedPack(String(channelId))) };
     }
+    case 'POST receives': {
+      const redPackId = body['redPackId'];
+      if (typeof redPackId !== 'string') return badRequest('redPackId is required');
+      return { status: 201, body: toPolyvRedPack(emulator.insertReceive(redPackId)) };
+    }
+    case 'POST live': {
+      const { channelId, everyMs } = body;
+      if (typeof channelId !== 'string' && typeof channelId !== 'number') {
+        return badRequest('channelId is required');
+      }
+      if (everyMs !== undefined && typeof everyMs !== 'number') {
+        return badRequest('everyMs must be a number');
+      }
+      emulator.startLive(String(channelId), everyMs);
+      return ok({ live: emulator.liveSchedules });
+    }
+    case 'DELETE live': {
+      const channelId = body['channelId'];
+      if (
+        channelId !== undefined &&
+        typeof channelId !== 'string' &&
+        typeof channelId !== 'number'
+      ) {
+        return badRequest('channelId must be a string');
+      }
+      const stopped = emulator.stopLive(channelId === undefined ? undefined : String(channelId));
+      return ok({ stopped, live: emulator.liveSchedules });
+    }
     case 'POST income': {
       const channelId = body['channelId'];
       if (
@@ -108,6 +147,7 @@ function stats(emulator: PolyvEmulator) {
     maxInFlight: emulator.maxInFlight,
     latencyMs: emulator.latencyMs,
     pendingFaults: emulator.pendingFaults,
+    live: emulator.liveSchedules,
   };
 }
 

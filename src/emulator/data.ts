@@ -160,6 +160,11 @@ export interface EmulatedRedPack {
   channelSessionId: string;
   status: string;
   redPackType: string;
+  /**
+   * How many packets the sender split it into. Polyv does not list it, but it bounds the
+   * claims and sets the share of an even split, so live claims need it.
+   */
+  packetCount: number;
   /** Claims in the order they happened (oldest first, as Polyv lists them). */
   receives: EmulatedReceive[];
 }
@@ -399,13 +404,20 @@ export interface RedPackOverrides {
   status?: string;
   redPackType?: string;
   channelSessionId?: string;
-  /** Claims, oldest first; the redPackId and claim times are filled in. */
+  /** Packets it is split into, from 1 to amountFen (a packet holds at least a fen); default generated. */
+  packetCount?: number;
+  /**
+   * Claims, oldest first; the redPackId and claim times are filled in. Default none for a red
+   * pack in progress, and claims that fit the status for any other.
+   */
   receives?: readonly { userId: string; nickName: string; avatar?: string; amountFen: number }[];
 }
 
 /**
  * Adds a red pack at the head of a channel, one minute after the newest red pack of the
  * whole account (so it is the newest everywhere and the result stays deterministic).
+ * It has just been sent: nobody has claimed it yet (unless `receives` says otherwise),
+ * so claims can arrive later through {@link insertReceive}.
  */
 export function insertRedPack(
   store: DemoDataset,
@@ -421,18 +433,30 @@ export function insertRedPack(
   const usedIds = new Set(
     [...store.redPacks.values()].flatMap((list) => list.map((pack) => pack.redPackId)),
   );
+  const amountFen = overrides.amountFen ?? 888;
+  const { packetCount } = overrides;
+  if (
+    packetCount !== undefined &&
+    (!Number.isSafeInteger(packetCount) || packetCount < 1 || packetCount > amountFen)
+  ) {
+    throw new RangeError(`insertRedPack: packetCount must be an integer from 1 to ${amountFen}`);
+  }
   const sender = pick(store.random, store.hosts);
+  const status = overrides.status ?? '进行中';
   const pack = generateRedPack(store.random, usedIds, {
     channel,
     createdTime,
     labels: {
       allotType: overrides.allotType ?? '随机分配红包',
-      status: overrides.status ?? '进行中',
+      status,
       redPackType: overrides.redPackType ?? '普通红包',
     },
     sender,
     receivers: store.viewers,
-    amountFen: overrides.amountFen ?? 888,
+    amountFen,
+    packets: packetCount,
+    // Just sent; one inserted as ended or refunded keeps claims that fit its status.
+    claimed: status === '进行中' ? 0 : undefined,
   });
   pack.userId = overrides.userId ?? pack.userId;
   pack.nickName = overrides.nickName ?? pack.nickName;
@@ -448,9 +472,121 @@ export function insertRedPack(
       createdTime: createdTime + (index + 1) * SECOND,
     }));
   }
+  pack.packetCount = packetCount ?? Math.max(pack.packetCount, pack.receives.length);
   assertValidRedPack(pack);
   packs.unshift(pack);
   return pack;
+}
+
+/** Fields a test may fix on an inserted claim; the rest is generated. */
+export interface ReceiveOverrides {
+  userId?: string;
+  nickName?: string;
+  avatar?: string;
+  /** Default: an even split's share, or a random share that leaves a fen for every packet left. */
+  amountFen?: number;
+  /**
+   * Default one second after the red pack's latest activity (its creation or last claim);
+   * an earlier time is refused, since Polyv lists claims oldest first.
+   */
+  createdTime?: number;
+}
+
+/**
+ * Adds a claim to a red pack in progress and returns the red pack, ended once its balance
+ * or its packets are used up. A demo viewer who has not claimed it yet is the receiver.
+ * The red pack keeps its place in the list, which is ordered by when red packs were sent.
+ */
+export function insertReceive(
+  store: DemoDataset,
+  redPackId: string,
+  overrides: ReceiveOverrides = {},
+): EmulatedRedPack {
+  const pack = findRedPack(store, redPackId);
+  if (pack === undefined) {
+    throw new RangeError(`insertReceive: ${redPackId} is not a red pack of the demo account`);
+  }
+  if (!isClaimable(pack)) {
+    throw new RangeError(
+      `insertReceive: red pack ${redPackId} cannot be claimed (${pack.status}, ` +
+        `balance ${redPackBalanceFen(pack)} fen, ${pack.receives.length} of ${pack.packetCount} packets claimed)`,
+    );
+  }
+  const balance = redPackBalanceFen(pack);
+  const amountFen = overrides.amountFen ?? claimShareFen(store.random, pack);
+  if (!isFen(amountFen) || amountFen < 1 || amountFen > balance) {
+    throw new RangeError(`insertReceive: amountFen must be an integer from 1 to ${balance}`);
+  }
+  const earliest = latestActivityTime(pack);
+  const createdTime = overrides.createdTime ?? earliest + SECOND;
+  if (!Number.isSafeInteger(createdTime) || createdTime < earliest) {
+    throw new RangeError(
+      `insertReceive: createdTime must be an integer no earlier than ${earliest}`,
+    );
+  }
+  const receiver = overrides.userId === undefined ? newReceiver(store, pack) : undefined;
+  pack.receives.push({
+    redPackId,
+    userId: overrides.userId ?? receiver?.openId ?? '',
+    nickName: overrides.nickName ?? receiver?.nickName ?? '',
+    avatar: overrides.avatar ?? receiver?.avatar ?? '',
+    amountFen,
+    createdTime,
+  });
+  if (redPackBalanceFen(pack) === 0 || pack.receives.length >= pack.packetCount) {
+    pack.status = '已结束';
+  }
+  return pack;
+}
+
+/** Whether {@link insertReceive} accepts a claim: in progress, with money and packets left. */
+export function isClaimable(pack: EmulatedRedPack): boolean {
+  return (
+    pack.status === '进行中' &&
+    redPackBalanceFen(pack) > 0 &&
+    pack.receives.length < pack.packetCount
+  );
+}
+
+/** The red pack with this id, in any channel. */
+export function findRedPack(store: DemoDataset, redPackId: string): EmulatedRedPack | undefined {
+  for (const packs of store.redPacks.values()) {
+    const pack = packs.find((candidate) => candidate.redPackId === redPackId);
+    if (pack !== undefined) return pack;
+  }
+  return undefined;
+}
+
+/** When a red pack last changed: its last claim, or its creation; no new claim may precede it. */
+export function latestActivityTime(pack: EmulatedRedPack): number {
+  return pack.receives.at(-1)?.createdTime ?? pack.createdTime;
+}
+
+/**
+ * An even split pays every packet the same floored share (the fen left over stay unclaimed,
+ * as in the generated data). A random split pays the whole balance to the last packet, and
+ * otherwise up to twice the mean of what is left (WeChat's rule), keeping a fen for each
+ * packet after it.
+ */
+function claimShareFen(random: RandomSource, pack: EmulatedRedPack): number {
+  const balance = redPackBalanceFen(pack);
+  const packetsLeft = pack.packetCount - pack.receives.length;
+  if (pack.allotType === '平均分配红包') {
+    return Math.min(balance, Math.max(1, Math.floor(pack.amountFen / pack.packetCount)));
+  }
+  if (packetsLeft <= 1) return balance;
+  const most = Math.min(balance - (packetsLeft - 1), Math.floor((2 * balance) / packetsLeft));
+  return randomInt(random, 1, Math.max(1, most));
+}
+
+/** A demo viewer who has not claimed this red pack yet: WeChat allows one claim per person. */
+function newReceiver(store: DemoDataset, pack: EmulatedRedPack): DemoWechatUser {
+  const claimed = new Set(pack.receives.map((receive) => receive.userId));
+  const candidates = store.viewers.filter((viewer) => !claimed.has(viewer.openId));
+  if (candidates.length === 0) {
+    throw new RangeError(`insertReceive: every demo viewer has claimed ${pack.redPackId}`);
+  }
+  return pick(store.random, candidates);
 }
 
 /** Fields a test may fix on inserted income; the rest is generated. */
@@ -511,6 +647,9 @@ function assertValidRedPack(pack: EmulatedRedPack): void {
   }
   if (redPackBalanceFen(pack) < 0) {
     throw new RangeError('insertRedPack: the receives add up to more than the amount');
+  }
+  if (pack.packetCount < pack.receives.length) {
+    throw new RangeError('insertRedPack: packetCount must be no less than the receives');
   }
 }
 
@@ -585,8 +724,12 @@ interface RedPackPlan {
   sender: DemoWechatUser;
   receivers: readonly DemoWechatUser[];
   amountFen?: number;
+  /** Exactly this many packets, no more than amountFen; default random up to `maxPackets`. */
+  packets?: number;
   /** At most this many packets (default: by type, up to 40). */
   maxPackets?: number;
+  /** Packets already claimed; default by status (all when ended, some when in progress). */
+  claimed?: number;
 }
 
 function generateRedPack(
@@ -602,18 +745,20 @@ function generateRedPack(
   const maxPackets =
     plan.maxPackets ??
     (labels.redPackType === '红包雨' ? 40 : labels.redPackType === '口令红包' ? 20 : 10);
-  const packets = Math.min(randomInt(random, 1, maxPackets), amountFen);
+  const packets = plan.packets ?? Math.min(randomInt(random, 1, maxPackets), amountFen);
   const shares =
     labels.allotType === '平均分配红包'
       ? Array.from({ length: packets }, () => Math.floor(amountFen / packets))
       : splitRandomly(random, amountFen, packets);
   // A finished pack is fully claimed; one in progress or refunded has packets left over.
   const claimed =
-    labels.status === '已结束'
-      ? packets
-      : labels.status === '进行中'
-        ? randomInt(random, 0, packets)
-        : randomInt(random, 0, packets - 1);
+    plan.claimed !== undefined
+      ? Math.min(plan.claimed, packets)
+      : labels.status === '已结束'
+        ? packets
+        : labels.status === '进行中'
+          ? randomInt(random, 0, packets)
+          : randomInt(random, 0, packets - 1);
 
   let claimTime = createdTime;
   const receives = sample(random, plan.receivers, claimed).map((viewer, index) => {
@@ -639,6 +784,7 @@ function generateRedPack(
     channelSessionId: sessionAt(channel, createdTime),
     status: labels.status,
     redPackType: labels.redPackType,
+    packetCount: packets,
     receives,
   };
 }

@@ -24,7 +24,9 @@ export {
   UNKNOWN_RED_PACK_TYPE,
   createDemoDataset,
   insertIncome,
+  insertReceive,
   insertRedPack,
+  isClaimable,
   redPackBalanceFen,
   type DemoChannel,
   type DemoDataset,
@@ -35,8 +37,15 @@ export {
   type EmulatedRedPack,
   type IncomeOverrides,
   type KnownPayType,
+  type ReceiveOverrides,
   type RedPackOverrides,
 } from './data.js';
+export {
+  DEFAULT_LIVE_EVERY_MS,
+  MIN_LIVE_EVERY_MS,
+  NEW_RED_PACK_EVERY_TICKS,
+  type LiveScheduleStatus,
+} from './live.js';
 export {
   EMULATED_ENDPOINTS,
   INCOME_DEFAULT_PAGE_SIZE,

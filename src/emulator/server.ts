@@ -8,12 +8,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { handleControlRequest } from './control.js';
 import {
   createDemoDataset,
+  findRedPack,
   insertIncome,
+  insertReceive,
   insertRedPack,
+  latestActivityTime,
   type DemoDataset,
   type EmulatedIncome,
   type EmulatedRedPack,
   type IncomeOverrides,
+  type ReceiveOverrides,
   type RedPackOverrides,
 } from './data.js';
 import {
@@ -29,6 +33,12 @@ import {
   writeText,
   type Fault,
 } from './faults.js';
+import {
+  DEFAULT_LIVE_EVERY_MS,
+  LiveSchedule,
+  checkLiveEveryMs,
+  type LiveScheduleStatus,
+} from './live.js';
 
 /** Credentials of the demo account; public on purpose, they unlock only the emulator. */
 export const DEMO_CREDENTIALS: Readonly<EmulatorCredentials> = Object.freeze({
@@ -112,6 +122,8 @@ export class PolyvEmulator {
    * per response in flight and warn past ten.
    */
   readonly #pauses = new Set<() => void>();
+  /** Live activity by channel: at most one schedule each. */
+  readonly #live = new Map<string, LiveSchedule>();
   #url = '';
   #latencyMs: number;
   #inFlight = 0;
@@ -186,6 +198,55 @@ export class PolyvEmulator {
     return insertRedPack(this.store, channelId, overrides);
   }
 
+  /**
+   * Adds a claim to a red pack in progress and returns the red pack; see data.ts. The claim
+   * is stamped with the emulator clock, or with the pack's latest activity when the clock is
+   * behind the demo data, so claims stay in order.
+   */
+  insertReceive(redPackId: string, overrides: ReceiveOverrides = {}): EmulatedRedPack {
+    const pack = findRedPack(this.store, redPackId);
+    const createdTime =
+      overrides.createdTime ??
+      (pack === undefined ? undefined : Math.max(this.#clock(), latestActivityTime(pack)));
+    return insertReceive(this.store, redPackId, { ...overrides, createdTime });
+  }
+
+  /**
+   * Starts live activity on a channel (see live.ts): every `everyMs`, a new red pack or a
+   * claim. A channel already live is restarted with the new interval.
+   */
+  startLive(channelId: string, everyMs: number = DEFAULT_LIVE_EVERY_MS): LiveScheduleStatus {
+    if (this.#closing) throw new Error('emulator closed');
+    if (!this.store.redPacks.has(channelId)) {
+      throw new RangeError(`startLive: ${channelId} is not a channel of the demo account`);
+    }
+    checkLiveEveryMs(everyMs);
+    this.#live.get(channelId)?.stop();
+    const schedule = new LiveSchedule(this, channelId, everyMs);
+    this.#live.set(channelId, schedule);
+    return schedule.status;
+  }
+
+  /**
+   * Stops live activity on one channel, or on every channel when none is named, and returns
+   * what each stopped schedule did (final counts: no tick can follow).
+   */
+  stopLive(channelId?: string): LiveScheduleStatus[] {
+    const stopped: LiveScheduleStatus[] = [];
+    for (const [id, schedule] of this.#live) {
+      if (channelId !== undefined && id !== channelId) continue;
+      schedule.stop();
+      this.#live.delete(id);
+      stopped.push(schedule.status);
+    }
+    return stopped;
+  }
+
+  /** The running live schedules, with what each has done so far. */
+  get liveSchedules(): LiveScheduleStatus[] {
+    return [...this.#live.values()].map((schedule) => schedule.status);
+  }
+
   /** Adds an income record at the head; see data.ts. */
   insertIncome(overrides?: IncomeOverrides): EmulatedIncome {
     return insertIncome(this.store, overrides);
@@ -198,6 +259,7 @@ export class PolyvEmulator {
   close(): Promise<void> {
     this.#closed ??= new Promise<void>((resolve, reject) => {
       this.#closing = true;
+      this.stopLive();
       for (const cancel of this.#pauses) cancel();
       this.#server.close((error) => (error === undefined ? resolve() : reject(error)));
       this.#server.closeAllConnections();
