@@ -227,14 +227,19 @@ describe("the cost policy is the schema's @cost and @listSize, and nothing else"
   it('declares a weight and a page size on every field that reads Polyv', () => {
     const schema = buildSchema();
     const policy = readCostPolicy(schema);
+    // Subscriptions read nothing per subscriber: their polls are the gateway's own (src/live/).
+    const subscription = schema.getSubscriptionType();
     const readers = Object.values(schema.getTypeMap())
       .filter(isObjectType)
+      .filter((type) => type !== subscription)
       .flatMap((type) =>
         Object.values(type.getFields())
           .filter((field) => /(Connection|Summary)$/.test(getNamedType(field.type).name))
           .map((field) => [type.name, field.name, getNamedType(field.type).name] as const),
       );
     expect(readers.length).toBe(6); // three connections, three summaries
+    for (const field of Object.keys(subscription?.getFields() ?? {}))
+      expect([field, policy.costOf('Subscription', field)?.weight]).toEqual([field, undefined]);
     for (const [type, field, returned] of readers) {
       const cost = policy.costOf(type, field);
       expect({ field: `${type}.${field}`, weight: cost?.weight }).toEqual({
