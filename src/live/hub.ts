@@ -3,10 +3,13 @@
  * each one reads. A topic is joined on the bus (bus.ts) when its first subscriber arrives here
  * and left when its last one goes, so nothing is polled for nobody.
  *
- * Each subscriber's stream holds at most `maxQueued` undelivered items. A transport takes the
- * next item only once the previous one is written to the socket, so a consumer that does not
- * read fills its queue; it is then dropped (its transport closes it with the reason), never
- * buffered without bound.
+ * Each subscriber's stream holds what it has not yet read. A transport takes the next item only
+ * once the previous one is written to the socket, so a consumer that does not read fills its
+ * queue; when a message arrives and finds `maxQueued` items of earlier ones still unread, the
+ * subscriber is dropped (its transport closes it with the reason), never buffered without bound.
+ * A message is admitted whole: one poll that finds more red packs than `maxQueued` (a burst)
+ * must not drop a consumer that reads, so the queue holds at most `maxQueued` − 1 items plus one
+ * poll's events (MAX_HEAD_PAGES × HEAD_SIZE at most, shared by every subscriber).
  */
 import { GraphQLError } from 'graphql';
 import type { RedPackSummaryModel } from '../domain/summaries.js';
@@ -53,28 +56,40 @@ class Feed<T> implements AsyncIterableIterator<LiveItem<T>> {
     private readonly onEnd: () => void,
   ) {}
 
-  push(item: LiveItem<T>): void {
-    if (this.ended) return;
+  /**
+   * Queues one message's items, all of them or none: the subscriber is dropped instead when
+   * `maxQueued` items of earlier messages are still unread.
+   */
+  push(...items: LiveItem<T>[]): void {
+    if (this.ended || items.length === 0) return;
     if (this.held) {
       if (this.held.length >= this.maxQueued) return this.overflow();
-      this.held.push(item);
-      return;
-    }
-    if (this.waiting) {
-      const resolve = this.waiting;
-      this.waiting = undefined;
-      resolve({ value: item, done: false });
+      this.held.push(...items);
       return;
     }
     if (this.queue.length >= this.maxQueued) return this.overflow();
-    this.queue.push(item);
+    this.queue.push(...items);
+    this.handOver();
   }
 
   /** Ends holding: `first` goes out before what arrived meanwhile (which `keep` may filter). */
   release(first: LiveItem<T>[], keep: (item: LiveItem<T>) => boolean = () => true): void {
     const held = this.held ?? [];
     this.held = undefined;
-    for (const item of [...first, ...held.filter(keep)]) this.push(item);
+    // The snapshot (at most 100) and what was admitted while holding go out whole: none of it
+    // was offered to the consumer yet, so none of it is a backlog of theirs.
+    if (this.ended) return;
+    this.queue.push(...first, ...held.filter(keep));
+    this.handOver();
+  }
+
+  /** Gives the consumer waiting in `next()`, if any, the oldest item. */
+  private handOver(): void {
+    const resolve = this.waiting;
+    const item = resolve ? this.queue.shift() : undefined;
+    if (!resolve || !item) return;
+    this.waiting = undefined;
+    resolve({ value: item, done: false });
   }
 
   /** What arrived while holding. */
@@ -258,7 +273,7 @@ export class LiveHub {
     switch (message.type) {
       case 'events':
         for (const feed of listeners.events)
-          for (const event of message.events) feed.push({ data: event });
+          feed.push(...message.events.map((event) => ({ data: event })));
         this.metrics.delivered('event', message.events.length * listeners.events.size);
         return;
       case 'totals':

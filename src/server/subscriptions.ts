@@ -397,11 +397,19 @@ function refuseUpgrade(socket: Duplex, status: number, text: string): void {
 /** graphql-sse wants a context it can index; ours is the same GatewayContext queries get. */
 type SseContext = GatewayContext & Record<PropertyKey, unknown>;
 
-/** Results produced for a stream and results written to it: their difference is unread. */
+/**
+ * A stream's result on its way to the socket. graphql-sse takes the next result from the
+ * subscription as soon as `onNext` returns and queues it without bound while the socket is
+ * slow; `onNext` waits until the previous result is written instead, so unread results wait in
+ * the subscriber's bounded queue (live/hub.ts), exactly as they do behind a WebSocket.
+ */
 interface Flow {
-  produced: number;
-  written: number;
-  response: Response;
+  /** A result was handed to graphql-sse and is not written yet. */
+  writing: boolean;
+  /** Lets the `onNext` waiting for that write go on. */
+  wake: (() => void) | undefined;
+  /** The response is closed: nothing waits for a write any more. */
+  closed: boolean;
 }
 
 function eventStreamTransport(options: LiveTransportOptions): RequestHandler {
@@ -428,19 +436,22 @@ function eventStreamTransport(options: LiveTransportOptions): RequestHandler {
           response.destroy();
         },
       );
-      const flow = { produced: 0, written: 0, response };
+      const flow: Flow = { writing: false, wake: undefined, closed: false };
       flows.set(contextValue, flow);
       flowOfResponse.set(response, flow);
+      response.once('close', () => {
+        flow.closed = true;
+        flow.wake?.();
+      });
       return { ...prepared, contextValue: contextValue as SseContext };
     },
-    onNext(context, _request, result) {
+    async onNext(context, _request, result) {
       const flow = context ? flows.get(context) : undefined;
       if (flow) {
-        flow.produced++;
-        // graphql-sse queues results without bound while the socket is slow: ours is the bound.
-        if (flow.produced - flow.written > options.live.maxQueued) {
-          context!.live?.drop(`SLOW_CONSUMER: more than ${options.live.maxQueued} messages unread`);
-        }
+        while (flow.writing && !flow.closed)
+          await new Promise<void>((resolve) => (flow.wake = resolve));
+        flow.wake = undefined;
+        flow.writing = true;
       }
       return formatResult(result as ExecutionResult, options) as ExecutionResult;
     },
@@ -479,7 +490,10 @@ function eventStreamTransport(options: LiveTransportOptions): RequestHandler {
         );
         if (chunk.startsWith('event: next')) {
           const flow = flowOfResponse.get(response);
-          if (flow) flow.written++;
+          if (flow) {
+            flow.writing = false;
+            flow.wake?.();
+          }
         }
       }
       response.off('close', stop);
