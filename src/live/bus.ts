@@ -74,6 +74,14 @@ export class LiveBus {
       // Pub/sub needs a connection of its own; it resubscribes by itself after a reconnect.
       this.subscriber = options.redis.client.duplicate({ enableOfflineQueue: true });
       this.subscriber.on('error', () => undefined);
+      // A SUBSCRIBE sent while the connection is in its handshake (a topic joined in the first
+      // moments after start) is answered but may not take: ioredis 5 races it with its ready
+      // check (ioredis#2037), and the replica would never hear its topic. Once ready, every
+      // topic is subscribed again (a channel subscribed twice is still subscribed once).
+      this.subscriber.on('ready', () => {
+        const channels = [...this.topics.keys()].map((key) => this.channelPrefix + key);
+        if (channels.length > 0) this.subscriber?.subscribe(...channels).catch(() => undefined);
+      });
       this.subscriber.on('message', (channel: string, text: string) => {
         if (!channel.startsWith(this.channelPrefix)) return;
         const loop = this.topics.get(channel.slice(this.channelPrefix.length));
