@@ -302,7 +302,20 @@ class TopicLoop {
       this.poller ??= this.bus.newPoller(this.topic);
     }
     const poller = this.poller;
-    const messages = await poller.poll();
+    // The lease is renewed while the poll runs: it must lapse when this process dies, not when
+    // Polyv is slow. A poll longer than the lease (a first poll walks every red pack for the
+    // totals) would otherwise lose it before publishing, and the replicas would take turns
+    // walking, each fenced off in turn, with nothing ever published.
+    const renewal = leased
+      ? setInterval(() => void this.bus.holdLease(key), this.bus.leaseCheckMs)
+      : undefined;
+    renewal?.unref();
+    let messages: LiveMessage[];
+    try {
+      messages = await poller.poll();
+    } finally {
+      clearInterval(renewal);
+    }
     this.lastPolledAt = Date.now();
     this.bus.polled(this.topic);
     if (this.stopped) return;
