@@ -316,14 +316,17 @@ class TopicLoop {
     } finally {
       clearInterval(renewal);
     }
-    this.lastPolledAt = Date.now();
+    // Stamped once: the copy of it saved in Redis must not look newer than our own poller, or
+    // the next poll would rebuild the poller from it and walk the totals again for nothing.
+    const state = poller.state();
+    this.lastPolledAt = state?.savedAt ?? Date.now();
     this.bus.polled(this.topic);
     if (this.stopped) return;
     if (!leased) {
       for (const message of messages) this.deliver(message);
       return;
     }
-    const published = await this.bus.publish(key, messages, poller.state());
+    const published = await this.bus.publish(key, messages, state);
     // Lost the lease while polling: someone else polls now, and their messages count.
     if (published === false) this.poller = undefined;
     // Redis failed between the lease and the publish: tell our own subscribers at least.
