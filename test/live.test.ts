@@ -921,3 +921,56 @@ describe('one gateway, subscribers that read and one that does not', () => {
     }
   }, 90_000);
 });
+
+describe('one gateway: channels nobody follows, connections that carry nothing', () => {
+  it('stops polling a channel when its last subscriber leaves', async () => {
+    const stack = await startStack({ env: UNLIMITED });
+    try {
+      const ws = wsClient(stack.gateway.url);
+      const sse = sseClient(stack.gateway.url);
+      subscribe(ws, 'ws', { channelId: SMALL_CHANNEL });
+      subscribe(sse, 'sse', { channelId: SMALL_CHANNEL });
+      await nextPoll(stack.emulator, SMALL_CHANNEL);
+      await nextPoll(stack.emulator, SMALL_CHANNEL);
+      // One subscriber leaves: the channel is still followed.
+      await ws.dispose();
+      await waitFor(
+        'one subscription left',
+        async () => (await metric(stack.gateway.url, OPEN_EVENTS)) === 1,
+        5_000,
+      );
+      await nextPoll(stack.emulator, SMALL_CHANNEL);
+      // The last one leaves: after the poll that may be under way, no other for three intervals.
+      await sse.dispose();
+      await waitFor(
+        'no subscription left',
+        async () => (await metric(stack.gateway.url, OPEN_EVENTS)) === 0,
+        5_000,
+      );
+      await sleep(POLL_MS);
+      const polled = pollCalls(stack.emulator, SMALL_CHANNEL).length;
+      await sleep(3 * POLL_MS);
+      expect(pollCalls(stack.emulator, SMALL_CHANNEL).length).toBe(polled);
+    } finally {
+      await stack.close();
+    }
+  }, 30_000);
+
+  it('closes a WebSocket that carries no subscription for GATEWAY_LIVE_IDLE_MS, saying why', async () => {
+    const stack = await startStack({ env: { ...UNLIMITED, GATEWAY_LIVE_IDLE_MS: '1000' } });
+    try {
+      const socket = new WebSocket(wsUrl(stack.gateway.url), 'graphql-transport-ws');
+      await once(socket, 'open');
+      socket.send(JSON.stringify({ type: 'connection_init' }));
+      const [ack] = (await once(socket, 'message')) as [Buffer];
+      expect(JSON.parse(ack.toString())).toEqual({ type: 'connection_ack' });
+      const started = Date.now();
+      const closed = await closeOf(socket, 10_000);
+      expect(closed).toEqual({ code: 1000, reason: 'IDLE: no subscription for 1 s' });
+      // Past the idle time, within one sweep of it (a quarter of it, at least 250 ms).
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    } finally {
+      await stack.close();
+    }
+  }, 30_000);
+});

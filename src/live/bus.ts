@@ -158,7 +158,15 @@ export class LiveBus {
     const text = await this.redisCall((redis) => redis.get(this.stateKey(key)));
     if (typeof text !== 'string') return undefined;
     const state = decodeState(text);
-    return this.now() - state.savedAt <= 2 * this.options.leaseMs ? state : undefined;
+    const age = this.now() - state.savedAt;
+    if (age <= 2 * this.options.leaseMs) return state;
+    // Nobody polled it for a while (everyone left, then someone came back): start afresh.
+    // Changes in between are not events; the totals are added up again and include them.
+    this.options.logger.info(
+      { topic: key, ageMs: age },
+      'live updates: the saved state is too old to go on from; starting from the list as it is',
+    );
+    return undefined;
   }
 
   /** Publishes a poll's messages if the lease is still ours: whether it was (undefined: Redis failed). */
