@@ -149,7 +149,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     limits: config.limits,
     live: config.live,
     corsOrigins: config.http.corsOrigins,
-    trustProxy: config.http.trustProxy,
+    trustProxy: app.get('trust proxy fn') as (address: string, hop: number) => boolean,
     formatError,
     logger,
     // An event carries its data: a subscription may make no upstream call of its own.

@@ -58,7 +58,8 @@ export interface LiveTransportOptions {
   limits: CostLimits & { maxDocumentBytes: number; maxBodyBytes: number };
   live: GatewayConfig['live'];
   corsOrigins: GatewayConfig['http']['corsOrigins'];
-  trustProxy: GatewayConfig['http']['trustProxy'];
+  /** Who may say who the client is: express's own compiled `trust proxy` (`trust proxy fn`). */
+  trustProxy: (address: string, hop: number) => boolean;
   /** The one error formatter (errorFormatter.ts). */
   formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
   /** A subscription's context: its way to the hub, and no upstream budget. */
@@ -232,19 +233,8 @@ type LiveExtra = Extra & Partial<ConnectionState>;
 
 function webSocketTransport(httpServer: http.Server, options: LiveTransportOptions) {
   const { path, live, logger } = options;
-  const trust = proxyAddr.compile(
-    options.trustProxy === false
-      ? []
-      : typeof options.trustProxy === 'number'
-        ? []
-        : options.trustProxy,
-  );
-  const hops = typeof options.trustProxy === 'number' ? options.trustProxy : undefined;
   /** The client's address, trusting X-Forwarded-For exactly as far as express does for queries. */
-  const addressOf = (request: http.IncomingMessage) =>
-    hops === undefined
-      ? proxyAddr(request, trust)
-      : proxyAddr(request, (_address, hop) => hop < hops);
+  const addressOf = (request: http.IncomingMessage) => proxyAddr(request, options.trustProxy);
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.limits.maxBodyBytes });
   const onUpgrade = (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
