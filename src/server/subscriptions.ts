@@ -20,7 +20,6 @@ import {
   getOperationAST,
   getVariableValues,
   GraphQLError,
-  Kind,
   parse,
   specifiedRules,
   validate,
@@ -28,7 +27,6 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
   type FormattedExecutionResult,
-  type FragmentDefinitionNode,
   type GraphQLFormattedError,
   type GraphQLSchema,
 } from 'graphql';
@@ -46,7 +44,7 @@ import { ErrorCode } from '../publicErrors.js';
 import type { TokenBuckets } from '../ratelimit/tokenBucket.js';
 import { clientOf, presentedKey, principalOf } from './access.js';
 import type { GatewayContext } from './context.js';
-import { limitExceeded, measureOperation, type CostLimits } from './limits/cost.js';
+import { limitExceeded, measureRequest, type CostLimits } from './limits/cost.js';
 import { KnownOperationTypes } from './limits/validation.js';
 
 export interface LiveTransportOptions {
@@ -138,25 +136,17 @@ function prepareSubscription(
     typeof variables === 'object' && variables !== null && !Array.isArray(variables)
       ? (variables as Record<string, unknown>)
       : undefined;
-  const coerced = getVariableValues(
-    schema,
-    operation.variableDefinitions ?? [],
-    variableValues ?? {},
-  );
-  if (coerced.errors) return coerced.errors.map((error) => withCode(error, ErrorCode.BadUserInput));
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions)
-    if (definition.kind === Kind.FRAGMENT_DEFINITION)
-      fragments.set(definition.name.value, definition);
   try {
-    const measure = measureOperation(
-      schema,
-      fragments,
-      coerced.coerced,
-      schema.getSubscriptionType()!,
-      operation.selectionSet,
-      limits,
-    );
+    const measure = measureRequest(schema, document, operation, variableValues, limits);
+    // Nothing to measure: the variables do not coerce, the client's to fix before anything starts.
+    if (!measure) {
+      const { errors = [] } = getVariableValues(
+        schema,
+        operation.variableDefinitions ?? [],
+        variableValues ?? {},
+      );
+      return errors.map((error) => withCode(error, ErrorCode.BadUserInput));
+    }
     if (measure.upstreamCalls > 0)
       return [
         limitExceeded(

@@ -31,17 +31,20 @@
  */
 import {
   getArgumentValues,
+  getVariableValues,
   getNamedType,
   getNullableType,
   GraphQLError,
   isListType,
   isObjectType,
   Kind,
+  type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLField,
   type GraphQLObjectType,
   type GraphQLSchema,
+  type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
 import { ErrorCode } from '../../publicErrors.js';
@@ -133,6 +136,30 @@ const empty = (): Measure => ({
   fields: 0,
   depth: 0,
 });
+
+/**
+ * Measures the operation a request runs: its document's fragments gathered, its variables
+ * coerced as the executor will coerce them. Undefined when there is nothing to measure: the
+ * schema has no such root type, or the variables do not coerce (the executor then refuses the
+ * request with BAD_USER_INPUT before any resolver runs). Throws the first limit passed.
+ */
+export function measureRequest(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Readonly<Record<string, unknown>> | undefined,
+  limits: CostLimits,
+): Measure | undefined {
+  const root = schema.getRootType(operation.operation);
+  if (!root) return undefined;
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {});
+  if (coerced.errors) return undefined;
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions)
+    if (definition.kind === Kind.FRAGMENT_DEFINITION)
+      fragments.set(definition.name.value, definition);
+  return measureOperation(schema, fragments, coerced.coerced, root, operation.selectionSet, limits);
+}
 
 /**
  * Measures an operation against `limits`, throwing the first limit it passes. `variables` are

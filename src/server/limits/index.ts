@@ -10,9 +10,8 @@
  * (validation.ts).
  */
 import type { ApolloServerPlugin } from '@apollo/server';
-import { getVariableValues, Kind, type FragmentDefinitionNode } from 'graphql';
 import type { GatewayContext } from '../context.js';
-import { measureOperation, type CostLimits } from './cost.js';
+import { measureRequest, type CostLimits } from './cost.js';
 import { ConcurrencyGate } from './runtime.js';
 
 export { LIST_ESTIMATE, summaryPages } from './cost.js';
@@ -49,29 +48,8 @@ export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin<Gatew
       return {
         async didResolveOperation({ document, operation, request, schema, contextValue }) {
           if (!operation) return;
-          const root = schema.getRootType(operation.operation);
-          if (!root) return;
-          const coerced = getVariableValues(
-            schema,
-            operation.variableDefinitions ?? [],
-            request.variables ?? {},
-          );
-          // Variables that do not coerce stop the executor before any resolver runs (the
-          // client gets its BAD_USER_INPUT from it): there is nothing to measure.
-          if (coerced.errors) return;
-          const fragments = new Map<string, FragmentDefinitionNode>();
-          for (const definition of document.definitions) {
-            if (definition.kind === Kind.FRAGMENT_DEFINITION)
-              fragments.set(definition.name.value, definition);
-          }
-          const measure = measureOperation(
-            schema,
-            fragments,
-            coerced.coerced,
-            root,
-            operation.selectionSet,
-            limits,
-          );
+          const measure = measureRequest(schema, document, operation, request.variables, limits);
+          if (!measure) return;
           release = await gate.acquire(
             heldWeight(measure),
             contextValue.deadline,
