@@ -1,13 +1,13 @@
 /**
- * What live updates cost: idle subscribers (WebSocket, graphql-ws) spread over ten polled
- * topics, against the same topics with one subscriber each, measured in the same run. Polyv
+ * What live updates cost: idle subscribers (WebSocket, graphql-ws) spread over ten followed
+ * channels, against the same topics with one subscriber each, measured in the same run. Polyv
  * must see the same calls whatever the number of subscribers (one poll per topic per
  * interval), and the gateway's memory must grow by a bounded amount per subscriber.
  */
 import { createClient, type Client } from 'graphql-ws';
 import got from 'got';
 import WebSocket from 'ws';
-import { DEMO_CHANNELS } from '../src/emulator/index.js';
+import { DEMO_CHANNELS, extraChannelIds } from '../src/emulator/index.js';
 import {
   HEAP_PROBE,
   heapAfterGcMb,
@@ -33,11 +33,14 @@ export interface LiveCost {
   pollMs: number;
 }
 
-/** Ten topics: each demo channel whole, and one of its live sessions. */
-export const LIVE_TOPICS = DEMO_CHANNELS.flatMap((channel) => [
-  { channelId: channel.channelId, sessionId: undefined },
-  { channelId: channel.channelId, sessionId: channel.sessionIds[0] },
-]).slice(0, 10);
+/** Extra channels the bench's emulator adds (`--extra-channels`), beside the five demo ones. */
+export const LIVE_EXTRA_CHANNELS = 5;
+
+/** Ten channels, each followed whole: the demo channels and the emulator's extra ones. */
+export const LIVE_TOPICS: { channelId: string; sessionId?: string | undefined }[] = [
+  ...DEMO_CHANNELS.map((channel) => channel.channelId),
+  ...extraChannelIds(LIVE_EXTRA_CHANNELS),
+].map((channelId) => ({ channelId }));
 
 const statsOf = async (emulatorUrl: string) =>
   (

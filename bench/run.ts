@@ -15,7 +15,7 @@
  * 5. A red-pack summary over 100,000 red packs (every Polyv page of one channel) with 20 ms
  *    upstream latency, next to the same pages fetched directly with the same concurrency.
  * 6. Live updates: Polyv calls per minute and the gateway's memory with 1,000 idle subscribers
- *    over ten polled topics, next to the same topics with one subscriber each (bench/live.ts).
+ *    over ten channels, next to the same channels with one subscriber each (bench/live.ts).
  */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -24,7 +24,7 @@ import got from 'got';
 import { BIG_CHANNEL_ID, DEMO_CREDENTIALS } from '../src/emulator/index.js';
 import { WALK_PAGES_IN_FLIGHT } from '../src/pagination/walk.js';
 import { signedParams } from '../src/polyv/sign.js';
-import { measureLiveCost } from './live.js';
+import { LIVE_EXTRA_CHANNELS, measureLiveCost } from './live.js';
 import { closedLoop, type LoadResult } from './load.js';
 import {
   peakRssMb,
@@ -382,9 +382,9 @@ for (const latency of [0, 20]) {
     await stop(gateway, emulator);
   }
 }
-// Live updates: what 1,000 idle subscribers cost, next to ten (one per topic).
+// Live updates: what 1,000 idle subscribers cost, next to ten (one per channel).
 {
-  const emulator = await startEmulatorProcess(0);
+  const emulator = await startEmulatorProcess(0, ['--extra-channels', String(LIVE_EXTRA_CHANNELS)]);
   try {
     const cost = await measureLiveCost(emulator.url, UNTHROTTLED);
     // What each subscriber adds, beyond what following the topics costs (their pages, totals).
@@ -392,7 +392,7 @@ for (const latency of [0, 20]) {
       ((cost.subscribedHeapMb - cost.baselineHeapMb) * 1024) / (cost.subscribers - cost.topics);
     const expected = (cost.topics * 60_000) / cost.pollMs;
     rows.push([
-      `${cost.subscribers.toLocaleString('en')} idle subscribers (WebSocket) over ${cost.topics} polled topics, poll every ${cost.pollMs / 1000} s`,
+      `${cost.subscribers.toLocaleString('en')} idle subscribers (WebSocket) over ${cost.topics} followed channels, poll every ${cost.pollMs / 1000} s`,
       '',
       '0',
       '',
@@ -400,10 +400,10 @@ for (const latency of [0, 20]) {
       '',
       `${(cost.callsPerMinute / cost.baselineCallsPerMinute).toFixed(2)}× the calls of ${cost.topics} subscribers`,
       mb(cost.peakRssMb),
-      `Polyv calls/min: ${cost.callsPerMinute.toFixed(0)} with ${cost.subscribers.toLocaleString('en')} subscribers, ${cost.baselineCallsPerMinute.toFixed(0)} with ${cost.topics} (one poll per topic per interval: ${expected}); heap after GC ${mb(cost.baselineHeapMb)} with ${cost.topics} subscribers, ${mb(cost.subscribedHeapMb)} with ${cost.subscribers.toLocaleString('en')} (${perSubscriberKb.toFixed(1)} kB a subscriber); RSS idle ${mb(cost.idleRssMb)}, ${mb(cost.subscribedRssMb)} subscribed`,
+      `Polyv calls/min: ${cost.callsPerMinute.toFixed(0)} with ${cost.subscribers.toLocaleString('en')} subscribers, ${cost.baselineCallsPerMinute.toFixed(0)} with ${cost.topics} (one poll per channel per interval: ${expected}); heap after GC ${mb(cost.baselineHeapMb)} with ${cost.topics} subscribers, ${mb(cost.subscribedHeapMb)} with ${cost.subscribers.toLocaleString('en')} (${perSubscriberKb.toFixed(1)} kB a subscriber); RSS idle ${mb(cost.idleRssMb)}, ${mb(cost.subscribedRssMb)} subscribed`,
     ]);
     targets.push({
-      name: `6. ${cost.subscribers.toLocaleString('en')} idle subscribers over ${cost.topics} topics: Polyv calls ≤ 1.1× those of ${cost.topics} subscribers; < 25 kB of heap a subscriber`,
+      name: `6. ${cost.subscribers.toLocaleString('en')} idle subscribers over ${cost.topics} channels: Polyv calls ≤ 1.1× those of ${cost.topics} subscribers; < 25 kB of heap a subscriber`,
       met: cost.callsPerMinute <= 1.1 * cost.baselineCallsPerMinute && perSubscriberKb < 25,
       detail: `${cost.callsPerMinute.toFixed(0)} vs ${cost.baselineCallsPerMinute.toFixed(0)} calls/min; ${perSubscriberKb.toFixed(1)} kB of heap a subscriber (${mb(cost.baselineHeapMb)} → ${mb(cost.subscribedHeapMb)} after GC)`,
     });

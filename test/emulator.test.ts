@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { z } from 'zod';
 import {
   BIG_CHANNEL_ID,
+  extraChannelIds,
   DEMO_CHANNELS,
   DEMO_CREDENTIALS,
   KNOWN_ALLOT_TYPES,
@@ -1116,6 +1117,39 @@ describe('the big channel option (--big-channel-red-packs)', () => {
   it('refuses a count that is not a non-negative integer', async () => {
     await expect(startEmulator({ bigChannelRedPacks: -1 })).rejects.toThrow(RangeError);
     await expect(startEmulator({ bigChannelRedPacks: 1.5 })).rejects.toThrow(RangeError);
+  });
+});
+
+describe('extra channels (--extra-channels N)', () => {
+  let emulator: PolyvEmulator;
+  beforeAll(async () => {
+    emulator = await startEmulator({ extraChannels: 3 });
+  });
+  afterAll(() => emulator.close());
+
+  it('adds channels 2812700 onwards, each with a few red packs, served like any channel', async () => {
+    expect(extraChannelIds(3)).toEqual(['2812700', '2812701', '2812702']);
+    for (const channelId of extraChannelIds(3)) {
+      const data = await redPackPage(emulator, { channelId, pageNumber: '1', pageSize: '100' });
+      expect(data.totalItems).toBe(20);
+      expect(data.contents).toHaveLength(20);
+    }
+    const notThere = await getRedPacksRaw(emulator, signed({ channelId: '2812703' }));
+    expect(notThere.text).toContain('channel not found');
+  });
+
+  it('is deterministic and leaves the rest of the demo data as it was', () => {
+    const plain = createDemoDataset(42);
+    const extra = createDemoDataset(42, undefined, { extraChannels: 3 });
+    expect(createDemoDataset(42, undefined, { extraChannels: 3 })).toEqual(extra);
+    expect(extra.income).toEqual(plain.income);
+    for (const [channelId, packs] of plain.redPacks)
+      expect(extra.redPacks.get(channelId)).toEqual(packs);
+  });
+
+  it('refuses a count that is not an integer from 0 to 99', async () => {
+    await expect(startEmulator({ extraChannels: -1 })).rejects.toThrow(RangeError);
+    await expect(startEmulator({ extraChannels: 100 })).rejects.toThrow(RangeError);
   });
 });
 

@@ -8,6 +8,8 @@
  *   --seed    / EMULATOR_SEED        default 42
  *   --big-channel-red-packs N / EMULATOR_BIG_CHANNEL_RED_PACKS
  *             adds channel 2812699 with N generated red packs (for benchmarks); default 0
+ *   --extra-channels N / EMULATOR_EXTRA_CHANNELS
+ *             adds N small channels, 2812700 onwards (for benchmarks); default 0
  *   --live CHANNEL / EMULATOR_LIVE   live red-pack activity on that channel; default none
  *   --live-every MS / EMULATOR_LIVE_EVERY_MS   its interval; default 2000
  */
@@ -28,6 +30,7 @@ Options (or the environment variable after the slash):
   --latency MS               / EMULATOR_LATENCY_MS              default 0
   --seed N                   / EMULATOR_SEED                    default 42
   --big-channel-red-packs N  / EMULATOR_BIG_CHANNEL_RED_PACKS   default 0 (channel 2812699, for benchmarks)
+  --extra-channels N         / EMULATOR_EXTRA_CHANNELS          default 0 (channels 2812700…, for benchmarks)
   --live CHANNEL             / EMULATOR_LIVE                    default none; live red-pack activity on
                                that channel: a new red pack every few ticks, claims in between
   --live-every MS            / EMULATOR_LIVE_EVERY_MS           default ${DEFAULT_LIVE_EVERY_MS} (one tick every MS)
@@ -48,6 +51,7 @@ async function main(): Promise<void> {
         latency: { type: 'string' },
         seed: { type: 'string' },
         'big-channel-red-packs': { type: 'string' },
+        'extra-channels': { type: 'string' },
         live: { type: 'string' },
         'live-every': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -78,6 +82,11 @@ async function main(): Promise<void> {
     bigChannelRedPacks: integerOption(
       'big-channel-red-packs',
       values['big-channel-red-packs'] ?? env['EMULATOR_BIG_CHANNEL_RED_PACKS'],
+      0,
+    ),
+    extraChannels: integerOption(
+      'extra-channels',
+      values['extra-channels'] ?? env['EMULATOR_EXTRA_CHANNELS'],
       0,
     ),
   });

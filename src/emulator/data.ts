@@ -107,6 +107,16 @@ const BIG_CHANNEL_SESSION = 'w4y6a8c0e2';
 /** Its own random sequence, so the rest of the demo data is the same with or without it. */
 const BIG_CHANNEL_SEED_SALT = 0x2812699;
 
+/**
+ * The channels added by the `extraChannels` option (`--extra-channels N`): 2812700, 2812701, …,
+ * each with a few red packs, for benchmarks that follow many channels at once.
+ */
+export const EXTRA_CHANNEL_FIRST_ID = 2812700;
+const EXTRA_CHANNEL_RED_PACKS = 20;
+const EXTRA_CHANNEL_SEED_SALT = 0x2812700;
+export const extraChannelIds = (count: number): string[] =>
+  Array.from({ length: count }, (_, index) => String(EXTRA_CHANNEL_FIRST_ID + index));
+
 /** The labels Polyv documents; the gateway maps these to enums. */
 export const KNOWN_ALLOT_TYPES = ['随机分配红包', '平均分配红包'] as const;
 export const KNOWN_RED_PACK_STATUSES = ['进行中', '已结束', '退款中', '已退款'] as const;
@@ -374,7 +384,30 @@ export function createDemoDataset(
     );
     redPacks.set(big.channelId, packs.sort(compareRedPacksNewestFirst));
   }
-  const channels = big ? [...DEMO_CHANNELS, big] : DEMO_CHANNELS;
+  // Each from its own random sequence too: the rest of the data is the same with or without them.
+  const extras = extraChannelIds(options.extraChannels ?? 0).map((channelId, index) => {
+    const channel: DemoChannel = {
+      channelId,
+      name: `附加频道 ${index + 1}`,
+      redPackCount: EXTRA_CHANNEL_RED_PACKS,
+      incomeCount: 0,
+      sessionIds: [`extra${index + 1}`],
+    };
+    const extraRandom = createRandom(seed ^ (EXTRA_CHANNEL_SEED_SALT + index));
+    const packs = Array.from({ length: EXTRA_CHANNEL_RED_PACKS }, () =>
+      generateRedPack(extraRandom, usedIds, {
+        channel,
+        createdTime: randomSecondIn(extraRandom, DATA_PERIOD.start, DATA_PERIOD.end),
+        labels: randomLabels(extraRandom),
+        sender: pick(extraRandom, hosts),
+        receivers: viewers,
+        maxPackets: 3,
+      }),
+    );
+    redPacks.set(channelId, packs.sort(compareRedPacksNewestFirst));
+    return channel;
+  });
+  const channels = [...DEMO_CHANNELS, ...(big ? [big] : []), ...extras];
 
   return { seed, userId, channels, redPacks, income, viewers, hosts, random };
 }
@@ -383,6 +416,8 @@ export function createDemoDataset(
 export interface DemoDatasetOptions {
   /** Add channel {@link BIG_CHANNEL_ID} with this many red packs; default 0 (no such channel). */
   bigChannelRedPacks?: number;
+  /** Add this many small channels, {@link extraChannelIds}; default 0. */
+  extraChannels?: number;
 }
 
 function bigChannel(redPackCount: number): DemoChannel {

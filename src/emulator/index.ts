@@ -10,6 +10,7 @@ export {
 } from './server.js';
 export {
   BIG_CHANNEL_ID,
+  extraChannelIds,
   DATA_PERIOD,
   DEMO_CHANNELS,
   DEMO_USER_ID,

@@ -70,6 +70,8 @@ export interface EmulatorOptions {
   clock?: () => number;
   /** Add channel 2812699 (BIG_CHANNEL_ID) with this many generated red packs; default 0. */
   bigChannelRedPacks?: number;
+  /** Add this many small channels, 2812700 onwards (extraChannelIds); default 0. */
+  extraChannels?: number;
 }
 
 /** One request to a Polyv endpoint, as the emulator saw it. */
@@ -96,6 +98,7 @@ interface ResolvedOptions {
   credentials: EmulatorCredentials;
   clock: () => number;
   bigChannelRedPacks: number;
+  extraChannels: number;
 }
 
 /** Starts an emulator and resolves once it is listening. */
@@ -143,6 +146,7 @@ export class PolyvEmulator {
     this.credentials = { ...options.credentials };
     this.store = createDemoDataset(options.seed, options.credentials.userId, {
       bigChannelRedPacks: options.bigChannelRedPacks,
+      extraChannels: options.extraChannels,
     });
     this.#clock = options.clock;
     this.#latencyMs = options.latencyMs;
@@ -431,6 +435,10 @@ function resolveOptions(options: EmulatorOptions): ResolvedOptions {
       `bigChannelRedPacks must be a non-negative integer: ${bigChannelRedPacks}`,
     );
   }
+  const extraChannels = options.extraChannels ?? 0;
+  if (!Number.isSafeInteger(extraChannels) || extraChannels < 0 || extraChannels > 99) {
+    throw new RangeError(`extraChannels must be an integer from 0 to 99: ${extraChannels}`);
+  }
   return {
     port,
     host: options.host ?? '127.0.0.1',
@@ -439,6 +447,7 @@ function resolveOptions(options: EmulatorOptions): ResolvedOptions {
     credentials: options.credentials ?? DEMO_CREDENTIALS,
     clock: options.clock ?? Date.now,
     bigChannelRedPacks,
+    extraChannels,
   };
 }
 
