@@ -104,29 +104,15 @@ function dispatch(
       return ok({ live: emulator.liveSchedules });
     }
     case 'DELETE live': {
-      const channelId = body['channelId'];
-      if (
-        channelId !== undefined &&
-        typeof channelId !== 'string' &&
-        typeof channelId !== 'number'
-      ) {
-        return badRequest('channelId must be a string');
-      }
-      const stopped = emulator.stopLive(channelId === undefined ? undefined : String(channelId));
+      const channelId = optionalChannelId(body);
+      if (channelId === null) return badRequest('channelId must be a string');
+      const stopped = emulator.stopLive(channelId);
       return ok({ stopped, live: emulator.liveSchedules });
     }
     case 'POST income': {
-      const channelId = body['channelId'];
-      if (
-        channelId !== undefined &&
-        typeof channelId !== 'string' &&
-        typeof channelId !== 'number'
-      ) {
-        return badRequest('channelId must be a string');
-      }
-      const record = emulator.insertIncome(
-        channelId === undefined ? {} : { channelId: String(channelId) },
-      );
+      const channelId = optionalChannelId(body);
+      if (channelId === null) return badRequest('channelId must be a string');
+      const record = emulator.insertIncome(channelId === undefined ? {} : { channelId });
       return { status: 201, body: toPolyvIncome(record) };
     }
     default:
@@ -153,6 +139,13 @@ function stats(emulator: PolyvEmulator) {
 
 function isEmulatedEndpoint(value: unknown): value is EmulatedEndpoint {
   return EMULATED_ENDPOINTS.some((endpoint) => endpoint === value);
+}
+
+/** The body's optional `channelId` as a string (a number is taken too); null when it is neither. */
+function optionalChannelId(body: Record<string, unknown>): string | undefined | null {
+  const channelId = body['channelId'];
+  if (channelId === undefined) return undefined;
+  return typeof channelId === 'string' || typeof channelId === 'number' ? String(channelId) : null;
 }
 
 /** An empty body counts as `{}`; anything but a JSON object is undefined. */
