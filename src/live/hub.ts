@@ -40,6 +40,8 @@ export interface SubscribeOptions {
   client: string;
   /** Called when the subscriber is dropped; the transport closes the connection with the reason. */
   onDrop(reason: string): void;
+  /** Told how many SNAPSHOT items were queued, once the snapshot is known (0: none). */
+  onSnapshot?(items: number): void;
 }
 
 /** One subscriber's stream: a bounded queue read as an async iterator. */
@@ -175,8 +177,12 @@ export class LiveHub {
           snapshot.map((data) => ({ data })),
           (item) => !('data' in item) || item.data.sequence > covered,
         );
+        options.onSnapshot?.(snapshot.length);
       },
-      () => feed.release([]),
+      () => {
+        feed.release([]);
+        options.onSnapshot?.(0);
+      },
     );
     return feed;
   }

@@ -163,7 +163,13 @@ export const resolvers: Resolvers = {
             `\`recent\` must be a whole number from 0 to 100; got ${recent}.`,
             'recent',
           );
-        return live.hub.redPackEvents(topic, recent, { client: context.client, onDrop: live.drop });
+        return live.admit((onSnapshot) =>
+          live.hub.redPackEvents(topic, recent, {
+            client: context.client,
+            onDrop: live.drop,
+            onSnapshot,
+          }),
+        );
       },
       resolve: unwrapLive,
     },
@@ -171,7 +177,9 @@ export const resolvers: Resolvers = {
       subscribe: (_, { channelId, sessionId }, context) => {
         const live = liveOf(context);
         const topic = liveTopic(context, channelId, sessionId);
-        return live.hub.channelTotals(topic, { client: context.client, onDrop: live.drop });
+        return live.admit(() =>
+          live.hub.channelTotals(topic, { client: context.client, onDrop: live.drop }),
+        );
       },
       resolve: unwrapLive,
     },
