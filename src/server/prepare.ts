@@ -135,7 +135,12 @@ export class OperationPreparer {
     try {
       document = parse(query, { maxTokens: this.maxTokens });
     } catch (error) {
-      return refused(withCode(error, ApolloServerErrorCode.GRAPHQL_PARSE_FAILED));
+      // The parser recurses once per nesting level: a document of 10,000 `[` ends its stack.
+      const syntax =
+        error instanceof GraphQLError
+          ? error
+          : new GraphQLError('Syntax Error: the document nests too deeply to be read.');
+      return refused(withCode(syntax, ApolloServerErrorCode.GRAPHQL_PARSE_FAILED));
     }
     const work = overlapWork(document, limits.maxValidationWork);
     if (work > limits.maxValidationWork)
