@@ -40,8 +40,11 @@ export interface SubscribeOptions {
   client: string;
   /** Called when the subscriber is dropped; the transport closes the connection with the reason. */
   onDrop(reason: string): void;
-  /** Told how many SNAPSHOT items were queued, once the snapshot is known (0: none). */
-  onSnapshot?(items: number): void;
+  /**
+   * Called when the snapshot is known (its item count, 0 for none), before it goes out: it goes
+   * out once this resolves, or the error it resolves to goes out instead (the stream goes on).
+   */
+  beforeSnapshot?(items: number): Promise<LiveError | undefined>;
 }
 
 /** One subscriber's stream: a bounded queue read as an async iterator. */
@@ -169,21 +172,18 @@ export class LiveHub {
     const { feed, listeners } = this.attach(topic, 'events', options);
     // Live events that arrive while the snapshot is read wait behind it; those it already
     // holds (a sequence it includes) are not sent twice.
-    void this.latestAfterFirstPoll(topic, listeners, recent > 0).then(
-      (state) => {
+    void this.latestAfterFirstPoll(topic, listeners, recent > 0)
+      .catch(() => undefined)
+      .then(async (state) => {
         const snapshot = state && recent > 0 ? snapshotEvents(state.head, recent, new Date()) : [];
         const covered = snapshot.length > 0 ? state!.head.sequence : 0;
+        const refused = await options.beforeSnapshot?.(snapshot.length);
+        if (refused) return feed.release([{ error: refused }]);
         feed.release(
           snapshot.map((data) => ({ data })),
           (item) => !('data' in item) || item.data.sequence > covered,
         );
-        options.onSnapshot?.(snapshot.length);
-      },
-      () => {
-        feed.release([]);
-        options.onSnapshot?.(0);
-      },
-    );
+      });
     return feed;
   }
 

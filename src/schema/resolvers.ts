@@ -163,11 +163,11 @@ export const resolvers: Resolvers = {
             `\`recent\` must be a whole number from 0 to 100; got ${recent}.`,
             'recent',
           );
-        return live.admit((onSnapshot) =>
+        return live.admit((beforeSnapshot) =>
           live.hub.redPackEvents(topic, recent, {
             client: context.client,
             onDrop: live.drop,
-            onSnapshot,
+            beforeSnapshot,
           }),
         );
       },

@@ -2,6 +2,7 @@
 import type { Principal } from '../auth/apiKeys.js';
 import type { PolyvSession } from '../lists/list.js';
 import type { LiveHub } from '../live/hub.js';
+import type { LiveError } from '../live/poller.js';
 import type { RequestRecord } from '../observability/requests.js';
 import { CallBudget, RecordBudget, type PolyvPages } from '../polyv/pages.js';
 import { CachePolicy } from './cachePolicy.js';
@@ -35,12 +36,15 @@ export interface LiveContext {
   /** Asks the transport to close the connection, with the reason (a slow consumer). */
   drop(reason: string): void;
   /**
-   * Admits the subscription to what it will hold (its document, a turn in the execution gate for
-   * its snapshot): refuses with a coded error past a limit. The stream it returns gives all of
-   * it back, the gate's turn once the snapshot is out and the rest when the stream ends.
+   * Admits the subscription to what it will hold (its document; a turn in the execution gate for
+   * its snapshot, taken in `beforeSnapshot` when the snapshot is ready): refuses with a coded
+   * error past a limit. The stream it returns gives all of it back, the gate's turn once the
+   * snapshot is out and the rest when the stream ends.
    */
   admit<T>(
-    start: (snapshotReady: (items: number) => void) => AsyncIterableIterator<T>,
+    start: (
+      beforeSnapshot: (items: number) => Promise<LiveError | undefined>,
+    ) => AsyncIterableIterator<T>,
   ): Promise<AsyncIterableIterator<T>>;
 }
 

@@ -8,11 +8,13 @@
  *   per client to a share of that, so one key cannot fill the heap with distinct documents.
  * - **A turn in the execution gate for its snapshot.** `recent: N` sends N red packs at once,
  *   each through the subscription's selection: the work of the query that reads those records.
- *   It waits for a turn in the same gate as queries (limits/runtime.ts), with the same weight,
- *   and keeps it until the snapshot is out (or the request deadline passes).
+ *   When the snapshot is ready it waits for a turn in the same gate as queries
+ *   (limits/runtime.ts), with the same weight and in the same fair queue, and keeps it until
+ *   the snapshot is out (or the request deadline passes).
  */
 import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../publicErrors.js';
+import type { LiveError } from '../live/poller.js';
 import type { ConcurrencyGate } from './limits/runtime.js';
 
 export interface HeldDocumentLimits {
@@ -100,44 +102,59 @@ export interface AdmissionRequest {
 }
 
 /**
- * Admits a subscription (its document, then its snapshot's turn), starts its stream, and wraps
- * the stream so that everything is given back: the turn once the snapshot is out, the rest at
- * the end. If anything fails on the way, what was taken is given back at once.
+ * Admits a subscription's document, starts its stream, and takes the snapshot's turn in the gate
+ * when the snapshot is ready (not while the first poll is awaited: a turn is held only while
+ * there is work to do). The stream it returns gives everything back: the turn once the snapshot
+ * is out, the document when the stream ends. A snapshot refused a turn (the gate is full) sends
+ * the refusal instead, and the stream goes on with live events.
  */
 export async function admitSubscription<T>(
   request: AdmissionRequest,
-  start: (snapshotReady: (items: number) => void) => AsyncIterableIterator<T>,
+  start: (
+    beforeSnapshot: (items: number) => Promise<LiveError | undefined>,
+  ) => AsyncIterableIterator<T>,
 ): Promise<AsyncIterableIterator<T>> {
   const letGo = request.documents.hold(
     request.client,
     request.document.hash,
     request.document.bytes,
   );
+  let ended = false;
   let giveTurnBack = () => {};
-  try {
-    if (request.snapshotWeight > 0) {
-      giveTurnBack = await request.gate.acquire(
+  const beforeSnapshot = async (items: number): Promise<LiveError | undefined> => {
+    if (items === 0 || request.snapshotWeight === 0 || ended) return undefined;
+    try {
+      const release = await request.gate.acquire(
         request.snapshotWeight,
         Date.now() + request.timeoutMs,
         request.client,
       );
+      // A reader that never reads keeps its turn no longer than a query's deadline.
+      const timer = setTimeout(release, request.timeoutMs);
+      timer.unref();
+      giveTurnBack = () => {
+        clearTimeout(timer);
+        release();
+      };
+      if (ended) giveTurnBack();
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof GraphQLError)) throw error;
+      const { http: _http, ...extensions } = error.extensions as Record<string, unknown>;
+      return { message: error.message, extensions };
     }
-    const timer = setTimeout(() => giveTurnBack(), request.timeoutMs);
-    timer.unref();
-    const turnBack = () => {
-      clearTimeout(timer);
-      giveTurnBack();
-    };
-    // An empty snapshot (or none) needs no turn: given back as soon as that is known.
-    const stream = start((items) => {
-      if (items === 0) turnBack();
-    });
-    return tracked(stream, turnBack, () => {
-      turnBack();
-      letGo();
-    });
+  };
+  try {
+    return tracked(
+      start(beforeSnapshot),
+      () => giveTurnBack(),
+      () => {
+        ended = true;
+        giveTurnBack();
+        letGo();
+      },
+    );
   } catch (error) {
-    giveTurnBack();
     letGo();
     throw error;
   }
