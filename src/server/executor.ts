@@ -29,6 +29,7 @@ import {
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { LRUCache } from 'lru-cache';
+import type { RequestRecord } from '../observability/requests.js';
 import {
   canonicalOperation,
   isCanonical,
@@ -97,14 +98,21 @@ export function compiledExecutor(
           // The name the client sent (Apollo's `operationName` is the one it resolved, null
           // when none matched): graphql-js must see it to refuse an unknown one.
           const operationName = request.request.operationName ?? undefined;
-          const interpreted = () =>
-            execute({
+          // The request's log line says which ran it.
+          const record = (request.context as { record?: RequestRecord | undefined }).record;
+          const ran = (execution: RequestRecord['execution']) => {
+            if (record) record.execution = execution;
+          };
+          const interpreted = () => {
+            ran('graphql-js');
+            return execute({
               schema,
               document: request.document,
               contextValue: request.context,
               variableValues: request.request.variables,
               operationName,
             });
+          };
           // Typed as always there, but absent when Apollo resolved no operation (an unknown or
           // empty operationName): graphql-js says why, as it did on the first request.
           const operation = request.operation as OperationDefinitionNode | undefined;
@@ -116,6 +124,7 @@ export function compiledExecutor(
             return interpreted();
           const plan = planFor(request.document, operation);
           if (!plan || plan === INTERPRETED) return interpreted();
+          ran('compiled');
           const result = await plan.query(
             undefined,
             request.context,
