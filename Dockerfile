@@ -11,6 +11,7 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim AS runtime
+# HOST: a container listens on every interface (the gateway alone defaults to loopback).
 # The heap the defaults' bound fits (docs/security.md, Limits: records in flight).
 ENV NODE_ENV=production \
     PORT=4000 \

@@ -72,15 +72,18 @@ describe('configuration', () => {
       },
       redis: undefined,
       replicas: 1,
-      server: { port: 4000, host: '0.0.0.0', shutdownGraceMs: 10_000 },
+      // Loopback: a gateway started on a laptop is not on the network unless HOST says so.
+      server: { port: 4000, host: '127.0.0.1', shutdownGraceMs: 10_000 },
       metrics: { host: '127.0.0.1', token: undefined, onMainPort: true },
       http: {
-        corsOrigins: '*',
+        // No other site's page may call it, in development too.
+        corsOrigins: [],
         introspection: true,
         stackTraces: true,
         hideSchemaDetails: false,
         trustProxy: false,
       },
+      execution: { compiled: true },
       live: {
         pollMs: 3_000,
         leaseMs: 10_000,
@@ -185,6 +188,18 @@ describe('configuration', () => {
       hideSchemaDetails: true,
       trustProxy: false,
     });
+  });
+
+  it('opens CORS and the network only when told to, and switches compiled execution off', () => {
+    expect(loadConfig({ NODE_ENV: 'development' }).http.corsOrigins).toEqual([]);
+    expect(loadConfig({ GATEWAY_CORS_ORIGINS: '*' }).http.corsOrigins).toBe('*');
+    expect(loadConfig({ HOST: '0.0.0.0' }).server.host).toBe('0.0.0.0');
+    expect(loadConfig({ GATEWAY_COMPILED_EXECUTION: 'off' }).execution).toEqual({
+      compiled: false,
+    });
+    expect(problemsOf({ GATEWAY_COMPILED_EXECUTION: 'yes' })).toMatch(
+      /GATEWAY_COMPILED_EXECUTION: /,
+    );
   });
 
   it('keeps /metrics off the main port in production unless a token guards it', () => {

@@ -64,7 +64,10 @@ describe('deploy/docker-compose.yml', () => {
       // The Redis they share is the one in this file, and they know how many they are.
       expect(new URL(environment.REDIS_URL!).hostname).toBe('redis');
       expect(environment.GATEWAY_REPLICAS).toBe(String(gateways.length));
+      // The gateway listens on loopback unless told otherwise: a container must say so.
+      expect(environment.HOST).toBe('0.0.0.0');
     }
+    expect(read(path.join('..', 'Dockerfile'))).toMatch(/^\s+HOST=0\.0\.0\.0 \\$/m);
   });
 
   it('depends only on services it defines', () => {

@@ -1,6 +1,9 @@
 /** Who may ask and how much: API keys, channel grants, per-key rate limits, query limits, HTTP hygiene. */
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Client, fetchExchange } from '@urql/core';
+import { WebSocket } from 'ws';
 import { bearer, KEYS, writeKeysFile } from './support/keys.js';
 import { expectNoLeaks, secretsOf } from './support/leaks.js';
 import { startStack, type Stack } from './support/stack.js';
@@ -435,5 +438,55 @@ describe('production defaults', () => {
     } finally {
       await configured.close();
     }
+  });
+});
+
+describe('development defaults', () => {
+  // What `npm start` does on a laptop: nothing set but the emulator.
+  let development: Stack;
+  beforeAll(async () => {
+    // An empty variable is an unset one: HOST and the origins take their defaults.
+    development = await startStack({
+      env: { NODE_ENV: 'development', HOST: '', GATEWAY_CORS_ORIGINS: '' },
+    });
+  });
+  afterAll(() => development.close());
+
+  it('listens on loopback only', () => {
+    const address = development.gateway.httpServer.address() as AddressInfo;
+    expect(address.address).toBe('127.0.0.1');
+  });
+
+  it('lets no other site call it from a browser', async () => {
+    const preflight = await fetch(`${development.gateway.url}/graphql`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://evil.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
+    });
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    const simple = await fetch(`${development.gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { origin: 'http://localhost:3000', 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(simple.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it("refuses a WebSocket from another site's page, and serves one with no Origin (not a browser)", async () => {
+    const url = `${development.gateway.url.replace(/^http/, 'ws')}/graphql`;
+    const foreign = new WebSocket(url, 'graphql-transport-ws', { origin: 'https://evil.example' });
+    const [refusal] = (await once(foreign, 'error')) as [Error];
+    expect(refusal.message).toBe('Unexpected server response: 403');
+
+    const tool = new WebSocket(url, 'graphql-transport-ws');
+    await once(tool, 'open');
+    tool.send(JSON.stringify({ type: 'connection_init' }));
+    const [message] = (await once(tool, 'message')) as [Buffer];
+    expect(JSON.parse(message.toString())).toEqual({ type: 'connection_ack' });
+    tool.close();
+    await once(tool, 'close');
   });
 });

@@ -169,9 +169,10 @@ const envSchema = z.object({
    * addresses, subnets or `loopback` / `linklocal` / `uniquelocal`.
    */
   GATEWAY_TRUST_PROXY: z.string().trim().optional(),
-  HOST: z.string().trim().min(1).default('0.0.0.0'),
+  /** Interface to listen on: loopback unless said otherwise (a container sets 0.0.0.0). */
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  /** Comma-separated allowed browser origins, or `*`. Default: any in development, none in production. */
+  /** Comma-separated allowed browser origins, or `*`. Default: none, in every environment. */
   GATEWAY_CORS_ORIGINS: z.string().trim().optional(),
   /** The GraphiQL playground at GET /graphql: on in development and on the emulator, off in production. */
   GATEWAY_PLAYGROUND: onOff,
@@ -179,6 +180,8 @@ const envSchema = z.object({
   GATEWAY_INTROSPECTION: onOff,
   /** Stack traces of internal errors in responses: off except in development. */
   GATEWAY_STACK_TRACES: onOff,
+  /** Run repeated operations as code compiled by graphql-jit (canonical documents only); `off`: graphql-js. */
+  GATEWAY_COMPILED_EXECUTION: onOff,
 
   // Live updates (subscriptions)
   /** Time between two polls of a subscribed channel (for every subscriber on every replica). */
@@ -455,7 +458,11 @@ export const VARIABLE_DOCS: Record<EnvVariable, VariableDoc> = {
     meaning:
       'Who may set the client address (`X-Forwarded-For`): `off`, a hop count, or proxy addresses/subnets (see [Security → Client addresses behind proxies](security.md#client-addresses-behind-proxies)).',
   },
-  HOST: { section: 'HTTP and the process', meaning: 'Interface to listen on.' },
+  HOST: {
+    section: 'HTTP and the process',
+    meaning:
+      'Interface to listen on: loopback by default, so a development gateway is not reachable from the network. A container sets `0.0.0.0` (the image does).',
+  },
   NODE_ENV: {
     section: 'HTTP and the process',
     meaning:
@@ -463,8 +470,9 @@ export const VARIABLE_DOCS: Record<EnvVariable, VariableDoc> = {
   },
   GATEWAY_CORS_ORIGINS: {
     section: 'HTTP and the process',
-    default: 'any in development, none in production',
-    meaning: 'Comma-separated browser origins, or `*`.',
+    default: 'none, in every environment',
+    meaning:
+      "Comma-separated browser origins allowed to call the gateway from their pages (CORS) and to open its WebSockets, or `*`. Unset, no other site's page may.",
   },
   GATEWAY_PLAYGROUND: {
     section: 'HTTP and the process',
@@ -482,6 +490,12 @@ export const VARIABLE_DOCS: Record<EnvVariable, VariableDoc> = {
     default: 'on in development only',
     meaning:
       'Stack traces of internal errors (`INTERNAL_SERVER_ERROR`) in responses; client errors never carry one.',
+  },
+  GATEWAY_COMPILED_EXECUTION: {
+    section: 'HTTP and the process',
+    default: '`on`',
+    meaning:
+      '`off` runs every operation on graphql-js. On, an operation seen again runs as code graphql-jit compiled from a copy with every literal a variable (see [Security → Code generation](security.md#code-generation-and-evaluation)).',
   },
 
   GATEWAY_LIVE_POLL_MS: {
@@ -647,6 +661,8 @@ export interface GatewayConfig {
     /** Express's `trust proxy`: false (peer address), a hop count, or proxy addresses. */
     trustProxy: false | number | string[];
   };
+  /** How operations run: compiled by graphql-jit from their second request (server/executor.ts), or not. */
+  execution: { compiled: boolean };
   /** Subscriptions: how often channels are polled, and what a subscriber may hold. */
   live: {
     pollMs: number;
@@ -769,12 +785,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
         vars.METRICS_PORT === undefined && (!production || vars.METRICS_TOKEN !== undefined),
     },
     http: {
-      corsOrigins: readCorsOrigins(vars.GATEWAY_CORS_ORIGINS, production),
+      corsOrigins: readCorsOrigins(vars.GATEWAY_CORS_ORIGINS),
       introspection,
       stackTraces: defaultOn(vars.GATEWAY_STACK_TRACES, vars.NODE_ENV === 'development'),
       hideSchemaDetails: production,
       trustProxy,
     },
+    execution: { compiled: defaultOn(vars.GATEWAY_COMPILED_EXECUTION, true) },
     live: {
       pollMs: vars.GATEWAY_LIVE_POLL_MS,
       leaseMs: vars.GATEWAY_LIVE_LEASE_MS,
@@ -907,8 +924,12 @@ function readTrustProxy(
   return proxies;
 }
 
-function readCorsOrigins(setting: string | undefined, production: boolean): '*' | string[] {
-  if (setting === undefined) return production ? [] : '*';
+/**
+ * No other site's page may call the gateway unless configured, in development too: a gateway on
+ * a laptop answers any page its browser opens, and with keys off it spends the Polyv quota.
+ */
+function readCorsOrigins(setting: string | undefined): '*' | string[] {
+  if (setting === undefined) return [];
   if (setting === '*') return '*';
   return setting
     .split(',')

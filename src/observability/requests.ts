@@ -20,6 +20,8 @@ export interface RequestRecord {
   cacheHits: number;
   errorCodes: string[];
   responseCache: 'hit' | 'miss' | undefined;
+  /** What ran the operation (server/executor.ts); undefined: nothing did (refused, or cached). */
+  execution: 'compiled' | 'graphql-js' | undefined;
   span: Span;
 }
 
@@ -54,6 +56,7 @@ export function observeRequests(options: {
       cacheHits: 0,
       errorCodes: [],
       responseCache: undefined,
+      execution: undefined,
       span,
     };
     records.set(response, record);
@@ -92,6 +95,7 @@ export function observeRequests(options: {
           upstreamCalls: record.upstreamCalls,
           cacheHits: record.cacheHits,
           responseCache: record.responseCache ?? null,
+          execution: record.execution ?? null,
           errorCodes: record.errorCodes,
         },
         'graphql request',

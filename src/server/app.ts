@@ -45,7 +45,10 @@ import type { LiveHub } from '../live/hub.js';
 import { liveTransports } from './subscriptions.js';
 
 export interface GatewayServerOptions {
-  config: Pick<GatewayConfig, 'auth' | 'limits' | 'server' | 'http' | 'cache' | 'live'>;
+  config: Pick<
+    GatewayConfig,
+    'auth' | 'limits' | 'server' | 'http' | 'cache' | 'live' | 'execution'
+  >;
   /** Polyv, through the page cache. */
   pages: PolyvPages;
   /** Per-principal request buckets (shared by replicas with Redis). */
@@ -110,8 +113,8 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
   });
   const gate = executionGate(config.limits);
   const apollo = new ApolloServer<GatewayContext>({
-    // Our one schema, executed by compiled code (executor.ts).
-    gateway: compiledExecutor(schema),
+    // Our one schema, executed by compiled code (executor.ts) unless switched off.
+    gateway: compiledExecutor(schema, { compiled: config.execution.compiled }),
     // Apollo's own notices go to our log, as JSON like every other line.
     logger: logger.child({ component: 'apollo' }),
     formatError,

@@ -5,23 +5,37 @@
  * coercion, path and info objects, promise checks per field). On a cold dashboard answer
  * (100 red packs, ~10,000 fields) the interpreter was most of the gateway's own CPU.
  *
+ * graphql-jit writes what it compiles into code, so it compiles only the canonical copy of an
+ * operation (canonical.ts): every literal a variable, no variable default, checked by
+ * `isCanonical` first; no byte a client sent becomes code. What cannot be made canonical runs on
+ * graphql-js. `GATEWAY_COMPILED_EXECUTION=off` runs everything on graphql-js.
+ *
  * Apollo Server 5 has one hook for an executor, its gateway interface: this "gateway" serves our
  * one schema and runs the compiled operation. Everything before execution (parsing, validation,
  * our limits, plugins) and after it (error formatting, cache hints) is Apollo's as before.
  *
  * Requests for a federated trace (`apollo-federation-include-trace`) run on graphql-js: the
- * trace is built from per-field hooks, which compiled code does not call.
+ * trace is built from per-field hooks, which compiled code does not call. So do requests for
+ * which Apollo resolved no operation (an unknown or empty `operationName`): graphql-js refuses
+ * them in its own words.
  */
 import type { ApolloServerOptionsWithGateway } from '@apollo/server';
 import {
   execute,
   GraphQLError,
   type DocumentNode,
-  type ExecutionResult,
   type GraphQLSchema,
+  type OperationDefinitionNode,
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { LRUCache } from 'lru-cache';
+import type { RequestRecord } from '../observability/requests.js';
+import {
+  canonicalOperation,
+  isCanonical,
+  variableValues,
+  type CanonicalOperation,
+} from './canonical.js';
 
 type Gateway = ApolloServerOptionsWithGateway<never>['gateway'];
 
@@ -35,33 +49,46 @@ const COMPILED_DOCUMENTS = 100;
 /** Documents remembered as seen once, waiting for a second sighting. */
 const SEEN_DOCUMENTS = 1_000;
 
-type Compiled = CompiledQuery | ExecutionResult;
+/** An operation's compiled code with the canonical operation it was compiled from. */
+interface Compiled {
+  canonical: CanonicalOperation;
+  query: CompiledQuery['query'];
+}
+/** An operation graphql-js runs every time (it could not be made canonical, or compiled). */
+const INTERPRETED = 'interpreted';
+type Plan = Compiled | typeof INTERPRETED;
 
-export function compiledExecutor(schema: GraphQLSchema): Gateway {
+export interface ExecutorOptions {
+  /** Compile repeated operations (GATEWAY_COMPILED_EXECUTION); false: graphql-js runs all. */
+  compiled: boolean;
+}
+
+export function compiledExecutor(
+  schema: GraphQLSchema,
+  options: ExecutorOptions = { compiled: true },
+): Gateway {
   // Apollo keeps one parsed document per query text (its document store), so the same text
-  // comes back as the same object: compiled code is found by reference.
-  const compiled = new LRUCache<DocumentNode, Map<string, Compiled>>({ max: COMPILED_DOCUMENTS });
+  // comes back as the same object: plans are found by reference. One document, one plan for
+  // each of its operations: graphql-jit writes the fields' locations into the code, so a plan
+  // is never shared by documents of different text.
+  const plans = new LRUCache<DocumentNode, Map<OperationDefinitionNode, Plan>>({
+    max: COMPILED_DOCUMENTS,
+  });
   const seenOnce = new LRUCache<DocumentNode, true>({ max: SEEN_DOCUMENTS });
-  /** The compiled operation, or undefined while the document has been seen only once. */
-  const compiledFor = (document: DocumentNode, operationName: string | undefined) => {
-    let byName = compiled.get(document);
-    if (!byName) {
+  /** The operation's plan, or undefined while its document has been seen only once. */
+  const planFor = (document: DocumentNode, operation: OperationDefinitionNode) => {
+    let byOperation = plans.get(document);
+    if (!byOperation) {
       if (!seenOnce.has(document)) {
         seenOnce.set(document, true);
         return undefined;
       }
       seenOnce.delete(document);
-      compiled.set(document, (byName = new Map()));
+      plans.set(document, (byOperation = new Map()));
     }
-    let operation = byName.get(operationName ?? '');
-    if (!operation) {
-      operation = compileQuery(schema, document, operationName, {
-        // Errors are the client's data: a stack captured for every one is wasted work.
-        disablingCapturingStackErrors: true,
-      });
-      byName.set(operationName ?? '', operation);
-    }
-    return operation;
+    let plan = byOperation.get(operation);
+    if (!plan) byOperation.set(operation, (plan = compile(schema, document, operation)));
+    return plan;
   };
 
   return {
@@ -71,26 +98,41 @@ export function compiledExecutor(schema: GraphQLSchema): Gateway {
           // The name the client sent (Apollo's `operationName` is the one it resolved, null
           // when none matched): graphql-js must see it to refuse an unknown one.
           const operationName = request.request.operationName ?? undefined;
-          const interpreted = () =>
-            execute({
+          // The request's log line says which ran it.
+          const record = (request.context as { record?: RequestRecord | undefined }).record;
+          const ran = (execution: RequestRecord['execution']) => {
+            if (record) record.execution = execution;
+          };
+          const interpreted = () => {
+            ran('graphql-js');
+            return execute({
               schema,
               document: request.document,
               contextValue: request.context,
               variableValues: request.request.variables,
               operationName,
             });
-          if (request.request.http?.headers.get('apollo-federation-include-trace'))
+          };
+          // Typed as always there, but absent when Apollo resolved no operation (an unknown or
+          // empty operationName): graphql-js says why, as it did on the first request.
+          const operation = request.operation as OperationDefinitionNode | undefined;
+          if (
+            !options.compiled ||
+            !operation ||
+            request.request.http?.headers.get('apollo-federation-include-trace')
+          )
             return interpreted();
-          const operation = compiledFor(request.document, operationName);
-          // A request that fails before any resolver runs (no such operation, variables that do
-          // not coerce) is answered by graphql-js, whose errors Apollo knows how to read (a
-          // variable's is BAD_USER_INPUT): no resolver runs either way, so nothing is fetched twice.
-          if (!operation || !isCompiledQuery(operation)) return interpreted();
-          const result = await operation.query(
+          const plan = planFor(request.document, operation);
+          if (!plan || plan === INTERPRETED) return interpreted();
+          ran('compiled');
+          const result = await plan.query(
             undefined,
             request.context,
-            request.request.variables ?? {},
+            variableValues(plan.canonical, request.request.variables),
           );
+          // A request that fails before any resolver runs (variables that do not coerce) is
+          // answered by graphql-js, whose errors Apollo knows how to read (a variable's is
+          // BAD_USER_INPUT): no resolver runs either way, so nothing is fetched twice.
           if (!('data' in result)) return interpreted();
           return result.errors
             ? { ...result, errors: result.errors.map((error) => asGraphQLJsError(error)) }
@@ -104,6 +146,26 @@ export function compiledExecutor(schema: GraphQLSchema): Gateway {
     },
     async stop() {},
   };
+}
+
+/**
+ * The plan of an operation seen again: its canonical copy compiled, or graphql-js whenever the
+ * copy cannot be made, fails the invariant, or does not compile.
+ */
+function compile(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+): Plan {
+  const canonical = canonicalOperation(schema, document, operation);
+  // The last word before anything becomes code, whatever the rewriting did: a document holding
+  // a literal, a default or a name graphql-jit must not write is not compiled.
+  if (!canonical || !isCanonical(canonical.document)) return INTERPRETED;
+  const compiled = compileQuery(schema, canonical.document, undefined, {
+    // Errors are the client's data: a stack captured for every one is wasted work.
+    disablingCapturingStackErrors: true,
+  });
+  return isCompiledQuery(compiled) ? { canonical, query: compiled.query } : INTERPRETED;
 }
 
 /** What graphql-jit's errors carry (its type shares graphql-js's fields, not its class). */
