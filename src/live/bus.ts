@@ -16,6 +16,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { SharedRedis } from '../cache/redis.js';
 import type { Logger } from '../logger.js';
+import type { FirstPollPayer, LiveCall } from './budget.js';
 import type { TopicPoller } from './poller.js';
 import { topicKey, type LiveMessage, type Topic, type TopicState } from './poller.js';
 import { decodeMessage, decodeState, encodeMessage, encodeState } from './wire.js';
@@ -97,17 +98,24 @@ export class LiveBus {
     }
   }
 
-  /** This process has subscribers to the topic: poll it (or see it polled) and deliver. */
-  join(topic: Topic, deliver: Deliver): void {
+  /**
+   * This process has subscribers to the topic: poll it (or see it polled) and deliver. `payer`,
+   * the client that made it follow the topic, pays for its first poll here (budget.ts), if this
+   * replica makes it.
+   */
+  join(topic: Topic, deliver: Deliver, payer?: FirstPollPayer): void {
     const key = topicKey(topic);
     if (this.topics.has(key)) return;
-    const loop = new TopicLoop(this, topic, deliver);
+    const loop = new TopicLoop(this, topic, deliver, payer);
     this.topics.set(key, loop);
     this.subscriber?.subscribe(this.channelPrefix + key).catch(() => undefined);
     loop.start();
   }
 
-  /** It has none left: stop polling it (another replica with subscribers takes over). */
+  /**
+   * It has none left: stop polling it at once (another replica with subscribers takes over). A
+   * poll under way asks Polyv for nothing more, and nothing else is scheduled for it.
+   */
   leave(topic: Topic): void {
     const key = topicKey(topic);
     const loop = this.topics.get(key);
@@ -255,12 +263,15 @@ export class LiveBus {
 
 /**
  * One topic's loop in this process: poll when it is ours to poll (always without Redis), else
- * check the lease often enough to take over within one lease period.
+ * check the lease often enough to take over within one lease period. Stopped, it is over at
+ * once: its AbortSignal stops the poll under way between two calls (and any wait for a token),
+ * and every step after an await checks that it still runs.
  */
 class TopicLoop {
   poller: TopicPoller | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly abort = new AbortController();
   /** When this process last polled the topic (epoch ms). */
   private lastPolledAt = 0;
 
@@ -268,6 +279,8 @@ class TopicLoop {
     private readonly bus: LiveBus,
     readonly topic: Topic,
     readonly deliver: Deliver,
+    /** Who pays for the first poll, if this process makes it (the topic's first tick only). */
+    private payer: FirstPollPayer | undefined,
   ) {}
 
   start(): void {
@@ -278,6 +291,7 @@ class TopicLoop {
     this.stopped = true;
     clearTimeout(this.timer);
     this.poller = undefined;
+    this.abort.abort(new Error('live updates: nobody follows the topic any more'));
   }
 
   private schedule(ms: number) {
@@ -289,21 +303,30 @@ class TopicLoop {
   private async tick(): Promise<void> {
     const started = Date.now();
     const leading = this.bus.shared ? await this.bus.holdLease(topicKey(this.topic)) : undefined;
+    if (this.stopped) return;
+    // The first poll is the payer's only if it is made now, by this process.
+    const payer = this.payer;
+    this.payer = undefined;
     if (leading === false) {
       // Someone else polls: check again soon enough to take over within one lease period.
       this.poller = undefined;
       return this.schedule(this.bus.leaseCheckMs);
     }
-    await this.pollOnce(leading === true).catch((error: unknown) => this.bus.failed(error));
+    const call: LiveCall = { ...payer, signal: this.abort.signal };
+    await this.pollOnce(leading === true, call).catch((error: unknown) => {
+      // Given up because the topic was left: not a failure.
+      if (!this.stopped) this.bus.failed(error);
+    });
     this.schedule(Math.max(0, this.bus.pollMs - (Date.now() - started)));
   }
 
   /** One poll, ours to make: `leased` with Redis (publish there), else deliver here. */
-  private async pollOnce(leased: boolean): Promise<void> {
+  private async pollOnce(leased: boolean, call: LiveCall): Promise<void> {
     const key = topicKey(this.topic);
     if (leased) {
       // Taking over (or back): go on from the saved state when it is newer than our own.
       const saved = await this.bus.savedState(key);
+      if (this.stopped) return;
       if (!this.poller || (saved && saved.savedAt > this.lastPolledAt))
         this.poller = this.bus.newPoller(this.topic, saved);
     } else {
@@ -320,16 +343,16 @@ class TopicLoop {
     renewal?.unref();
     let messages: LiveMessage[];
     try {
-      messages = await poller.poll();
+      messages = await poller.poll(call);
     } finally {
       clearInterval(renewal);
     }
+    if (this.stopped) return;
     // Stamped once: the copy of it saved in Redis must not look newer than our own poller, or
     // the next poll would rebuild the poller from it and walk the totals again for nothing.
     const state = poller.state();
     this.lastPolledAt = state?.savedAt ?? Date.now();
     this.bus.polled(this.topic);
-    if (this.stopped) return;
     if (!leased) {
       for (const message of messages) this.deliver(message);
       return;
@@ -338,6 +361,7 @@ class TopicLoop {
     // Lost the lease while polling: someone else polls now, and their messages count.
     if (published === false) this.poller = undefined;
     // Redis failed between the lease and the publish: tell our own subscribers at least.
-    if (published === undefined) for (const message of messages) this.deliver(message);
+    if (published === undefined && !this.stopped)
+      for (const message of messages) this.deliver(message);
   }
 }

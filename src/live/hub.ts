@@ -3,6 +3,12 @@
  * each one reads. A topic is joined on the bus (bus.ts) when its first subscriber arrives here
  * and left when its last one goes, so nothing is polled for nobody.
  *
+ * A client that makes this process follow a new topic pays for its first poll (budget.ts): it
+ * is refused (RATE_LIMITED, `limit: liveUpstreamCalls`) when its budget is spent. And it may
+ * start following a new topic only while it subscribes to fewer than `maxTopicsPerClient`
+ * topics here (`limit: liveChannelsPerClient`), so no client can take every topic of a
+ * replica: another can always follow its own channel.
+ *
  * Each subscriber's stream holds what it has not yet read. A transport takes the next item only
  * once the previous one is written to the socket, so a consumer that does not read fills its
  * queue; when a message arrives and finds `maxQueued` items of earlier ones still unread, the
@@ -14,6 +20,7 @@
 import { GraphQLError } from 'graphql';
 import type { RedPackSummaryModel } from '../domain/summaries.js';
 import { ErrorCode } from '../publicErrors.js';
+import type { LiveBudget } from './budget.js';
 import type { LiveBus } from './bus.js';
 import { snapshotEvents, type RedPackEventModel } from './events.js';
 import { topicKey, type LiveError, type LiveMessage, type Topic } from './poller.js';
@@ -25,6 +32,11 @@ export interface HubLimits {
   maxPerClient: number;
   /** Topics (channel and session filter) this process may have subscribers for. */
   maxTopics: number;
+  /**
+   * Topics one client may subscribe to here and still start following another: past it, it may
+   * only join topics already followed.
+   */
+  maxTopicsPerClient: number;
   /** Items a subscriber may leave unread before it is dropped. */
   maxQueued: number;
 }
@@ -130,6 +142,8 @@ interface TopicListeners {
   totals: Set<Feed<RedPackSummaryModel>>;
   /** Resolved by the topic's next message: a SNAPSHOT waits for the first poll. */
   nextMessage: Array<() => void>;
+  /** Subscriptions to it, by client. */
+  clients: Map<string, number>;
 }
 
 export interface HubMetrics {
@@ -141,11 +155,14 @@ export interface HubMetrics {
 export class LiveHub {
   private readonly topics = new Map<string, TopicListeners>();
   private readonly perClient = new Map<string, number>();
+  /** Topics each client subscribes to here. */
+  private readonly topicsPerClient = new Map<string, number>();
   private open = 0;
 
   constructor(
     private readonly bus: LiveBus,
     private readonly limits: HubLimits,
+    private readonly budget: LiveBudget,
     private readonly metrics: HubMetrics,
     /** The longest a SNAPSHOT waits for a topic's first poll. */
     private readonly firstPollWaitMs: number,
@@ -163,8 +180,8 @@ export class LiveHub {
     await this.bus.close();
   }
 
-  redPackEvents(topic: Topic, recent: number, options: SubscribeOptions) {
-    const { feed, listeners } = this.attach(topic, 'events', options);
+  async redPackEvents(topic: Topic, recent: number, options: SubscribeOptions) {
+    const { feed, listeners } = await this.attach(topic, 'events', options);
     // Live events that arrive while the snapshot is read wait behind it; those it already
     // holds (a sequence it includes) are not sent twice.
     void this.latestAfterFirstPoll(topic, listeners, recent > 0).then(
@@ -181,8 +198,8 @@ export class LiveHub {
     return feed;
   }
 
-  channelTotals(topic: Topic, options: SubscribeOptions) {
-    const { feed, listeners } = this.attach(topic, 'totals', options);
+  async channelTotals(topic: Topic, options: SubscribeOptions) {
+    const { feed, listeners } = await this.attach(topic, 'totals', options);
     // The current totals first, unless newer ones arrived while they were read.
     void this.latestAfterFirstPoll(topic, listeners, false).then(
       (state) => {
@@ -194,36 +211,71 @@ export class LiveHub {
     return feed;
   }
 
-  private attach<K extends 'events' | 'totals'>(topic: Topic, kind: K, options: SubscribeOptions) {
-    const key = topicKey(topic);
-    const { maxSubscriptions, maxPerClient, maxTopics } = this.limits;
-    const clientCount = this.perClient.get(options.client) ?? 0;
+  /** Refuses a subscription past a limit (throws); else whether it starts a new topic here. */
+  private admissible(key: string, client: string): boolean {
+    const { maxSubscriptions, maxPerClient, maxTopics, maxTopicsPerClient } = this.limits;
     if (this.open >= maxSubscriptions)
       throw limit(
         'subscriptions',
         `This gateway holds its ${maxSubscriptions} subscriptions; retry later or on another replica.`,
       );
-    if (clientCount >= maxPerClient)
+    if ((this.perClient.get(client) ?? 0) >= maxPerClient)
       throw limit(
         'subscriptionsPerClient',
         `You hold the ${maxPerClient} subscriptions one client may hold open.`,
       );
-    if (!this.topics.has(key) && this.topics.size >= maxTopics)
+    if (this.topics.has(key)) return false;
+    if ((this.topicsPerClient.get(client) ?? 0) >= maxTopicsPerClient)
+      throw limit(
+        'liveChannelsPerClient',
+        `You follow the ${maxTopicsPerClient} channels (with their sessionId filters) one client may make this gateway follow; unsubscribe from one, or subscribe to one already followed.`,
+      );
+    if (this.topics.size >= maxTopics)
       throw limit(
         'liveChannels',
         `This gateway follows its ${maxTopics} channels; subscribe to one of them, or retry later.`,
       );
+    return true;
+  }
+
+  private async attach<K extends 'events' | 'totals'>(
+    topic: Topic,
+    kind: K,
+    options: SubscribeOptions,
+  ) {
+    const key = topicKey(topic);
+    const { client } = options;
+    let starts = this.admissible(key, client);
+    if (starts) {
+      // A new topic's first poll is the client's to pay for: its first call now.
+      const taken = await this.budget.admit(client);
+      if (!taken.ok) throw rateLimited(taken.retryAfterMs);
+      // Others came and went meanwhile: the limits are checked again, and nothing waits
+      // between this check and the subscription it admits.
+      starts = this.admissible(key, client);
+    }
 
     let listeners = this.topics.get(key);
     if (!listeners) {
-      listeners = { topic, events: new Set(), totals: new Set(), nextMessage: [] };
+      listeners = {
+        topic,
+        events: new Set(),
+        totals: new Set(),
+        nextMessage: [],
+        clients: new Map(),
+      };
       this.topics.set(key, listeners);
       const joined = listeners;
-      this.bus.join(topic, (message) => this.deliver(joined, message));
+      this.bus.join(
+        topic,
+        (message) => this.deliver(joined, message),
+        starts ? this.budget.firstPollOf(client) : undefined,
+      );
     }
     const metricKind = kind === 'events' ? 'redPackEvents' : 'channelTotals';
     this.open++;
-    this.perClient.set(options.client, clientCount + 1);
+    increment(this.perClient, client);
+    if (increment(listeners.clients, client) === 1) increment(this.topicsPerClient, client);
     this.metrics.subscribed(metricKind, 1);
     const set = listeners[kind] as Set<Feed<unknown>>;
     const feed: Feed<unknown> = new Feed(
@@ -236,9 +288,8 @@ export class LiveHub {
       () => {
         set.delete(feed);
         this.open--;
-        const left = (this.perClient.get(options.client) ?? 1) - 1;
-        if (left > 0) this.perClient.set(options.client, left);
-        else this.perClient.delete(options.client);
+        decrement(this.perClient, client);
+        if (decrement(listeners.clients, client) === 0) decrement(this.topicsPerClient, client);
         this.metrics.subscribed(metricKind, -1);
         if (listeners.events.size === 0 && listeners.totals.size === 0) {
           this.topics.delete(key);
@@ -293,6 +344,36 @@ export class LiveHub {
         return;
     }
   }
+}
+
+/** Adds one to a count; the new count. */
+function increment(counts: Map<string, number>, key: string): number {
+  const count = (counts.get(key) ?? 0) + 1;
+  counts.set(key, count);
+  return count;
+}
+
+/** Takes one from a count, forgetting it at zero; the new count. */
+function decrement(counts: Map<string, number>, key: string): number {
+  const count = (counts.get(key) ?? 1) - 1;
+  if (count > 0) counts.set(key, count);
+  else counts.delete(key);
+  return count;
+}
+
+/** The client's budget for new topics is spent (budget.ts): when it may try again. */
+function rateLimited(retryAfterMs: number): GraphQLError {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new GraphQLError(
+    `You have started following too many channels (or sessionId filters) lately; retry in ${seconds} s, or subscribe to one already followed.`,
+    {
+      extensions: {
+        code: ErrorCode.RateLimited,
+        limit: 'liveUpstreamCalls',
+        retryAfterSeconds: seconds,
+      },
+    },
+  );
 }
 
 function limit(name: string, message: string): GraphQLError {
