@@ -1,45 +1,43 @@
 /**
  * What live polling may spend on Polyv, in token buckets (ratelimit/tokenBucket.ts, shared in
- * Redis like the others when it is configured):
+ * Redis like the gateway's others when it is configured):
  *
  * - A ceiling: every live Polyv call (a poll's head, its extra pages, every page of a totals
  *   walk) first takes a token of one bucket, `GATEWAY_LIVE_RATE_PER_SECOND` (half of
- *   POLYV_RATE_PER_SECOND by default), waiting for it. So whatever subscribers do, live polling
- *   takes at most burst + rate × t Polyv calls in any t seconds, and queries keep the rest.
- * - A budget per client (API key, or address with keys off): the first poll of a topic a client
- *   makes the replica follow (its head, and its totals walk page by page) is paid from that
- *   client's bucket. Its first call is paid when it subscribes (refused, RATE_LIMITED, when the
- *   bucket is empty: `admit`), the rest as they are made (waiting for the bucket to refill). So
- *   subscribing and unsubscribing with ever new topics costs a client at most its bucket,
- *   however fast it goes; following the topics it holds costs one call an interval each
- *   (LiveHub bounds how many it holds).
+ *   POLYV_RATE_PER_SECOND by default) with a burst of one second of it, waiting for it. So
+ *   whatever subscribers do, live polling makes at most burst + rate × t Polyv calls in any t
+ *   seconds, and queries keep the rest of the upstream's rate.
+ * - A budget per client (API key, or address with keys off), for what a client can make the
+ *   gateway spend by choosing topics rather than by following them: starting a topic the
+ *   replica did not follow takes one token when it subscribes (its first poll's head; refused,
+ *   RATE_LIMITED, when the bucket is empty: `admit`), and every page of the topic's totals walks
+ *   takes one as it is asked for (waiting for the bucket to refill), from the oldest client
+ *   subscribed to it (the one that started it while it stays). So subscribing and unsubscribing
+ *   with ever new topics costs a client at most its bucket, however fast it goes. What remains,
+ *   one head read an interval for each topic it holds, is bounded by the topics it may hold
+ *   (LiveHub's per-client share).
  *
- * Every wait gives up as soon as the topic is left (its AbortSignal): nothing is spent for a
- * topic nobody follows any more.
+ * Every wait gives up as soon as the topic is left (its AbortSignal), and no call starts after
+ * that: nothing is spent for a topic nobody follows any more.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TakeResult, TokenBuckets } from '../ratelimit/tokenBucket.js';
+import type { BucketOptions, TakeResult, TokenBuckets } from '../ratelimit/tokenBucket.js';
 
 /** The ceiling's one key. */
 const CEILING_KEY = 'all';
 
-/** One poll's way to Polyv: given up when the topic is left, and who pays for it. */
+/** One poll's way to Polyv: given up when the topic is left, and who pays for its walk. */
 export interface LiveCall {
-  /** Aborted when the topic is left: no call is started, no wait goes on, after that. */
+  /** Aborted when the topic is left: no call starts, no wait goes on, after that. */
   signal: AbortSignal;
-  /** The client whose budget pays this poll's calls (a topic's first poll), if any. */
+  /** The client whose budget pays for the walk's pages (none: the ceiling only). */
   payer?: string | undefined;
-  /** Calls already paid by `payer` (at subscribe): they take the ceiling's token only. */
-  prepaid?: number;
 }
-
-/** Who pays for a topic's first poll, and how much of it is paid already. */
-export type FirstPollPayer = Omit<LiveCall, 'signal'>;
 
 export interface LiveBudgetOptions {
   /** The ceiling of every live Polyv call (one key). */
   ceiling: TokenBuckets;
-  /** Each client's budget for the topics it starts (keyed by client). */
+  /** Each client's budget for the topics it starts and their walks (keyed by client). */
   clients: TokenBuckets;
   /** Waits `ms`, or rejects with the signal's reason when it aborts first. */
   wait?(ms: number, signal: AbortSignal): Promise<void>;
@@ -63,22 +61,14 @@ export class LiveBudget {
     return this.options.clients.take(client);
   }
 
-  /** The first poll of a topic `admit` let `client` start: its first call is paid. */
-  firstPollOf(client: string): FirstPollPayer {
-    return { payer: client, prepaid: 1 };
-  }
-
   /**
-   * Before one live Polyv call: waits for the payer's token (when the call is the payer's and
-   * not prepaid), then for the ceiling's. Rejects with the signal's reason once it is aborted,
-   * and never lets a call start after that.
+   * Before one live Polyv call: waits for a token of `payer`'s bucket, if given, then for one of
+   * the ceiling. Rejects with the signal's reason once it is aborted, so that no call starts
+   * after that.
    */
-  async spend(call: LiveCall): Promise<void> {
-    if (call.payer !== undefined) {
-      if ((call.prepaid ?? 0) > 0) call.prepaid! -= 1;
-      else await this.take(this.options.clients, call.payer, call.signal);
-    }
-    await this.take(this.options.ceiling, CEILING_KEY, call.signal);
+  async spend(signal: AbortSignal, payer?: string): Promise<void> {
+    if (payer !== undefined) await this.take(this.options.clients, payer, signal);
+    await this.take(this.options.ceiling, CEILING_KEY, signal);
   }
 
   private async take(buckets: TokenBuckets, key: string, signal: AbortSignal): Promise<void> {
@@ -90,4 +80,35 @@ export class LiveBudget {
       await this.wait(taken.retryAfterMs, signal);
     }
   }
+}
+
+/** The live settings the bounds depend on. */
+export interface LiveSpendSettings {
+  pollMs: number;
+  maxChannelsPerClient: number;
+  ceiling: BucketOptions;
+  clientBudget: BucketOptions;
+}
+
+/**
+ * The most live polling may ask Polyv in any window of `windowMs` (docs/subscriptions.md quotes
+ * these for 10 s at the defaults):
+ * - `perClient`: what one client can cause on one replica: its bucket (the topics it starts
+ *   and their walks), and one head read an interval of each topic it may hold. Channels where
+ *   more than 100 red packs arrive within one interval add up to 4 pages a poll: that is
+ *   Polyv's activity, not the client's, and stays within the ceiling.
+ * - `ceiling`: all live polling (of one replica; of all of them with Redis).
+ */
+export function liveSpendBounds(
+  live: LiveSpendSettings,
+  windowMs: number,
+): { perClient: number; ceiling: number } {
+  const bucket = ({ ratePerSecond, burst }: BucketOptions) =>
+    Math.floor(burst + (ratePerSecond * windowMs) / 1000 + 1e-9);
+  return {
+    perClient:
+      bucket(live.clientBudget) +
+      live.maxChannelsPerClient * (Math.floor(windowMs / live.pollMs) + 1),
+    ceiling: bucket(live.ceiling),
+  };
 }

@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { SharedRedis } from '../cache/redis.js';
 import type { Logger } from '../logger.js';
-import type { FirstPollPayer, LiveCall } from './budget.js';
+import type { LiveCall } from './budget.js';
 import type { TopicPoller } from './poller.js';
 import { topicKey, type LiveMessage, type Topic, type TopicState } from './poller.js';
 import { decodeMessage, decodeState, encodeMessage, encodeState } from './wire.js';
@@ -99,11 +99,10 @@ export class LiveBus {
   }
 
   /**
-   * This process has subscribers to the topic: poll it (or see it polled) and deliver. `payer`,
-   * the client that made it follow the topic, pays for its first poll here (budget.ts), if this
-   * replica makes it.
+   * This process has subscribers to the topic: poll it (or see it polled) and deliver. `payer`
+   * says, at each poll, which client pays for the topic's totals walks (budget.ts).
    */
-  join(topic: Topic, deliver: Deliver, payer?: FirstPollPayer): void {
+  join(topic: Topic, deliver: Deliver, payer: () => string | undefined = () => undefined): void {
     const key = topicKey(topic);
     if (this.topics.has(key)) return;
     const loop = new TopicLoop(this, topic, deliver, payer);
@@ -279,8 +278,8 @@ class TopicLoop {
     private readonly bus: LiveBus,
     readonly topic: Topic,
     readonly deliver: Deliver,
-    /** Who pays for the first poll, if this process makes it (the topic's first tick only). */
-    private payer: FirstPollPayer | undefined,
+    /** Who pays for the topic's walks now. */
+    private readonly payer: () => string | undefined,
   ) {}
 
   start(): void {
@@ -304,15 +303,12 @@ class TopicLoop {
     const started = Date.now();
     const leading = this.bus.shared ? await this.bus.holdLease(topicKey(this.topic)) : undefined;
     if (this.stopped) return;
-    // The first poll is the payer's only if it is made now, by this process.
-    const payer = this.payer;
-    this.payer = undefined;
     if (leading === false) {
       // Someone else polls: check again soon enough to take over within one lease period.
       this.poller = undefined;
       return this.schedule(this.bus.leaseCheckMs);
     }
-    const call: LiveCall = { ...payer, signal: this.abort.signal };
+    const call: LiveCall = { signal: this.abort.signal, payer: this.payer() };
     await this.pollOnce(leading === true, call).catch((error: unknown) => {
       // Given up because the topic was left: not a failure.
       if (!this.stopped) this.bus.failed(error);

@@ -245,14 +245,13 @@ export class LiveHub {
   ) {
     const key = topicKey(topic);
     const { client } = options;
-    let starts = this.admissible(key, client);
-    if (starts) {
+    if (this.admissible(key, client)) {
       // A new topic's first poll is the client's to pay for: its first call now.
       const taken = await this.budget.admit(client);
       if (!taken.ok) throw rateLimited(taken.retryAfterMs);
       // Others came and went meanwhile: the limits are checked again, and nothing waits
       // between this check and the subscription it admits.
-      starts = this.admissible(key, client);
+      this.admissible(key, client);
     }
 
     let listeners = this.topics.get(key);
@@ -266,10 +265,12 @@ export class LiveHub {
       };
       this.topics.set(key, listeners);
       const joined = listeners;
+      // Its walks are paid by the oldest client subscribed to it: the one that started it, as
+      // long as it stays (a Map keeps insertion order).
       this.bus.join(
         topic,
         (message) => this.deliver(joined, message),
-        starts ? this.budget.firstPollOf(client) : undefined,
+        () => joined.clients.keys().next().value,
       );
     }
     const metricKind = kind === 'events' ? 'redPackEvents' : 'channelTotals';

@@ -15,7 +15,7 @@ import type { GatewayMetrics } from '../observability/metrics.js';
 import { walkAll } from '../pagination/walk.js';
 import { RecordBudget, type PolyvPages } from '../polyv/pages.js';
 import type { BucketOptions, TokenBuckets } from '../ratelimit/tokenBucket.js';
-import { LiveBudget, type LiveCall } from './budget.js';
+import { LiveBudget } from './budget.js';
 import { LiveBus } from './bus.js';
 import { LiveHub } from './hub.js';
 import { HEAD_SIZE, TopicPoller, type Topic, type TopicState } from './poller.js';
@@ -49,17 +49,13 @@ export function startLive(options: LiveOptions): { hub: LiveHub; bus: LiveBus } 
     ceiling: options.buckets('bucket:live:', live.ceiling),
     clients: options.buckets('bucket:live-client:', live.clientBudget),
   });
-  /** Before each live call: paid, within the ceiling, and only while someone listens. */
-  const spend = async (call: LiveCall | undefined) => {
-    if (call) await budget.spend(call);
-  };
-
   const newPoller = (topic: Topic, resumeFrom?: TopicState) =>
     new TopicPoller(
       topic,
       {
         readHead: async (polled, pageNumber, pageSize, call) => {
-          await spend(call);
+          // Within the ceiling; a topic's first head read was paid by its client at subscribe.
+          if (call) await budget.spend(call.signal);
           // Past every cache read (a poll is there to see what changed), but into the cache.
           return redPacks.fetchPage(
             pages,
@@ -77,7 +73,7 @@ export function startLive(options: LiveOptions): { hub: LiveHub; bus: LiveBus } 
           const list = {
             ...read,
             fetchWholePage: async (pageNumber: number, pageSize: number, fresh: boolean) => {
-              await spend(call);
+              if (call) await budget.spend(call.signal, call.payer);
               return read.fetchWholePage(pageNumber, pageSize, fresh);
             },
           };
