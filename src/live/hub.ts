@@ -157,6 +157,8 @@ export class LiveHub {
   private readonly perClient = new Map<string, number>();
   /** Topics each client subscribes to here. */
   private readonly topicsPerClient = new Map<string, number>();
+  /** Topics being started (their first poll being paid for): who else subscribes waits. */
+  private readonly starting = new Map<string, Promise<void>>();
   private open = 0;
 
   constructor(
@@ -245,13 +247,27 @@ export class LiveHub {
   ) {
     const key = topicKey(topic);
     const { client } = options;
-    if (this.admissible(key, client)) {
+    while (this.admissible(key, client)) {
+      // Someone is starting the topic: wait for them, then join it (or start it, if they could not).
+      const starting = this.starting.get(key);
+      if (starting) {
+        await starting.catch(() => undefined);
+        continue;
+      }
       // A new topic's first poll is the client's to pay for: its first call now.
-      const taken = await this.budget.admit(client);
-      if (!taken.ok) throw rateLimited(taken.retryAfterMs);
+      const admission = this.budget.admit(client).then((taken) => {
+        if (!taken.ok) throw rateLimited(taken.retryAfterMs);
+      });
+      this.starting.set(key, admission);
+      try {
+        await admission;
+      } finally {
+        this.starting.delete(key);
+      }
       // Others came and went meanwhile: the limits are checked again, and nothing waits
       // between this check and the subscription it admits.
       this.admissible(key, client);
+      break;
     }
 
     let listeners = this.topics.get(key);
