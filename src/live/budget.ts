@@ -10,12 +10,13 @@
  * - A budget per client (API key, or address with keys off), for what a client can make the
  *   gateway spend by choosing topics rather than by following them: starting a topic the
  *   replica did not follow takes one token when it subscribes (its first poll's head; refused,
- *   RATE_LIMITED, when the bucket is empty: `admit`), and every page of the topic's totals walks
- *   takes one as it is asked for (waiting for the bucket to refill), from the oldest client
- *   subscribed to it (the one that started it while it stays). So subscribing and unsubscribing
- *   with ever new topics costs a client at most its bucket, however fast it goes. What remains,
- *   one head read an interval for each topic it holds, is bounded by the topics it may hold
- *   (LiveHub's per-client share).
+ *   RATE_LIMITED, when the bucket is empty: `admit`), and every page of that first poll's totals
+ *   walk takes one as it is asked for (waiting for the bucket to refill), from the oldest client
+ *   subscribed to it (the one that started it, while it stays). So subscribing and
+ *   unsubscribing with ever new topics costs a client at most its bucket, however fast it goes.
+ *   What remains comes with following a topic, not with choosing one: a head read an interval,
+ *   bounded by the topics a client may hold (LiveHub's per-client share), and a walk every
+ *   TOTALS_RESYNC_MS (within the ceiling).
  *
  * Every wait gives up as soon as the topic is left (its AbortSignal), and no call starts after
  * that: nothing is spent for a topic nobody follows any more.
@@ -93,10 +94,11 @@ export interface LiveSpendSettings {
 /**
  * The most live polling may ask Polyv in any window of `windowMs` (docs/subscriptions.md quotes
  * these for 10 s at the defaults):
- * - `perClient`: what one client can cause on one replica: its bucket (the topics it starts
- *   and their walks), and one head read an interval of each topic it may hold. Channels where
- *   more than 100 red packs arrive within one interval add up to 4 pages a poll: that is
- *   Polyv's activity, not the client's, and stays within the ceiling.
+ * - `perClient`: what one client can cause on one replica: its bucket (the topics it starts and
+ *   their first walks), and one head read an interval of each topic it may hold. Following a
+ *   topic adds, within the ceiling, its walk every 10 minutes (a page per 1,000 red packs), and
+ *   up to 4 more pages a poll while more than 100 red packs arrive within one interval: Polyv's
+ *   activity, not the client's choice.
  * - `ceiling`: all live polling (of one replica; of all of them with Redis).
  */
 export function liveSpendBounds(

@@ -100,7 +100,7 @@ export class LiveBus {
 
   /**
    * This process has subscribers to the topic: poll it (or see it polled) and deliver. `payer`
-   * says, at each poll, which client pays for the topic's totals walks (budget.ts).
+   * says which client pays for the first poll's totals walk here (budget.ts).
    */
   join(topic: Topic, deliver: Deliver, payer: () => string | undefined = () => undefined): void {
     const key = topicKey(topic);
@@ -278,7 +278,7 @@ class TopicLoop {
     private readonly bus: LiveBus,
     readonly topic: Topic,
     readonly deliver: Deliver,
-    /** Who pays for the topic's walks now. */
+    /** Who pays for a new poller's first walk: when it starts polling here, or takes over. */
     private readonly payer: () => string | undefined,
   ) {}
 
@@ -308,8 +308,7 @@ class TopicLoop {
       this.poller = undefined;
       return this.schedule(this.bus.leaseCheckMs);
     }
-    const call: LiveCall = { signal: this.abort.signal, payer: this.payer() };
-    await this.pollOnce(leading === true, call).catch((error: unknown) => {
+    await this.pollOnce(leading === true).catch((error: unknown) => {
       // Given up because the topic was left: not a failure.
       if (!this.stopped) this.bus.failed(error);
     });
@@ -317,8 +316,9 @@ class TopicLoop {
   }
 
   /** One poll, ours to make: `leased` with Redis (publish there), else deliver here. */
-  private async pollOnce(leased: boolean, call: LiveCall): Promise<void> {
+  private async pollOnce(leased: boolean): Promise<void> {
     const key = topicKey(this.topic);
+    const before = this.poller;
     if (leased) {
       // Taking over (or back): go on from the saved state when it is newer than our own.
       const saved = await this.bus.savedState(key);
@@ -329,6 +329,14 @@ class TopicLoop {
       this.poller ??= this.bus.newPoller(this.topic);
     }
     const poller = this.poller;
+    // A new poller walks the totals: when the topic starts here, or is taken over. That walk is
+    // what subscribing to ever new topics would cost, so a client pays for it; later walks (every
+    // TOTALS_RESYNC_MS, after a burst or a failure) come with following a topic, and must never
+    // keep its polls waiting: the ceiling alone.
+    const call: LiveCall = {
+      signal: this.abort.signal,
+      payer: poller === before ? undefined : this.payer(),
+    };
     // The lease is renewed while the poll runs: it must lapse when this process dies, not when
     // Polyv is slow. A poll longer than the lease (a first poll walks every red pack for the
     // totals) would otherwise lose it before publishing, and the replicas would take turns
