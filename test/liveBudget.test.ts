@@ -9,9 +9,10 @@ import { GraphQLError } from 'graphql';
 import { loadConfig } from '../src/config/index.js';
 import { redPackSummaryBuilder } from '../src/domain/summaries.js';
 import { LiveBudget, liveSpendBounds, type LiveSpendSettings } from '../src/live/budget.js';
-import type { LiveBus } from '../src/live/bus.js';
+import { LiveBus } from '../src/live/bus.js';
 import { LiveHub } from '../src/live/hub.js';
-import { TopicPoller, type Topic } from '../src/live/poller.js';
+import { TopicPoller, type LiveMessage, type Topic } from '../src/live/poller.js';
+import { createLogger } from '../src/logger.js';
 import { MemoryTokenBuckets, type BucketOptions } from '../src/ratelimit/tokenBucket.js';
 
 /** A budget on a fake clock: waiting moves the clock (unless the wait is aborted). */
@@ -360,6 +361,68 @@ describe('a poll whose topic is left', () => {
     );
     await expect(poller.poll({ signal: left.signal })).rejects.toThrow('left');
     expect(calls).toBe(leaveAfter);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// A topic's loop (bus.ts, without Redis): who pays, and nothing after it is left
+
+describe("a topic's loop", () => {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  /** A bus whose pollers record each poll's call, and take `pollTakesMs` each. */
+  function recordingBus(pollTakesMs: number) {
+    const polls: { payer: string | undefined; signal: AbortSignal; done: boolean }[] = [];
+    const delivered: LiveMessage[] = [];
+    const bus = new LiveBus({
+      pollMs: 20,
+      leaseMs: 60,
+      redis: undefined,
+      logger: createLogger({ level: 'silent' }),
+      newPoller: () =>
+        ({
+          poll: async (call: { payer?: string; signal: AbortSignal }) => {
+            const poll = { payer: call.payer, signal: call.signal, done: false };
+            polls.push(poll);
+            await sleep(pollTakesMs);
+            call.signal.throwIfAborted();
+            poll.done = true;
+            return [{ type: 'ready' }];
+          },
+          state: () => undefined,
+        }) as unknown as TopicPoller,
+    });
+    const join = (payer: string) =>
+      bus.join(
+        { channelId: '1' },
+        (message) => void delivered.push(message),
+        () => payer,
+      );
+    return { bus, polls, delivered, join };
+  }
+
+  it("has the first poll's walk paid by the client that started the topic, and no later one", async () => {
+    const { bus, polls, join } = recordingBus(0);
+    join('A');
+    await sleep(150);
+    bus.leave({ channelId: '1' });
+    expect(polls.length).toBeGreaterThanOrEqual(3);
+    expect(polls.map((poll) => poll.payer)).toEqual([
+      'A',
+      ...Array<undefined>(polls.length - 1).fill(undefined),
+    ]);
+  });
+
+  it('stops at once when left: the poll under way is given up, nothing is delivered or scheduled', async () => {
+    const { bus, polls, delivered, join } = recordingBus(100);
+    join('A');
+    await sleep(30);
+    expect(polls).toHaveLength(1);
+    bus.leave({ channelId: '1' });
+    expect(polls[0]!.signal.aborted).toBe(true);
+    await sleep(300);
+    expect(polls).toHaveLength(1);
+    expect(polls[0]!.done).toBe(false);
+    expect(delivered).toEqual([]);
   });
 });
 
