@@ -196,6 +196,10 @@ function fakeHub(
   return { hub, joined, left };
 }
 
+/** A subscription as the resolvers make one: a place, then its stream. */
+const totalsOf = async (hub: LiveHub, topic: Topic, client: string) =>
+  hub.channelTotals(await hub.reserve(topic, client), { client, onDrop: () => undefined });
+
 const topicOf = (text: string): Topic => {
   const [channelId, sessionId] = text.split('/');
   return { channelId: channelId!, sessionId };
@@ -216,7 +220,7 @@ async function run(
       continue;
     }
     try {
-      const feed = await hub.channelTotals(topicOf(topic), { client, onDrop: () => undefined });
+      const feed = await totalsOf(hub, topicOf(topic), client);
       feeds.set(name, feed);
       outcomes.push('ok');
     } catch (error) {
@@ -284,13 +288,38 @@ describe("the hub: a client's share of topics, and its budget for starting them"
     expect((await run(hub, steps)).outcomes).toEqual(expected);
   });
 
+  it('keeps a topic followed for a place until a stream takes it or it is given back; a place serves one stream', async () => {
+    const { hub, joined, left } = fakeHub({ maxTopics: 8, maxTopicsPerClient: 1 }, roomy);
+    const unused = await hub.reserve(topicOf('1'), 'A');
+    expect(joined).toHaveLength(1);
+    // A reserved place counts: A holds its one topic already.
+    await expect(hub.reserve(topicOf('2'), 'A')).rejects.toMatchObject({
+      extensions: { limit: 'liveChannelsPerClient' },
+    });
+    unused.release();
+    unused.release();
+    expect(left).toEqual([topicOf('1')]);
+
+    const used = await hub.reserve(topicOf('1'), 'A');
+    const feed = hub.channelTotals(used, { client: 'A', onDrop: () => undefined });
+    expect(() => hub.channelTotals(used, { client: 'A', onDrop: () => undefined })).toThrow(
+      /a place of its own/,
+    );
+    // Given back by whoever made it (the resolver, finally): the stream holds it.
+    used.release();
+    expect(left).toHaveLength(1);
+    await feed.return();
+    expect(left).toEqual([topicOf('1'), topicOf('1')]);
+    expect(hub.subscriptions).toBe(0);
+  });
+
   it('says when to retry past the budget', async () => {
     const { hub } = fakeHub(
       { maxTopics: 8, maxTopicsPerClient: 8 },
       { ratePerSecond: 0.25, burst: 1 },
     );
-    await hub.channelTotals(topicOf('1'), { client: 'A', onDrop: () => undefined });
-    const refused = hub.channelTotals(topicOf('1/s1'), { client: 'A', onDrop: () => undefined });
+    await totalsOf(hub, topicOf('1'), 'A');
+    const refused = totalsOf(hub, topicOf('1/s1'), 'A');
     await expect(refused).rejects.toMatchObject({
       message: expect.stringMatching(/retry in 4 s/),
       extensions: { code: 'RATE_LIMITED', limit: 'liveUpstreamCalls', retryAfterSeconds: 4 },
@@ -303,9 +332,7 @@ describe("the hub: a client's share of topics, and its budget for starting them"
       { ratePerSecond: 0.001, burst: 1 },
     );
     const all = await Promise.allSettled(
-      Array.from({ length: 10 }, () =>
-        hub.channelTotals(topicOf('1'), { client: 'A', onDrop: () => undefined }),
-      ),
+      Array.from({ length: 10 }, () => totalsOf(hub, topicOf('1'), 'A')),
     );
     expect(all.map((result) => result.status)).toEqual(Array(10).fill('fulfilled'));
     expect(joined).toHaveLength(1);

@@ -106,6 +106,8 @@ const envSchema = z.object({
   GATEWAY_MAX_ROOT_FIELDS: int(20),
   /** Largest GraphQL document, in bytes. */
   GATEWAY_MAX_DOCUMENT_BYTES: int(20_000),
+  /** Same-named field pairs validation may compare (server/prepare.ts `overlapWork`). */
+  GATEWAY_MAX_VALIDATION_WORK: int(100_000, 100),
   /** Largest estimated cost (objects and fields an answer may hold); see docs/security.md. */
   GATEWAY_MAX_COST: int(200_000),
   /**
@@ -210,6 +212,8 @@ const envSchema = z.object({
   GATEWAY_LIVE_MAX_PER_CONNECTION: int(20),
   /** Messages a subscriber may leave unread; past it, it is dropped (a slow consumer). */
   GATEWAY_LIVE_MAX_QUEUED: int(100),
+  /** Estimated MB of distinct documents a replica's subscriptions may keep (a quarter per client). */
+  GATEWAY_LIVE_DOCUMENTS_MB: int(16),
   /** Keep-alive of live connections: a WebSocket ping (dropped without a pong by the next), an SSE comment. */
   GATEWAY_LIVE_KEEPALIVE_MS: int(12_000, 1_000),
   /** A WebSocket connection that carries no subscription for this long is closed. */
@@ -381,6 +385,11 @@ export const VARIABLE_DOCS: Record<EnvVariable, VariableDoc> = {
     section: 'How much they may ask',
     meaning: 'Largest GraphQL document, in bytes.',
   },
+  GATEWAY_MAX_VALIDATION_WORK: {
+    section: 'How much they may ask',
+    meaning:
+      'The most pairs of same-named fields (and their sub-selections) validating one document may compare, estimated before validating: documents that repeat a field hundreds of times are refused before they cost CPU.',
+  },
   GATEWAY_MAX_COST: {
     section: 'How much they may ask',
     meaning: 'Largest estimated cost (see [Security → Limits](security.md#limits)).',
@@ -545,6 +554,11 @@ export const VARIABLE_DOCS: Record<EnvVariable, VariableDoc> = {
     section: 'Live updates',
     meaning: 'Messages a subscriber may leave unread; past it, it is dropped (a slow consumer).',
   },
+  GATEWAY_LIVE_DOCUMENTS_MB: {
+    section: 'Live updates',
+    meaning:
+      'Distinct documents (estimated as parsed, in MB) the subscriptions of one replica may keep, one client at most a quarter of it: subscriptions sharing a document count it once. Past it a subscription is refused (`subscriptionDocuments`, `subscriptionDocumentsPerClient`).',
+  },
   GATEWAY_LIVE_KEEPALIVE_MS: {
     section: 'Live updates',
     meaning:
@@ -621,6 +635,7 @@ export interface GatewayConfig {
     maxAliases: number;
     maxRootFields: number;
     maxDocumentBytes: number;
+    maxValidationWork: number;
     maxCost: number;
     maxUpstreamCalls: number;
     maxUpstreamRecords: number;
@@ -683,6 +698,8 @@ export interface GatewayConfig {
     maxPerClient: number;
     maxPerConnection: number;
     maxQueued: number;
+    /** Estimated bytes of distinct documents this replica's subscriptions may keep. */
+    maxDocumentBytes: number;
     keepAliveMs: number;
     idleMs: number;
   };
@@ -754,6 +771,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       maxAliases: vars.GATEWAY_MAX_ALIASES,
       maxRootFields: vars.GATEWAY_MAX_ROOT_FIELDS,
       maxDocumentBytes: vars.GATEWAY_MAX_DOCUMENT_BYTES,
+      maxValidationWork: vars.GATEWAY_MAX_VALIDATION_WORK,
       maxCost: vars.GATEWAY_MAX_COST,
       maxUpstreamCalls: vars.GATEWAY_MAX_UPSTREAM_CALLS,
       maxUpstreamRecords: vars.GATEWAY_MAX_UPSTREAM_RECORDS,
@@ -813,6 +831,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       maxPerClient: vars.GATEWAY_LIVE_MAX_PER_CLIENT,
       maxPerConnection: vars.GATEWAY_LIVE_MAX_PER_CONNECTION,
       maxQueued: vars.GATEWAY_LIVE_MAX_QUEUED,
+      maxDocumentBytes: vars.GATEWAY_LIVE_DOCUMENTS_MB * 1024 * 1024,
       keepAliveMs: vars.GATEWAY_LIVE_KEEPALIVE_MS,
       idleMs: vars.GATEWAY_LIVE_IDLE_MS,
     },

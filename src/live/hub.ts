@@ -3,11 +3,14 @@
  * each one reads. A topic is joined on the bus (bus.ts) when its first subscriber arrives here
  * and left when its last one goes, so nothing is polled for nobody.
  *
- * A client that makes this process follow a new topic pays for its first poll (budget.ts): it
- * is refused (RATE_LIMITED, `limit: liveUpstreamCalls`) when its budget is spent. And it may
- * start following a new topic only while it subscribes to fewer than `maxTopicsPerClient`
- * topics here (`limit: liveChannelsPerClient`), so no client can take every topic of a
- * replica: another can always follow its own channel.
+ * A subscription first takes its place (`reserve`, asynchronous): the limits are checked, and a
+ * client that makes this process follow a new topic pays for its first poll (budget.ts; refused
+ * RATE_LIMITED, `limit: liveUpstreamCalls`, when its budget is spent). It may start following a
+ * new topic only while it subscribes to fewer than `maxTopicsPerClient` topics here (`limit:
+ * liveChannelsPerClient`), so no client can take every topic of a replica: another can always
+ * follow its own channel. The place counts as a subscription and keeps its topic followed until
+ * the subscription's stream takes it (`redPackEvents`, `channelTotals`, synchronous) and ends,
+ * or until it is given back unused.
  *
  * Each subscriber's stream holds what it has not yet read. A transport takes the next item only
  * once the previous one is written to the socket, so a consumer that does not read fills its
@@ -41,6 +44,17 @@ export interface HubLimits {
   maxQueued: number;
 }
 
+/**
+ * A subscription's place (LiveHub.reserve): counted in every limit, its topic followed. A stream
+ * takes it; else `release` gives it back.
+ */
+export interface LivePlace {
+  readonly topic: Topic;
+  readonly client: string;
+  /** Gives the place back, unless a stream holds it (it goes when the stream ends). Idempotent. */
+  release(): void;
+}
+
 /** What a subscription's stream yields: data, or an error that leaves the stream open. */
 export type LiveItem<T> = { data: T } | { error: LiveError };
 
@@ -52,6 +66,8 @@ export interface SubscribeOptions {
   client: string;
   /** Called when the subscriber is dropped; the transport closes the connection with the reason. */
   onDrop(reason: string): void;
+  /** Told how many SNAPSHOT items were queued, once the snapshot is known (0: none). */
+  onSnapshot?(items: number): void;
 }
 
 /** One subscriber's stream: a bounded queue read as an async iterator. */
@@ -142,8 +158,32 @@ interface TopicListeners {
   totals: Set<Feed<RedPackSummaryModel>>;
   /** Resolved by the topic's next message: a SNAPSHOT waits for the first poll. */
   nextMessage: Array<() => void>;
-  /** Subscriptions to it, by client. */
+  /** Places taken in it (subscriptions and reservations), by client. */
   clients: Map<string, number>;
+  /** Places taken in it, in all: the topic is left when none is. */
+  places: number;
+}
+
+/** A place as the hub keeps it. */
+class Place implements LivePlace {
+  state: 'reserved' | 'streaming' | 'released' = 'reserved';
+  constructor(
+    readonly topic: Topic,
+    readonly client: string,
+    readonly listeners: TopicListeners,
+    private readonly giveBack: () => void,
+  ) {}
+
+  release(): void {
+    if (this.state === 'reserved') this.end();
+  }
+
+  /** Gives the place back, whoever held it. */
+  end(): void {
+    if (this.state === 'released') return;
+    this.state = 'released';
+    this.giveBack();
+  }
 }
 
 export interface HubMetrics {
@@ -182,71 +222,13 @@ export class LiveHub {
     await this.bus.close();
   }
 
-  async redPackEvents(topic: Topic, recent: number, options: SubscribeOptions) {
-    const { feed, listeners } = await this.attach(topic, 'events', options);
-    // Live events that arrive while the snapshot is read wait behind it; those it already
-    // holds (a sequence it includes) are not sent twice.
-    void this.latestAfterFirstPoll(topic, listeners, recent > 0).then(
-      (state) => {
-        const snapshot = state && recent > 0 ? snapshotEvents(state.head, recent, new Date()) : [];
-        const covered = snapshot.length > 0 ? state!.head.sequence : 0;
-        feed.release(
-          snapshot.map((data) => ({ data })),
-          (item) => !('data' in item) || item.data.sequence > covered,
-        );
-      },
-      () => feed.release([]),
-    );
-    return feed;
-  }
-
-  async channelTotals(topic: Topic, options: SubscribeOptions) {
-    const { feed, listeners } = await this.attach(topic, 'totals', options);
-    // The current totals first, unless newer ones arrived while they were read.
-    void this.latestAfterFirstPoll(topic, listeners, false).then(
-      (state) => {
-        const newer = feed.heldItems.some((item) => 'data' in item);
-        feed.release(state?.totals && !newer ? [{ data: state.totals }] : []);
-      },
-      () => feed.release([]),
-    );
-    return feed;
-  }
-
-  /** Refuses a subscription past a limit (throws); else whether it starts a new topic here. */
-  private admissible(key: string, client: string): boolean {
-    const { maxSubscriptions, maxPerClient, maxTopics, maxTopicsPerClient } = this.limits;
-    if (this.open >= maxSubscriptions)
-      throw limit(
-        'subscriptions',
-        `This gateway holds its ${maxSubscriptions} subscriptions; retry later or on another replica.`,
-      );
-    if ((this.perClient.get(client) ?? 0) >= maxPerClient)
-      throw limit(
-        'subscriptionsPerClient',
-        `You hold the ${maxPerClient} subscriptions one client may hold open.`,
-      );
-    if (this.topics.has(key)) return false;
-    if ((this.topicsPerClient.get(client) ?? 0) >= maxTopicsPerClient)
-      throw limit(
-        'liveChannelsPerClient',
-        `You follow the ${maxTopicsPerClient} channels (with their sessionId filters) one client may make this gateway follow; unsubscribe from one, or subscribe to one already followed.`,
-      );
-    if (this.topics.size >= maxTopics)
-      throw limit(
-        'liveChannels',
-        `This gateway follows its ${maxTopics} channels; subscribe to one of them, or retry later.`,
-      );
-    return true;
-  }
-
-  private async attach<K extends 'events' | 'totals'>(
-    topic: Topic,
-    kind: K,
-    options: SubscribeOptions,
-  ) {
+  /**
+   * Takes a place for a subscription of `client` to `topic`: refused (throws) past a limit, or
+   * when starting the topic is past the client's budget. Concurrent first subscribers of one
+   * topic pay once: the others wait for its start, then join it.
+   */
+  async reserve(topic: Topic, client: string): Promise<LivePlace> {
     const key = topicKey(topic);
-    const { client } = options;
     while (this.admissible(key, client)) {
       // Someone is starting the topic: wait for them, then join it (or start it, if they could not).
       const starting = this.starting.get(key);
@@ -265,34 +247,124 @@ export class LiveHub {
         this.starting.delete(key);
       }
       // Others came and went meanwhile: the limits are checked again, and nothing waits
-      // between this check and the subscription it admits.
+      // between this check and the place it gives.
       this.admissible(key, client);
       break;
     }
 
-    let listeners = this.topics.get(key);
-    if (!listeners) {
-      listeners = {
-        topic,
-        events: new Set(),
-        totals: new Set(),
-        nextMessage: [],
-        clients: new Map(),
-      };
-      this.topics.set(key, listeners);
-      const joined = listeners;
-      // Its walks are paid by the oldest client subscribed to it: the one that started it, as
-      // long as it stays (a Map keeps insertion order).
-      this.bus.join(
-        topic,
-        (message) => this.deliver(joined, message),
-        () => joined.clients.keys().next().value,
-      );
-    }
-    const metricKind = kind === 'events' ? 'redPackEvents' : 'channelTotals';
+    const listeners = this.topics.get(key) ?? this.follow(topic, key);
     this.open++;
     increment(this.perClient, client);
     if (increment(listeners.clients, client) === 1) increment(this.topicsPerClient, client);
+    listeners.places++;
+    const place: Place = new Place(topic, client, listeners, () => {
+      this.open--;
+      decrement(this.perClient, client);
+      if (decrement(listeners.clients, client) === 0) decrement(this.topicsPerClient, client);
+      if (--listeners.places === 0) {
+        this.topics.delete(key);
+        this.bus.leave(topic);
+      }
+    });
+    return place;
+  }
+
+  redPackEvents(place: LivePlace, recent: number, options: SubscribeOptions) {
+    const { feed, listeners } = this.attach(place, 'events', options);
+    // Live events that arrive while the snapshot is read wait behind it; those it already
+    // holds (a sequence it includes) are not sent twice.
+    void this.latestAfterFirstPoll(place.topic, listeners, recent > 0).then(
+      (state) => {
+        const snapshot = state && recent > 0 ? snapshotEvents(state.head, recent, new Date()) : [];
+        const covered = snapshot.length > 0 ? state!.head.sequence : 0;
+        feed.release(
+          snapshot.map((data) => ({ data })),
+          (item) => !('data' in item) || item.data.sequence > covered,
+        );
+        options.onSnapshot?.(snapshot.length);
+      },
+      () => {
+        feed.release([]);
+        options.onSnapshot?.(0);
+      },
+    );
+    return feed;
+  }
+
+  channelTotals(place: LivePlace, options: SubscribeOptions) {
+    const { feed, listeners } = this.attach(place, 'totals', options);
+    // The current totals first, unless newer ones arrived while they were read.
+    void this.latestAfterFirstPoll(place.topic, listeners, false).then(
+      (state) => {
+        const newer = feed.heldItems.some((item) => 'data' in item);
+        feed.release(state?.totals && !newer ? [{ data: state.totals }] : []);
+      },
+      () => feed.release([]),
+    );
+    return feed;
+  }
+
+  /** Refuses a place past a limit (throws); else whether it starts a new topic here. */
+  private admissible(key: string, client: string): boolean {
+    const { maxSubscriptions, maxPerClient, maxTopics, maxTopicsPerClient } = this.limits;
+    if (this.open >= maxSubscriptions)
+      throw limit(
+        'subscriptions',
+        `This gateway holds its ${maxSubscriptions} subscriptions; retry later or on another replica.`,
+      );
+    if ((this.perClient.get(client) ?? 0) >= maxPerClient)
+      throw limit(
+        'subscriptionsPerClient',
+        `You hold the ${maxPerClient} subscriptions one client may hold open.`,
+      );
+    if (this.topics.has(key)) return false;
+    const held = this.topicsPerClient.get(client) ?? 0;
+    if (held >= maxTopicsPerClient)
+      throw limit(
+        'liveChannelsPerClient',
+        `You subscribe to ${held} channels (or sessionId filters) on this gateway, as many as one client may and still make it follow another; subscribe to one it already follows, or unsubscribe from one.`,
+      );
+    if (this.topics.size >= maxTopics)
+      throw limit(
+        'liveChannels',
+        `This gateway follows its ${maxTopics} channels; subscribe to one of them, or retry later.`,
+      );
+    return true;
+  }
+
+  /** Starts following a topic here. */
+  private follow(topic: Topic, key: string): TopicListeners {
+    const listeners: TopicListeners = {
+      topic,
+      events: new Set(),
+      totals: new Set(),
+      nextMessage: [],
+      clients: new Map(),
+      places: 0,
+    };
+    this.topics.set(key, listeners);
+    // A new poller's walk is paid by the oldest client in it: the one that started it, as long
+    // as it stays (a Map keeps insertion order).
+    this.bus.join(
+      topic,
+      (message) => this.deliver(listeners, message),
+      () => listeners.clients.keys().next().value,
+    );
+    return listeners;
+  }
+
+  /** The place's stream: it holds the place until it ends. */
+  private attach<K extends 'events' | 'totals'>(
+    held: LivePlace,
+    kind: K,
+    options: SubscribeOptions,
+  ) {
+    const place = held as Place;
+    if (!(place instanceof Place) || place.state !== 'reserved')
+      throw new Error('live hub: a subscription needs a place of its own, reserved and unused');
+    place.state = 'streaming';
+    const { listeners } = place;
+    const metricKind = kind === 'events' ? 'redPackEvents' : 'channelTotals';
     this.metrics.subscribed(metricKind, 1);
     const set = listeners[kind] as Set<Feed<unknown>>;
     const feed: Feed<unknown> = new Feed(
@@ -304,14 +376,8 @@ export class LiveHub {
       },
       () => {
         set.delete(feed);
-        this.open--;
-        decrement(this.perClient, client);
-        if (decrement(listeners.clients, client) === 0) decrement(this.topicsPerClient, client);
         this.metrics.subscribed(metricKind, -1);
-        if (listeners.events.size === 0 && listeners.totals.size === 0) {
-          this.topics.delete(key);
-          this.bus.leave(topic);
-        }
+        place.end();
       },
     );
     set.add(feed);

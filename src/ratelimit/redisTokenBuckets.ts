@@ -31,6 +31,22 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(burst / perMs) + 1000)
 return {retry, now}
 `;
 
+/** The same refill, then `cost` taken whatever the balance, down to minus the burst. */
+const CHARGE_TOKENS = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local perMs = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+if now < at then now = at end
+tokens = math.max(-burst, math.min(burst, tokens + (now - at) * perMs) - tonumber(ARGV[3]))
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(2 * burst / perMs) + 1000)
+return 1
+`;
+
 export class RedisTokenBuckets implements TokenBuckets {
   private readonly fallback: MemoryTokenBuckets;
 
@@ -64,5 +80,24 @@ export class RedisTokenBuckets implements TokenBuckets {
       }
     }
     return this.fallback.take(key);
+  }
+
+  async charge(key: string, tokens: number): Promise<void> {
+    if (this.redis.available) {
+      try {
+        await this.redis.client.eval(
+          CHARGE_TOKENS,
+          1,
+          `${this.redis.prefix}${this.namespace}${key}`,
+          this.options.ratePerSecond / 1000,
+          this.options.burst,
+          Math.max(0, tokens),
+        );
+        return;
+      } catch (error) {
+        this.redis.fellBack(error);
+      }
+    }
+    return this.fallback.charge(key, tokens);
   }
 }

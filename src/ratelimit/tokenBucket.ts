@@ -20,6 +20,11 @@ export type TakeResult = { ok: true; at: number } | { ok: false; retryAfterMs: n
 /** A family of buckets by key (e.g. one per API key, or the single key "polyv"). */
 export interface TokenBuckets {
   take(key: string): Promise<TakeResult>;
+  /**
+   * Takes `tokens` for work already done (the CPU a document cost to parse and validate): the
+   * bucket may go into debt, down to minus its burst, which the client's next requests wait off.
+   */
+  charge(key: string, tokens: number): Promise<void>;
 }
 
 interface BucketState {
@@ -55,6 +60,12 @@ export class MemoryTokenBuckets implements TokenBuckets {
       this.buckets.set(key, state),
     );
   }
+
+  async charge(key: string, tokens: number): Promise<void> {
+    chargeTokens(this.buckets.get(key), this.options, this.clock(), tokens, (state) =>
+      this.buckets.set(key, state),
+    );
+  }
 }
 
 /** The bucket arithmetic, shared by every backend. */
@@ -75,4 +86,18 @@ export function takeToken(
   }
   save({ tokens, updatedAt: now });
   return { ok: false, retryAfterMs: Math.ceil((1 - tokens) / perMs) };
+}
+
+/** Takes `cost` tokens whatever the balance, down to minus the burst (a debt, see `charge`). */
+export function chargeTokens(
+  state: BucketState | undefined,
+  { ratePerSecond, burst }: BucketOptions,
+  clockNow: number,
+  cost: number,
+  save: (state: BucketState) => void,
+): void {
+  const now = state ? Math.max(clockNow, state.updatedAt) : clockNow;
+  const elapsed = state ? now - state.updatedAt : 0;
+  const tokens = Math.min(burst, (state?.tokens ?? burst) + (elapsed * ratePerSecond) / 1000);
+  save({ tokens: Math.max(-burst, tokens - Math.max(0, cost)), updatedAt: now });
 }

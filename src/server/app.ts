@@ -33,7 +33,9 @@ import { ResponseCache } from './responseCache.js';
 import { bodyErrorHandler, finalErrorHandler, notFound } from './httpErrors.js';
 import { boundedQueryParameters, verifyJsonBody } from './jsonDepth.js';
 import { graphqlOverHttpStatusPlugin } from './statusPlugin.js';
-import { queryLimitsPlugin } from './limits/index.js';
+import { executionGate, queryLimitsPlugin } from './limits/index.js';
+import { csrfPrevention } from './csrf.js';
+import { OperationPreparer } from './prepare.js';
 import { requestShape } from './limits/requestShape.js';
 import { KnownOperationTypes, SubscriptionsNeedAStream } from './limits/validation.js';
 import { checkPlaygroundAssets, playgroundRouter, type PlaygroundOptions } from './playground.js';
@@ -98,6 +100,15 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
 
   const schema = buildSchema();
   const formatError = createErrorFormatter(logger, { stackTraces: config.http.stackTraces });
+  // The one step every operation passes, and the one gate every execution takes a turn in,
+  // whatever the transport (prepare.ts, limits/runtime.ts).
+  const preparer = new OperationPreparer({
+    schema,
+    limits: config.limits,
+    hideSchemaDetails: config.http.hideSchemaDetails,
+    introspection: config.http.introspection,
+  });
+  const gate = executionGate(config.limits);
   const apollo = new ApolloServer<GatewayContext>({
     // Our one schema, executed by compiled code (executor.ts).
     gateway: compiledExecutor(schema),
@@ -111,15 +122,13 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     introspection: config.http.introspection,
     // No "Did you mean …?" in production: it spells out the schema to whoever guesses.
     hideSchemaDetailsFromClientErrors: config.http.hideSchemaDetails,
-    // CSRF prevention refuses GETs (and simple POSTs) a browser could send cross-site without a
-    // preflight. With API keys on it adds nothing: every request we answer carries its key in a
-    // header, which no cross-site request can carry without a preflight that CORS refuses. So
-    // then plain GETs work (curl, urql's default client). With keys off, anyone's browser
-    // could be made to spend our Polyv quota from any page: the refusal stays.
-    csrfPrevention: config.auth.mode === 'off',
+    // CSRF prevention is ours (csrf.ts), in front of every transport and the response cache.
+    csrfPrevention: false,
+    // Documents arrive prepared (prepare.ts): Apollo neither parses nor validates them again.
+    // Its own rules and parser bound stay for a document that reached it unprepared (none should).
+    documentStore: preparer.documentStore,
     validationRules: [KnownOperationTypes, SubscriptionsNeedAStream],
     persistedQueries: { cache: options.persistedQueries, ttl: 24 * 60 * 60 },
-    // A document must be parsed before it can be measured: bound the parser's work too.
     parseOptions: { maxTokens: Math.max(1_000, Math.floor(config.limits.maxDocumentBytes / 2)) },
     // Shutdown is ours (src/index.ts): Apollo's handler would re-raise the signal and skip it.
     stopOnTerminationSignals: false,
@@ -130,7 +139,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
       }),
       // Apollo's default landing page loads from a CDN; our own playground replaces it.
       ApolloServerPluginLandingPageDisabled(),
-      queryLimitsPlugin(config.limits),
+      queryLimitsPlugin(config.limits, gate),
       // Our own cache hints (cachePolicy.ts) replace Apollo's per-field cache-control plugin.
       ApolloServerPluginCacheControlDisabled(),
       cachePolicyPlugin({ schema, privateAnswers: config.auth.mode === 'keys' }),
@@ -143,6 +152,8 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
   // Subscriptions: WebSocket upgrades of /graphql, and its event-stream requests (below).
   const live = liveTransports(httpServer, {
     schema,
+    preparer,
+    gate,
     path: GRAPHQL_PATH,
     auth: config.auth,
     clientBuckets: options.clientBuckets,
@@ -153,7 +164,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     formatError,
     logger,
     // An event carries its data: a subscription may make no upstream call of its own.
-    context: (principal, client, drop) =>
+    context: (principal, client, live) =>
       createContext({
         pages: options.pages,
         accountId: options.accountId,
@@ -165,7 +176,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
         summaryMaxRecords: config.limits.summaryMaxRecords,
         maxUpstreamCalls: 0,
         maxUpstreamRecords: 0,
-        live: { hub: options.live, drop },
+        live: { hub: options.live, ...live },
       }),
   });
 
@@ -225,6 +236,9 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     express.json({ limit: config.limits.maxBodyBytes, verify: verifyJsonBody }),
     bodyErrorHandler,
     requestShape(config.limits),
+    // With keys off, a request any page could make a browser send is refused (csrf.ts), before
+    // an event stream starts or a cached answer is replayed.
+    ...(config.auth.mode === 'off' ? [csrfPrevention()] : []),
     live.sse,
     graphqlHandler(apollo, {
       responseCache: options.responseCache
@@ -233,6 +247,10 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
       wantsFresh: (request) =>
         wantsFreshData(request.headers['cache-control'], request.headers.pragma),
       maxResponseBytes: config.limits.maxResponseBytes,
+      preparer,
+      persistedQueries: options.persistedQueries,
+      clientBuckets: options.clientBuckets,
+      formatError,
       context: async (request, response) =>
         createContext({
           pages: options.pages,

@@ -34,6 +34,14 @@ export interface LiveContext {
   hub: LiveHub;
   /** Asks the transport to close the connection, with the reason (a slow consumer). */
   drop(reason: string): void;
+  /**
+   * Admits the subscription to what it will hold (its document, a turn in the execution gate for
+   * its snapshot): refuses with a coded error past a limit. The stream it returns gives all of
+   * it back, the gate's turn once the snapshot is out and the rest when the stream ends.
+   */
+  admit<T>(
+    start: (snapshotReady: (items: number) => void) => AsyncIterableIterator<T>,
+  ): Promise<AsyncIterableIterator<T>>;
 }
 
 export interface ContextDependencies {

@@ -1,17 +1,24 @@
 /**
  * The express handler that runs a GraphQL request through Apollo Server: what
  * @as-integrations/express5 does, plus the whole-response cache around it, so an answer is
- * looked up before Apollo runs and stored exactly as it is sent.
+ * looked up before Apollo runs and stored exactly as it is sent. Between the two, the document
+ * is prepared (prepare.ts) as it is for every transport; Apollo then finds it prepared.
  */
 import type { ApolloServer, HTTPGraphQLRequest } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
+import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import type { Request, RequestHandler, Response } from 'express';
+import { GraphQLError, Kind, type GraphQLFormattedError } from 'graphql';
+import { ApolloServerErrorCode } from '@apollo/server/errors';
 import { recordOf } from '../observability/requests.js';
-import { principalOf } from './access.js';
+import type { TokenBuckets } from '../ratelimit/tokenBucket.js';
+import { clientOf, principalOf } from './access.js';
 import type { GatewayContext } from './context.js';
-import { graphqlMediaType } from './httpErrors.js';
+import { graphqlLevelStatus, graphqlMediaType } from './httpErrors.js';
 import { rawBodyOf } from './jsonDepth.js';
 import { answerTooLarge } from './limits/runtime.js';
+import { SUBSCRIPTIONS_NEED_A_STREAM } from './limits/validation.js';
+import { PREPARE_MS_PER_REQUEST, withCode, type OperationPreparer } from './prepare.js';
 import { ResponseCache } from './responseCache.js';
 
 export interface GraphQLHandlerOptions {
@@ -22,6 +29,14 @@ export interface GraphQLHandlerOptions {
   wantsFresh: (request: Request) => boolean;
   /** Largest answer, in bytes of JSON: a larger one is replaced by a coded error. */
   maxResponseBytes: number;
+  /** The one step every operation's document passes (prepare.ts). */
+  preparer: OperationPreparer;
+  /** Automatic persisted queries, as Apollo keeps them: a hash finds its text here first. */
+  persistedQueries: KeyValueCache<string>;
+  /** Where the CPU a document costs to prepare is charged. */
+  clientBuckets: TokenBuckets;
+  /** The one error formatter. */
+  formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
 }
 
 export function graphqlHandler(
@@ -61,6 +76,28 @@ export function graphqlHandler(
           response.end(request.method === 'HEAD' ? undefined : hit.body);
           return;
         }
+      }
+
+      const source = await sourceOf(request, options.persistedQueries);
+      if (source !== undefined) {
+        const { prepared, spentMs } = options.preparer.prepare(source);
+        const tokens = Math.floor(spentMs / PREPARE_MS_PER_REQUEST);
+        if (tokens > 0) await options.clientBuckets.charge(clientOf(request, response), tokens);
+        const refused =
+          'errors' in prepared
+            ? prepared.errors
+            : prepared.document.definitions.flatMap((definition) =>
+                definition.kind === Kind.OPERATION_DEFINITION &&
+                definition.operation === 'subscription'
+                  ? [
+                      withCode(
+                        new GraphQLError(SUBSCRIPTIONS_NEED_A_STREAM, { nodes: definition }),
+                        ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED,
+                      ),
+                    ]
+                  : [],
+              );
+        if (refused.length > 0) return sendErrors(request, response, refused, options.formatError);
       }
 
       const headers = new HeaderMap();
@@ -113,4 +150,53 @@ export function graphqlHandler(
       next(error);
     }
   };
+}
+
+/**
+ * The document text a request runs: its `query`, or the text its persisted-query hash stands for
+ * (undefined when neither is there: Apollo answers that request as it always does).
+ */
+async function sourceOf(
+  request: Request,
+  persistedQueries: KeyValueCache<string>,
+): Promise<string | undefined> {
+  const parameters: unknown = request.method === 'POST' ? request.body : request.query;
+  if (typeof parameters !== 'object' || parameters === null) return undefined;
+  const { query, extensions } = parameters as { query?: unknown; extensions?: unknown };
+  if (typeof query === 'string') return query;
+  const persisted = (typeof extensions === 'string' ? parseJson(extensions) : extensions) as
+    { persistedQuery?: { sha256Hash?: unknown } } | undefined;
+  const hash = persisted?.persistedQuery?.sha256Hash;
+  if (typeof hash !== 'string') return undefined;
+  // Apollo's own key for it (APQ_CACHE_PREFIX).
+  return (await persistedQueries.get(`apq:${hash}`)) ?? undefined;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Refusals before execution, answered as Apollo answers them (graphql-level status, JSON). */
+function sendErrors(
+  request: Request,
+  response: Response,
+  errors: readonly GraphQLError[],
+  formatError: GraphQLHandlerOptions['formatError'],
+): void {
+  const accept = request.headers.accept;
+  const record = recordOf(response);
+  const formatted = errors.map((error) => {
+    const { http: _http, ...extensions } = error.extensions as Record<string, unknown>;
+    record?.errorCodes.push(String(extensions.code));
+    return formatError({ ...error.toJSON(), extensions }, error);
+  });
+  const status = (errors[0]?.extensions.http as { status?: number } | undefined)?.status ?? 400;
+  response.statusCode = graphqlLevelStatus(accept, status);
+  response.setHeader('content-type', `${graphqlMediaType(accept)}`);
+  response.setHeader('cache-control', 'no-store');
+  response.end(JSON.stringify({ errors: formatted }) + '\n');
 }

@@ -6,24 +6,27 @@
  * (POST/GET, with its cache and execution gate).
  *
  * Both take the key as queries do (a WebSocket may also send it in its `connection_init`
- * payload, as browsers cannot set headers on one), check a subscription as a query is checked
- * (parse, validation, the same cost limits) and refuse any whose events would ask Polyv again:
- * an event carries its data. Both keep connections alive (a WebSocket ping, which must be
- * answered by the next; an SSE comment), and drop a consumer that leaves too much unread
- * (live/hub.ts) with the reason as its close reason. A WebSocket with no subscription for
- * GATEWAY_LIVE_IDLE_MS is closed.
+ * payload, as browsers cannot set headers on one; a wrong one counts against the address as a
+ * wrong key in a header does), prepare the document through the same step as queries
+ * (prepare.ts: size, parser bound, validation budget, validation, masking, CPU charged to the
+ * key), measure it as the query that would read the same records (a snapshot of `recent: N` is N
+ * records through the selection) and refuse any whose events would ask Polyv again: an event
+ * carries its data. What a subscription holds (its document, its snapshot's turn in the
+ * execution gate) is admitted by liveAdmission.ts. Both keep connections alive (a WebSocket
+ * ping, which must be answered by the next; an SSE comment), and drop a consumer that leaves
+ * too much unread (live/hub.ts) with the reason as its close reason. A WebSocket with no
+ * subscription for GATEWAY_LIVE_IDLE_MS is closed. Event streams pass the same CSRF check as
+ * queries (csrf.ts, in front of both in app.ts).
  */
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Request, RequestHandler, Response } from 'express';
 import {
+  getArgumentValues,
   getOperationAST,
   getVariableValues,
   GraphQLError,
-  parse,
-  specifiedRules,
-  validate,
-  type DocumentNode,
+  Kind,
   type ExecutionArgs,
   type ExecutionResult,
   type FormattedExecutionResult,
@@ -31,29 +34,33 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { createHandler as createSseHandler } from 'graphql-sse';
-import { CloseCode, type Context as WsContext } from 'graphql-ws';
-import { useServer, type Extra } from 'graphql-ws/use/ws';
-import { LRUCache } from 'lru-cache';
+import { CloseCode, makeServer, type Context as WsContext } from 'graphql-ws';
 import proxyAddr from 'proxy-addr';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ApolloServerErrorCode } from '@apollo/server/errors';
 import { ANONYMOUS, authenticate, type Principal } from '../auth/apiKeys.js';
 import type { GatewayConfig } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../publicErrors.js';
 import type { TokenBuckets } from '../ratelimit/tokenBucket.js';
 import { clientOf, presentedKey, principalOf } from './access.js';
-import type { GatewayContext } from './context.js';
+import type { GatewayContext, LiveContext } from './context.js';
 import { limitExceeded, measureRequest, type CostLimits } from './limits/cost.js';
-import { KnownOperationTypes } from './limits/validation.js';
+import { heldWeight } from './limits/index.js';
+import type { ConcurrencyGate } from './limits/runtime.js';
+import { admitSubscription, HeldDocuments } from './liveAdmission.js';
+import { PREPARE_MS_PER_REQUEST, withCode, type OperationPreparer } from './prepare.js';
 
 export interface LiveTransportOptions {
   schema: GraphQLSchema;
+  /** The one step every operation's document passes (prepare.ts). */
+  preparer: OperationPreparer;
+  /** The one execution gate: snapshots take their turn in it as queries do. */
+  gate: ConcurrencyGate;
   /** Where GraphQL is served: both transports are there too. */
   path: string;
   auth: GatewayConfig['auth'];
   clientBuckets: TokenBuckets;
-  limits: CostLimits & { maxDocumentBytes: number; maxBodyBytes: number };
+  limits: CostLimits & { maxBodyBytes: number; requestTimeoutMs: number };
   live: GatewayConfig['live'];
   corsOrigins: GatewayConfig['http']['corsOrigins'];
   /** Who may say who the client is: express's own compiled `trust proxy` (`trust proxy fn`). */
@@ -61,12 +68,18 @@ export interface LiveTransportOptions {
   /** The one error formatter (errorFormatter.ts). */
   formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
   /** A subscription's context: its way to the hub, and no upstream budget. */
-  context(principal: Principal, client: string, drop: (reason: string) => void): GatewayContext;
+  context(
+    principal: Principal,
+    client: string,
+    live: Pick<LiveContext, 'drop' | 'admit'>,
+  ): GatewayContext;
   logger: Logger;
 }
 
 /** A WebSocket close code for a consumer that reads too slowly: policy violation. */
 const SLOW_CONSUMER_CLOSE = 1008;
+/** The longest subscription id a WebSocket client may give (graphql-ws repeats it in every message). */
+const MAX_SUBSCRIPTION_ID = 128;
 /** Idle WebSockets close normally: nothing is wrong, there was nothing to carry. */
 const IDLE_CLOSE = 1000;
 
@@ -91,38 +104,44 @@ export function liveTransports(
   httpServer: http.Server,
   options: LiveTransportOptions,
 ): LiveTransports {
-  const ws = webSocketTransport(httpServer, options);
-  const sse = eventStreamTransport(options);
+  const documents = new HeldDocuments({
+    maxBytes: options.live.maxDocumentBytes,
+    maxBytesPerClient: Math.max(1, Math.floor(options.live.maxDocumentBytes / 4)),
+  });
+  const ws = webSocketTransport(httpServer, options, documents);
+  const sse = eventStreamTransport(options, documents);
   return {
     sse,
     close: ws.close,
   };
 }
 
+/** A subscription ready to start: its execution arguments, and its context but for the hub. */
+interface PreparedSubscription {
+  args: Omit<ExecutionArgs, 'contextValue'>;
+  admit: LiveContext['admit'];
+}
+
 /**
- * A subscription checked as a query is checked, plus what only a subscription needs: its
- * execution arguments, or the errors to answer with (nothing has been started).
+ * A subscription prepared as a query is (prepare.ts), measured as the query that would read the
+ * same records, and refused when its events would ask Polyv again; or the errors to answer with
+ * (nothing has been started).
  */
-function prepareSubscription(
+async function prepareSubscription(
   payload: { query?: unknown; variables?: unknown; operationName?: unknown },
+  client: string,
   options: LiveTransportOptions,
-): Omit<ExecutionArgs, 'contextValue'> | GraphQLError[] {
+  documents: HeldDocuments,
+): Promise<PreparedSubscription | GraphQLError[]> {
   const { schema, limits } = options;
   const { query, variables, operationName } = payload;
   if (typeof query !== 'string' || query.trim() === '')
     return [badRequest('A subscription needs `query`, a GraphQL document.')];
-  const bytes = Buffer.byteLength(query);
-  if (bytes > limits.maxDocumentBytes)
-    return [
-      limitExceeded(
-        'documentSize',
-        `The document is ${bytes} bytes; the limit is ${limits.maxDocumentBytes}.`,
-        { max: limits.maxDocumentBytes, actual: bytes },
-      ),
-    ];
-  const parsed = parsedDocument(query, options);
-  if (Array.isArray(parsed)) return parsed;
-  const document = parsed;
+  const { prepared, spentMs } = options.preparer.prepare(query);
+  const tokens = Math.floor(spentMs / PREPARE_MS_PER_REQUEST);
+  if (tokens > 0) await options.clientBuckets.charge(client, tokens);
+  if ('errors' in prepared) return prepared.errors;
+  const { document } = prepared;
   const name = typeof operationName === 'string' ? operationName : undefined;
   const operation = getOperationAST(document, name);
   if (!operation) return [badRequest('Name the operation to run (`operationName`).')];
@@ -136,7 +155,9 @@ function prepareSubscription(
     typeof variables === 'object' && variables !== null && !Array.isArray(variables)
       ? (variables as Record<string, unknown>)
       : undefined;
+  let snapshotWeight = 0;
   try {
+    // One event's measure: what one record through the selection costs.
     const measure = measureRequest(schema, document, operation, variableValues, limits);
     // Nothing to measure: the variables do not coerce, the client's to fix before anything starts.
     if (!measure) {
@@ -155,48 +176,67 @@ function prepareSubscription(
           { max: 0, actual: measure.upstreamCalls },
         ),
       ];
+    // The snapshot is `recent` records at once: the query that reads them costs that many times
+    // one event (and is refused where that query would be).
+    const recent = snapshotSize(schema, operation, variableValues);
+    const cost = Math.max(1, recent) * measure.cost;
+    if (cost > limits.maxCost)
+      return [
+        limitExceeded(
+          'cost',
+          `The subscription's snapshot (${recent} red packs through this selection) has an estimated cost of ${cost}; the limit is ${limits.maxCost}. Ask for fewer red packs in \`recent\` or fewer fields.`,
+          { max: limits.maxCost, actual: cost },
+        ),
+      ];
+    snapshotWeight = recent > 0 ? heldWeight({ records: recent, cost }) : 0;
   } catch (error) {
     if (error instanceof GraphQLError) return [error];
     throw error;
   }
-  return { schema, document, operationName: name, variableValues };
+  return {
+    args: { schema, document, operationName: name, variableValues },
+    admit: (start) =>
+      admitSubscription(
+        {
+          documents,
+          gate: options.gate,
+          client,
+          document: prepared,
+          snapshotWeight,
+          timeoutMs: limits.requestTimeoutMs,
+        },
+        start,
+      ),
+  };
 }
 
-/**
- * Documents parsed and validated once per text: a thousand dashboards subscribe with the same
- * few documents, and each AST (with its tokens) weighs more than the rest of a subscription.
- */
-const documentsBySchema = new WeakMap<
-  GraphQLSchema,
-  LRUCache<string, DocumentNode | GraphQLError[]>
->();
-
-function parsedDocument(
-  query: string,
-  { schema, limits }: LiveTransportOptions,
-): DocumentNode | GraphQLError[] {
-  let documents = documentsBySchema.get(schema);
-  if (!documents) {
-    documents = new LRUCache({ max: 200 });
-    documentsBySchema.set(schema, documents);
-  }
-  const cached = documents.get(query);
-  if (cached) return cached;
-  let result: DocumentNode | GraphQLError[];
+/** The `recent` a subscription asks for (0 when it has none, or it cannot be read yet). */
+function snapshotSize(
+  schema: GraphQLSchema,
+  operation: NonNullable<ReturnType<typeof getOperationAST>>,
+  variableValues: Record<string, unknown> | undefined,
+): number {
+  const root = schema.getSubscriptionType();
+  const field = operation.selectionSet.selections.find(
+    (selection) => selection.kind === Kind.FIELD,
+  );
+  if (!root || !field || field.kind !== Kind.FIELD) return 0;
+  const definition = root.getFields()[field.name.value];
+  if (!definition?.args.some((argument) => argument.name === 'recent')) return 0;
+  const { coerced } = getVariableValues(
+    schema,
+    operation.variableDefinitions ?? [],
+    variableValues ?? {},
+  );
   try {
-    const document = parse(query, {
-      maxTokens: Math.max(1_000, Math.floor(limits.maxDocumentBytes / 2)),
-    });
-    const invalid = validate(schema, document, [...specifiedRules, KnownOperationTypes]);
-    result =
-      invalid.length > 0
-        ? invalid.map((error) => withCode(error, ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED))
-        : document;
-  } catch (error) {
-    result = [withCode(error, ApolloServerErrorCode.GRAPHQL_PARSE_FAILED)];
+    const { recent } = getArgumentValues(definition, field, coerced ?? {});
+    // Out of range is refused by the resolver before anything is read; counted as the most.
+    return typeof recent === 'number' && Number.isInteger(recent)
+      ? Math.min(Math.max(recent, 0), 100)
+      : 100;
+  } catch {
+    return 100;
   }
-  documents.set(query, result);
-  return result;
 }
 
 /** Formats an execution result's errors with the one formatter, as Apollo does for queries. */
@@ -213,15 +253,20 @@ function formatResult(
 // ---------------------------------------------------------------------------------------------
 // GraphQL over WebSocket
 
-/** What we keep on a connection, next to graphql-ws's own `extra` (socket, request). */
+/** What we keep on a connection. */
 interface ConnectionState extends Record<PropertyKey, unknown> {
-  caller: Caller;
+  socket: WebSocket;
+  request: http.IncomingMessage;
+  caller?: Caller;
   /** Since when the connection has carried no subscription (epoch ms); undefined: it has some. */
   idleSince: number | undefined;
 }
-type LiveExtra = Extra & Partial<ConnectionState>;
 
-function webSocketTransport(httpServer: http.Server, options: LiveTransportOptions) {
+function webSocketTransport(
+  httpServer: http.Server,
+  options: LiveTransportOptions,
+  documents: HeldDocuments,
+) {
   const { path, live, logger } = options;
   /** The client's address, trusting X-Forwarded-For exactly as far as express does for queries. */
   const addressOf = (request: http.IncomingMessage) => proxyAddr(request, options.trustProxy);
@@ -242,103 +287,168 @@ function webSocketTransport(httpServer: http.Server, options: LiveTransportOptio
   httpServer.on('upgrade', onUpgrade);
 
   /** Acknowledged connections, for the idle sweep. */
-  const connections = new Map<WebSocket, LiveExtra>();
-  const extraOf = (context: WsContext<Record<string, unknown> | undefined, LiveExtra>) =>
-    context.extra;
+  const connections = new Map<WebSocket, ConnectionState>();
   const close = (socket: WebSocket, code: number, reason: string) =>
     // A close reason may hold at most 123 bytes.
     socket.close(code, Buffer.from(reason).subarray(0, 123).toString());
+  type Context = WsContext<Record<string, unknown> | undefined, ConnectionState>;
 
-  useServer<Record<string, unknown> | undefined, ConnectionState>(
-    {
-      schema: options.schema,
-      async onConnect(context) {
-        const extra = extraOf(context);
-        const { request, socket } = extra;
-        const address = addressOf(request);
-        const params = context.connectionParams ?? {};
-        const header = (name: string): string | undefined => {
-          const value = request.headers[name] ?? params[name] ?? params[name.toLowerCase()];
-          return typeof value === 'string' ? value : undefined;
-        };
-        let principal: Principal | undefined = ANONYMOUS;
-        if (options.auth.mode === 'keys') {
-          const apiKey = params['apiKey'];
-          const key =
-            presentedKey(header('authorization') ?? header('Authorization'), header('x-api-key')) ??
-            (typeof apiKey === 'string' ? apiKey : undefined);
-          principal = key === undefined ? undefined : authenticate(options.auth.keys, key);
-          if (!principal) {
+  const server = makeServer<Record<string, unknown> | undefined, ConnectionState>({
+    schema: options.schema,
+    async onConnect(context: Context) {
+      const extra = context.extra;
+      const { request, socket } = extra;
+      const address = addressOf(request);
+      const params = context.connectionParams ?? {};
+      const header = (name: string): string | undefined => {
+        const value = request.headers[name] ?? params[name] ?? params[name.toLowerCase()];
+        return typeof value === 'string' ? value : undefined;
+      };
+      let principal: Principal | undefined = ANONYMOUS;
+      if (options.auth.mode === 'keys') {
+        const apiKey = params['apiKey'];
+        const key =
+          presentedKey(header('authorization') ?? header('Authorization'), header('x-api-key')) ??
+          (typeof apiKey === 'string' ? apiKey : undefined);
+        principal = key === undefined ? undefined : authenticate(options.auth.keys, key);
+        if (!principal) {
+          // Counted per address as a wrong key in a header is (access.ts), in the same bucket.
+          const counted = await options.clientBuckets.take(`unauthenticated:${address}`);
+          if (!counted.ok) {
             close(
               socket,
-              CloseCode.Unauthorized,
-              key === undefined
-                ? 'UNAUTHENTICATED: send the API key as connection_init { "authorization": "Bearer <key>" }'
-                : 'UNAUTHENTICATED: the API key is not valid',
+              CloseCode.TooManyInitialisationRequests,
+              `RATE_LIMITED: too many failed key checks; retry in ${Math.max(1, Math.ceil(counted.retryAfterMs / 1000))} s`,
             );
             return false;
           }
-        }
-        const client = principal === ANONYMOUS ? `ip:${address}` : `key:${principal.name}`;
-        const taken = await options.clientBuckets.take(client);
-        if (!taken.ok) {
           close(
             socket,
-            CloseCode.TooManyInitialisationRequests,
-            `RATE_LIMITED: retry in ${Math.max(1, Math.ceil(taken.retryAfterMs / 1000))} s`,
+            CloseCode.Unauthorized,
+            key === undefined
+              ? 'UNAUTHENTICATED: send the API key as connection_init { "authorization": "Bearer <key>" }'
+              : 'UNAUTHENTICATED: the API key is not valid',
           );
           return false;
         }
-        extra.caller = { principal, client };
-        extra.idleSince = Date.now();
-        connections.set(socket, extra);
-        socket.once('close', () => connections.delete(socket));
-        return true;
-      },
-      async onSubscribe(context, _id, payload) {
-        const extra = extraOf(context);
-        const caller = extra.caller!;
-        // This subscription is already counted in `subscriptions`.
-        const open = Object.keys(context.subscriptions).length;
-        if (open > live.maxPerConnection)
-          return [
-            limitExceeded(
-              'subscriptionsPerConnection',
-              `This connection carries the ${live.maxPerConnection} subscriptions one may; open another connection.`,
-              { max: live.maxPerConnection },
-            ),
-          ];
-        const taken = await options.clientBuckets.take(caller.client);
-        if (!taken.ok)
-          return [
-            new GraphQLError(
-              `Too many requests for ${caller.principal.name}; retry in ${Math.max(1, Math.ceil(taken.retryAfterMs / 1000))} s.`,
-              {
-                extensions: { code: ErrorCode.RateLimited },
-              },
-            ),
-          ];
-        const prepared = prepareSubscription(payload, options);
-        if (Array.isArray(prepared)) return prepared;
-        extra.idleSince = undefined;
-        return {
-          ...prepared,
-          contextValue: options.context(caller.principal, caller.client, (reason) =>
-            close(extra.socket, SLOW_CONSUMER_CLOSE, reason),
-          ),
-        };
-      },
-      onNext: (_context, _id, _payload, _args, result) => formatResult(result, options),
-      onError: (_context, _id, _payload, errors) =>
-        errors.map((error) => options.formatError(error.toJSON(), error)),
-      onComplete(context) {
-        // Called before the operation leaves `subscriptions`: it was the last when one is left.
-        if (Object.keys(context.subscriptions).length <= 1) extraOf(context).idleSince = Date.now();
-      },
+      }
+      const client = principal === ANONYMOUS ? `ip:${address}` : `key:${principal.name}`;
+      const taken = await options.clientBuckets.take(client);
+      if (!taken.ok) {
+        close(
+          socket,
+          CloseCode.TooManyInitialisationRequests,
+          `RATE_LIMITED: retry in ${Math.max(1, Math.ceil(taken.retryAfterMs / 1000))} s`,
+        );
+        return false;
+      }
+      extra.caller = { principal, client };
+      extra.idleSince = Date.now();
+      connections.set(socket, extra);
+      socket.once('close', () => connections.delete(socket));
+      return true;
     },
-    wss,
-    live.keepAliveMs,
-  );
+    async onSubscribe(context: Context, id, payload) {
+      const extra = context.extra;
+      const caller = extra.caller!;
+      if (Buffer.byteLength(id) > MAX_SUBSCRIPTION_ID) {
+        close(
+          extra.socket,
+          CloseCode.BadRequest,
+          `BAD_REQUEST: a subscription id may have at most ${MAX_SUBSCRIPTION_ID} bytes`,
+        );
+        return [badRequest(`A subscription id may have at most ${MAX_SUBSCRIPTION_ID} bytes.`)];
+      }
+      // This subscription is already counted in `subscriptions`.
+      const open = Object.keys(context.subscriptions).length;
+      if (open > live.maxPerConnection)
+        return [
+          limitExceeded(
+            'subscriptionsPerConnection',
+            `This connection carries the ${live.maxPerConnection} subscriptions one may; open another connection.`,
+            { max: live.maxPerConnection },
+          ),
+        ];
+      const taken = await options.clientBuckets.take(caller.client);
+      if (!taken.ok)
+        return [
+          new GraphQLError(
+            `Too many requests for ${caller.principal.name}; retry in ${Math.max(1, Math.ceil(taken.retryAfterMs / 1000))} s.`,
+            {
+              extensions: { code: ErrorCode.RateLimited },
+            },
+          ),
+        ];
+      const prepared = await prepareSubscription(payload, caller.client, options, documents);
+      if (Array.isArray(prepared)) return prepared;
+      extra.idleSince = undefined;
+      return {
+        ...prepared.args,
+        contextValue: options.context(caller.principal, caller.client, {
+          drop: (reason) => close(extra.socket, SLOW_CONSUMER_CLOSE, reason),
+          admit: prepared.admit,
+        }),
+      };
+    },
+    onNext: (_context, _id, _payload, _args, result) => formatResult(result, options),
+    onError: (_context, _id, _payload, errors) =>
+      errors.map((error) => options.formatError(error.toJSON(), error)),
+    onComplete(context: Context) {
+      // Called before the operation leaves `subscriptions`: it was the last when one is left.
+      if (Object.keys(context.subscriptions).length <= 1) context.extra.idleSince = Date.now();
+    },
+  });
+
+  // graphql-ws's own adapter for ws (graphql-ws/use/ws) prints every socket error and every
+  // unexpected message with console.error, stack and all, and closes with 4500 as if it were
+  // our failure. This one is the same glue with our log (one JSON line) and a client's protocol
+  // mistake answered as one: 4400.
+  wss.on('connection', (socket: WebSocket, request: http.IncomingMessage) => {
+    socket.once('error', (error: Error & { code?: string }) => {
+      // Frames ws cannot read (bad opcode, invalid UTF-8, over maxPayload): ws closes the socket.
+      logger.info(
+        { code: error.code, reason: error.message },
+        'live: WebSocket closed on a protocol error',
+      );
+    });
+    let pongWait: NodeJS.Timeout | undefined;
+    const pings = setInterval(() => {
+      if (socket.readyState !== socket.OPEN) return;
+      // A client that does not answer a ping by the next one is gone.
+      pongWait = setTimeout(() => socket.terminate(), live.keepAliveMs);
+      socket.once('pong', () => clearTimeout(pongWait));
+      socket.ping();
+    }, live.keepAliveMs);
+    const closed = server.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve, reject) => {
+            if (socket.readyState !== socket.OPEN) return resolve();
+            socket.send(data, (error) => (error ? reject(error) : resolve()));
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handle) =>
+          socket.on('message', (data: Buffer) => {
+            handle(String(data)).catch((error: unknown) => {
+              const message = error instanceof Error ? error.message : String(error);
+              if (message.startsWith('Unexpected message of type')) {
+                close(socket, CloseCode.BadRequest, `BAD_REQUEST: ${message}`);
+                return;
+              }
+              logger.error({ err: error }, 'live: a WebSocket message failed unexpectedly');
+              close(socket, CloseCode.InternalServerError, 'Internal server error');
+            });
+          }),
+      },
+      { socket, request, idleSince: undefined },
+    );
+    socket.once('close', (code: number, reason: Buffer) => {
+      clearTimeout(pongWait);
+      clearInterval(pings);
+      void closed(code, String(reason));
+    });
+  });
 
   // Idle connections: none is kept open for nothing.
   const sweeper = setInterval(
@@ -392,30 +502,33 @@ interface Flow {
   closed: boolean;
 }
 
-function eventStreamTransport(options: LiveTransportOptions): RequestHandler {
+function eventStreamTransport(
+  options: LiveTransportOptions,
+  documents: HeldDocuments,
+): RequestHandler {
   const flows = new WeakMap<GatewayContext, Flow>();
   const flowOfResponse = new WeakMap<Response, Flow>();
   const handler = createSseHandler<Request, { res: Response }, SseContext>({
     schema: options.schema,
     // Distinct connections only: one subscription per request, authenticated like a query.
     authenticate: () => null,
-    onSubscribe(request, params) {
+    async onSubscribe(request, params) {
       const response = request.context.res;
-      const prepared = prepareSubscription(params, options);
+      const client = clientOf(request.raw, response);
+      const prepared = await prepareSubscription(params, client, options, documents);
       // Refused: the errors go out on the stream (`next`, then `complete`). graphql-sse takes a
       // returned object for a result only if it has a `data` key, and for execution arguments
       // otherwise (answering 400 "Unable to detect operation AST" and losing our errors); an
       // undefined `data` is not serialized, so the client gets `{ errors }` as for a query.
       if (Array.isArray(prepared)) return { data: undefined, errors: prepared };
-      const contextValue = options.context(
-        principalOf(response),
-        clientOf(request.raw, response),
-        (reason) => {
+      const contextValue = options.context(principalOf(response), client, {
+        drop: (reason) => {
           // The stream cannot carry a close reason: log it, and end the stream.
           options.logger.info({ reason }, 'live: event stream dropped');
           response.destroy();
         },
-      );
+        admit: prepared.admit,
+      });
       const flow: Flow = { writing: false, wake: undefined, closed: false };
       flows.set(contextValue, flow);
       flowOfResponse.set(response, flow);
@@ -423,7 +536,7 @@ function eventStreamTransport(options: LiveTransportOptions): RequestHandler {
         flow.closed = true;
         flow.wake?.();
       });
-      return { ...prepared, contextValue: contextValue as SseContext };
+      return { ...prepared.args, contextValue: contextValue as SseContext };
     },
     async onNext(context, _request, result) {
       const flow = context ? flows.get(context) : undefined;
@@ -487,18 +600,4 @@ function eventStreamTransport(options: LiveTransportOptions): RequestHandler {
 
 function badRequest(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: ErrorCode.BadRequest } });
-}
-
-function withCode(error: unknown, code: string): GraphQLError {
-  if (error instanceof GraphQLError)
-    return new GraphQLError(error.message, {
-      nodes: error.nodes,
-      source: error.source,
-      positions: error.positions,
-      originalError: error.originalError,
-      extensions: { ...error.extensions, code },
-    });
-  return new GraphQLError(error instanceof Error ? error.message : String(error), {
-    extensions: { code },
-  });
 }

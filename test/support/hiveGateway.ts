@@ -50,7 +50,9 @@ export async function startHiveGateway(
     transportEntries:
       subscriptions === 'ws'
         ? { [subgraph]: { options: { subscriptions: { kind: 'ws', location: '/graphql' } } } }
-        : {},
+        : // Its event streams are GETs: with API keys off, a GET must prove it is no cross-site
+          // request (docs/subscriptions.md), as a router with keys would send its key.
+          { [subgraph]: { headers: [['apollo-require-preflight', 'true']] } },
     logging: false,
     landingPage: false,
     graphiql: false,

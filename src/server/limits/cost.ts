@@ -86,13 +86,16 @@ export type Limit =
   | 'upstreamRecords'
   | 'listSize'
   | 'documentSize'
+  | 'validation'
   | 'responseSize'
   | 'summaryRecords'
   // Live updates (server/subscriptions.ts, live/hub.ts).
   | 'subscriptions'
   | 'subscriptionsPerClient'
   | 'subscriptionsPerConnection'
-  | 'liveChannels';
+  | 'liveChannels'
+  | 'subscriptionDocuments'
+  | 'subscriptionDocumentsPerClient';
 
 /** A refusal naming the limit, for the client (HTTP 400 when it comes before execution). */
 export function limitExceeded(

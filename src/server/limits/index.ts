@@ -33,15 +33,21 @@ export interface QueryLimits extends CostLimits {
 const COST_PER_RECORD = 100;
 
 /** What an operation may hold while it runs, in records: its pages or its answer. */
-const heldWeight = (measure: { records: number; cost: number }) =>
+export const heldWeight = (measure: { records: number; cost: number }) =>
   Math.max(measure.records, Math.ceil(measure.cost / COST_PER_RECORD));
 
-export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin<GatewayContext> {
-  const gate = new ConcurrencyGate({
+/** The one execution gate of a server: queries and subscription snapshots take turns in it. */
+export const executionGate = (limits: QueryLimits) =>
+  new ConcurrencyGate({
     maxActive: limits.maxConcurrentOperations,
     maxRecords: limits.maxRecordsInFlight,
     maxQueued: limits.maxQueuedOperations,
   });
+
+export function queryLimitsPlugin(
+  limits: QueryLimits,
+  gate: ConcurrencyGate,
+): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
       let release: (() => void) | undefined;

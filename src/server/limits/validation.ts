@@ -20,6 +20,10 @@ export const KnownOperationTypes: ValidationRule = (context) => ({
   },
 });
 
+/** Why a plain request cannot carry a subscription. */
+export const SUBSCRIPTIONS_NEED_A_STREAM =
+  'Subscriptions are streams: open a WebSocket to this path (graphql-ws protocol) or send the request with `Accept: text/event-stream` (Server-Sent Events).';
+
 /**
  * A validation rule for plain requests: a subscription is a stream, served over WebSocket or
  * Server-Sent Events (server/subscriptions.ts), never as one answer to a POST or a GET.
@@ -27,9 +31,21 @@ export const KnownOperationTypes: ValidationRule = (context) => ({
 export const SubscriptionsNeedAStream: ValidationRule = (context) => ({
   OperationDefinition(node) {
     if (node.operation === 'subscription')
+      context.reportError(new GraphQLError(SUBSCRIPTIONS_NEED_A_STREAM, { nodes: node }));
+  },
+});
+
+/**
+ * With introspection off (production), `__schema` and `__type` are invalid: what Apollo Server's
+ * `introspection: false` adds, here for every transport. (`__typename` stays: clients and
+ * routers need it.)
+ */
+export const NoIntrospection: ValidationRule = (context) => ({
+  Field(node) {
+    if (node.name.value === '__schema' || node.name.value === '__type')
       context.reportError(
         new GraphQLError(
-          'Subscriptions are streams: open a WebSocket to this path (graphql-ws protocol) or send the request with `Accept: text/event-stream` (Server-Sent Events).',
+          'GraphQL introspection is not allowed here, but the query contained __schema or __type.',
           { nodes: node },
         ),
       );
