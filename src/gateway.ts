@@ -157,6 +157,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     metrics,
     logger,
     formatError: createErrorFormatter(logger),
+    buckets,
   });
   /** Releases everything started so far: on stop, or when start-up fails half way. */
   const release = async () => {

@@ -427,6 +427,9 @@ describe('one gateway with API keys: authentication and limits', () => {
         GATEWAY_LIVE_MAX_PER_CONNECTION: '2',
         GATEWAY_LIVE_MAX_PER_CLIENT: '3',
         GATEWAY_LIVE_MAX_CHANNELS: '2',
+        // One key may take both here: the replica's limit is what is tested (the per-key share
+        // has its own tests, liveChurn.test.ts).
+        GATEWAY_LIVE_MAX_CHANNELS_PER_CLIENT: '2',
       },
     });
   });

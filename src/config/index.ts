@@ -190,9 +190,23 @@ const envSchema = z.object({
   GATEWAY_LIVE_LEASE_MS: int(10_000, 1_000),
   /**
    * Channels (with their session filters) one replica may follow at once. Default: 50, or fewer
-   * so that polls take at most half of POLYV_RATE_PER_SECOND with every replica at its maximum.
+   * so that polls take at most GATEWAY_LIVE_RATE_PER_SECOND with every replica at its maximum.
    */
   GATEWAY_LIVE_MAX_CHANNELS: integer(1).optional(),
+  /**
+   * Channels (with their session filters) one API key (one address with keys off) may make one
+   * replica follow. Default: a quarter of GATEWAY_LIVE_MAX_CHANNELS (at least 1).
+   */
+  GATEWAY_LIVE_MAX_CHANNELS_PER_CLIENT: integer(1).optional(),
+  /**
+   * Polyv calls a second live polling may make (polls and totals walks), shared by the replicas
+   * as POLYV_RATE_PER_SECOND is. Default: half of POLYV_RATE_PER_SECOND.
+   */
+  GATEWAY_LIVE_RATE_PER_SECOND: integer(1).optional(),
+  /** Polyv calls a minute one API key may spend starting to follow channels (their first polls). */
+  GATEWAY_LIVE_CLIENT_CALLS_PER_MINUTE: int(60),
+  /** ...and the most it may spend at once: its bucket's size. */
+  GATEWAY_LIVE_CLIENT_CALLS_BURST: int(20),
   /** Subscriptions open in one replica, in all (each holds about 12 kB of heap: see the bench). */
   GATEWAY_LIVE_MAX_SUBSCRIPTIONS: int(5_000),
   /** Subscriptions one API key (one address with keys off) may hold open in one replica. */
@@ -511,8 +525,30 @@ export const VARIABLE_DOCS: Record<EnvVariable, VariableDoc> = {
   GATEWAY_LIVE_MAX_CHANNELS: {
     section: 'Live updates',
     default:
-      '50, or fewer so that polls take at most half of `POLYV_RATE_PER_SECOND` with every replica at its maximum',
+      '50, or fewer so that polls take at most `GATEWAY_LIVE_RATE_PER_SECOND` (half of `POLYV_RATE_PER_SECOND`) with every replica at its maximum',
     meaning: 'Channels (with their session filters) one replica may follow at once.',
+  },
+  GATEWAY_LIVE_MAX_CHANNELS_PER_CLIENT: {
+    section: 'Live updates',
+    default: 'a quarter of `GATEWAY_LIVE_MAX_CHANNELS` (12 of 50), at least 1',
+    meaning:
+      'Channels (with their session filters) one API key (one client address with keys off) may make one replica follow: past it, it may subscribe only to channels the replica already follows (`liveChannelsPerClient`). So one key cannot take every channel of a replica, and another can still follow its own. At most `GATEWAY_LIVE_MAX_CHANNELS`.',
+  },
+  GATEWAY_LIVE_RATE_PER_SECOND: {
+    section: 'Live updates',
+    default: 'half of `POLYV_RATE_PER_SECOND`',
+    meaning:
+      'The ceiling of live polling: Polyv calls a second that polls and totals walks may make, with a burst of one second of it (so at most 11 seconds of it in any 10 s), shared by the replicas through Redis as `POLYV_RATE_PER_SECOND` is. Calls past it wait. At most `POLYV_RATE_PER_SECOND`, and enough for the polls of every channel every replica may follow.',
+  },
+  GATEWAY_LIVE_CLIENT_CALLS_PER_MINUTE: {
+    section: 'Live updates',
+    meaning:
+      "What one API key (one client address with keys off) may spend on Polyv starting to follow channels, refill a minute: the first poll of a channel (or `sessionId` filter) a replica did not follow, and its totals walk page by page, are paid from the key's bucket (shared through Redis). A subscription that would start one with the bucket empty is refused (`RATE_LIMITED`, `limit: liveUpstreamCalls`, with `retryAfterSeconds`).",
+  },
+  GATEWAY_LIVE_CLIENT_CALLS_BURST: {
+    section: 'Live updates',
+    meaning:
+      "The size of that bucket: what a key may spend at once. A walk longer than what is left waits for the bucket to refill (the channel's totals come later).",
   },
   GATEWAY_LIVE_MAX_SUBSCRIPTIONS: {
     section: 'Live updates',
@@ -668,6 +704,12 @@ export interface GatewayConfig {
     pollMs: number;
     leaseMs: number;
     maxChannels: number;
+    /** Channels one client may make a replica follow (live/hub.ts). */
+    maxChannelsPerClient: number;
+    /** The ceiling of every live Polyv call (live/budget.ts). */
+    ceiling: { ratePerSecond: number; burst: number };
+    /** Each client's budget for the first polls of the channels it starts following. */
+    clientBudget: { ratePerSecond: number; burst: number };
     maxSubscriptions: number;
     maxPerClient: number;
     maxPerConnection: number;
@@ -795,7 +837,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     live: {
       pollMs: vars.GATEWAY_LIVE_POLL_MS,
       leaseMs: vars.GATEWAY_LIVE_LEASE_MS,
-      maxChannels: vars.GATEWAY_LIVE_MAX_CHANNELS ?? defaultLiveChannels(vars),
+      maxChannels: liveChannels(vars),
+      maxChannelsPerClient: liveChannelsPerClient(vars),
+      ceiling: { ratePerSecond: liveRate(vars), burst: Math.max(1, liveRate(vars)) },
+      clientBudget: {
+        ratePerSecond: vars.GATEWAY_LIVE_CLIENT_CALLS_PER_MINUTE / 60,
+        burst: vars.GATEWAY_LIVE_CLIENT_CALLS_BURST,
+      },
       maxSubscriptions: vars.GATEWAY_LIVE_MAX_SUBSCRIPTIONS,
       maxPerClient: vars.GATEWAY_LIVE_MAX_PER_CLIENT,
       maxPerConnection: vars.GATEWAY_LIVE_MAX_PER_CONNECTION,
@@ -809,29 +857,46 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   };
 }
 
-/** Channels a replica follows by default: 50, or as many as half the upstream rate allows. */
+/** Polyv calls a second live polling may make: GATEWAY_LIVE_RATE_PER_SECOND, or half the upstream rate. */
+const liveRate = (vars: Vars) =>
+  vars.GATEWAY_LIVE_RATE_PER_SECOND ?? vars.POLYV_RATE_PER_SECOND / 2;
+
+/** Channels a replica follows by default: 50, or as many as live polling's rate allows. */
 const defaultLiveChannels = (vars: Vars) =>
   Math.max(
     1,
     Math.min(
       50,
-      Math.floor(
-        (vars.POLYV_RATE_PER_SECOND * vars.GATEWAY_LIVE_POLL_MS) / 2000 / vars.GATEWAY_REPLICAS,
-      ),
+      Math.floor((liveRate(vars) * vars.GATEWAY_LIVE_POLL_MS) / 1000 / vars.GATEWAY_REPLICAS),
     ),
   );
+const liveChannels = (vars: Vars) => vars.GATEWAY_LIVE_MAX_CHANNELS ?? defaultLiveChannels(vars);
+/** A client's share of them: a quarter by default, so one key never holds them all. */
+const liveChannelsPerClient = (vars: Vars) =>
+  vars.GATEWAY_LIVE_MAX_CHANNELS_PER_CLIENT ?? Math.max(1, Math.floor(liveChannels(vars) / 4));
 
 /**
  * Polls must never be what exhausts Polyv's budget: every channel every replica may follow,
- * polled once an interval, may take at most half the upstream rate (queries keep the rest).
- * And a lease must outlive a few polls, or it would lapse between two renewals.
+ * polled once an interval, must fit in live polling's rate (half the upstream rate by default;
+ * queries keep the rest), and that rate in the upstream's. And a lease must outlive a few
+ * polls, or it would lapse between two renewals.
  */
 function checkLive(vars: Vars, problems: string[]): void {
-  const channels = vars.GATEWAY_LIVE_MAX_CHANNELS ?? defaultLiveChannels(vars);
+  const channels = liveChannels(vars);
   const pollsPerSecond = (channels * vars.GATEWAY_REPLICAS * 1000) / vars.GATEWAY_LIVE_POLL_MS;
-  if (pollsPerSecond > vars.POLYV_RATE_PER_SECOND / 2)
+  const rate = liveRate(vars);
+  if (rate > vars.POLYV_RATE_PER_SECOND)
     problems.push(
-      `GATEWAY_LIVE_MAX_CHANNELS: ${channels} channels × ${vars.GATEWAY_REPLICAS} replicas polled every ${vars.GATEWAY_LIVE_POLL_MS} ms (GATEWAY_LIVE_POLL_MS) is ${pollsPerSecond.toFixed(1)} Polyv calls a second, more than half of POLYV_RATE_PER_SECOND (${vars.POLYV_RATE_PER_SECOND}); follow fewer channels or poll less often`,
+      `GATEWAY_LIVE_RATE_PER_SECOND: at most POLYV_RATE_PER_SECOND (${vars.POLYV_RATE_PER_SECOND}), what Polyv may be asked in all; got ${rate}`,
+    );
+  else if (pollsPerSecond > rate)
+    problems.push(
+      `GATEWAY_LIVE_MAX_CHANNELS: ${channels} channels × ${vars.GATEWAY_REPLICAS} replicas polled every ${vars.GATEWAY_LIVE_POLL_MS} ms (GATEWAY_LIVE_POLL_MS) is ${pollsPerSecond.toFixed(1)} Polyv calls a second, more than ${vars.GATEWAY_LIVE_RATE_PER_SECOND === undefined ? `half of POLYV_RATE_PER_SECOND (${vars.POLYV_RATE_PER_SECOND})` : `GATEWAY_LIVE_RATE_PER_SECOND (${rate})`}; follow fewer channels or poll less often`,
+    );
+  const perClient = liveChannelsPerClient(vars);
+  if (perClient > channels)
+    problems.push(
+      `GATEWAY_LIVE_MAX_CHANNELS_PER_CLIENT: at most GATEWAY_LIVE_MAX_CHANNELS (${channels}); got ${perClient}`,
     );
   if (vars.GATEWAY_LIVE_LEASE_MS < 3 * vars.GATEWAY_LIVE_POLL_MS)
     problems.push(

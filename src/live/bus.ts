@@ -16,6 +16,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { SharedRedis } from '../cache/redis.js';
 import type { Logger } from '../logger.js';
+import type { LiveCall } from './budget.js';
 import type { TopicPoller } from './poller.js';
 import { topicKey, type LiveMessage, type Topic, type TopicState } from './poller.js';
 import { decodeMessage, decodeState, encodeMessage, encodeState } from './wire.js';
@@ -97,17 +98,23 @@ export class LiveBus {
     }
   }
 
-  /** This process has subscribers to the topic: poll it (or see it polled) and deliver. */
-  join(topic: Topic, deliver: Deliver): void {
+  /**
+   * This process has subscribers to the topic: poll it (or see it polled) and deliver. `payer`
+   * says which client pays for the first poll's totals walk here (budget.ts).
+   */
+  join(topic: Topic, deliver: Deliver, payer: () => string | undefined = () => undefined): void {
     const key = topicKey(topic);
     if (this.topics.has(key)) return;
-    const loop = new TopicLoop(this, topic, deliver);
+    const loop = new TopicLoop(this, topic, deliver, payer);
     this.topics.set(key, loop);
     this.subscriber?.subscribe(this.channelPrefix + key).catch(() => undefined);
     loop.start();
   }
 
-  /** It has none left: stop polling it (another replica with subscribers takes over). */
+  /**
+   * It has none left: stop polling it at once (another replica with subscribers takes over). A
+   * poll under way asks Polyv for nothing more, and nothing else is scheduled for it.
+   */
   leave(topic: Topic): void {
     const key = topicKey(topic);
     const loop = this.topics.get(key);
@@ -255,12 +262,15 @@ export class LiveBus {
 
 /**
  * One topic's loop in this process: poll when it is ours to poll (always without Redis), else
- * check the lease often enough to take over within one lease period.
+ * check the lease often enough to take over within one lease period. Stopped, it is over at
+ * once: its AbortSignal stops the poll under way between two calls (and any wait for a token),
+ * and every step after an await checks that it still runs.
  */
 class TopicLoop {
   poller: TopicPoller | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly abort = new AbortController();
   /** When this process last polled the topic (epoch ms). */
   private lastPolledAt = 0;
 
@@ -268,6 +278,8 @@ class TopicLoop {
     private readonly bus: LiveBus,
     readonly topic: Topic,
     readonly deliver: Deliver,
+    /** Who pays for a new poller's first walk: when it starts polling here, or takes over. */
+    private readonly payer: () => string | undefined,
   ) {}
 
   start(): void {
@@ -278,6 +290,7 @@ class TopicLoop {
     this.stopped = true;
     clearTimeout(this.timer);
     this.poller = undefined;
+    this.abort.abort(new Error('live updates: nobody follows the topic any more'));
   }
 
   private schedule(ms: number) {
@@ -289,27 +302,41 @@ class TopicLoop {
   private async tick(): Promise<void> {
     const started = Date.now();
     const leading = this.bus.shared ? await this.bus.holdLease(topicKey(this.topic)) : undefined;
+    if (this.stopped) return;
     if (leading === false) {
       // Someone else polls: check again soon enough to take over within one lease period.
       this.poller = undefined;
       return this.schedule(this.bus.leaseCheckMs);
     }
-    await this.pollOnce(leading === true).catch((error: unknown) => this.bus.failed(error));
+    await this.pollOnce(leading === true).catch((error: unknown) => {
+      // Given up because the topic was left: not a failure.
+      if (!this.stopped) this.bus.failed(error);
+    });
     this.schedule(Math.max(0, this.bus.pollMs - (Date.now() - started)));
   }
 
   /** One poll, ours to make: `leased` with Redis (publish there), else deliver here. */
   private async pollOnce(leased: boolean): Promise<void> {
     const key = topicKey(this.topic);
+    const before = this.poller;
     if (leased) {
       // Taking over (or back): go on from the saved state when it is newer than our own.
       const saved = await this.bus.savedState(key);
+      if (this.stopped) return;
       if (!this.poller || (saved && saved.savedAt > this.lastPolledAt))
         this.poller = this.bus.newPoller(this.topic, saved);
     } else {
       this.poller ??= this.bus.newPoller(this.topic);
     }
     const poller = this.poller;
+    // A new poller walks the totals: when the topic starts here, or is taken over. That walk is
+    // what subscribing to ever new topics would cost, so a client pays for it; later walks (every
+    // TOTALS_RESYNC_MS, after a burst or a failure) come with following a topic, and must never
+    // keep its polls waiting: the ceiling alone.
+    const call: LiveCall = {
+      signal: this.abort.signal,
+      payer: poller === before ? undefined : this.payer(),
+    };
     // The lease is renewed while the poll runs: it must lapse when this process dies, not when
     // Polyv is slow. A poll longer than the lease (a first poll walks every red pack for the
     // totals) would otherwise lose it before publishing, and the replicas would take turns
@@ -320,16 +347,16 @@ class TopicLoop {
     renewal?.unref();
     let messages: LiveMessage[];
     try {
-      messages = await poller.poll();
+      messages = await poller.poll(call);
     } finally {
       clearInterval(renewal);
     }
+    if (this.stopped) return;
     // Stamped once: the copy of it saved in Redis must not look newer than our own poller, or
     // the next poll would rebuild the poller from it and walk the totals again for nothing.
     const state = poller.state();
     this.lastPolledAt = state?.savedAt ?? Date.now();
     this.bus.polled(this.topic);
-    if (this.stopped) return;
     if (!leased) {
       for (const message of messages) this.deliver(message);
       return;
@@ -338,6 +365,7 @@ class TopicLoop {
     // Lost the lease while polling: someone else polls now, and their messages count.
     if (published === false) this.poller = undefined;
     // Redis failed between the lease and the publish: tell our own subscribers at least.
-    if (published === undefined) for (const message of messages) this.deliver(message);
+    if (published === undefined && !this.stopped)
+      for (const message of messages) this.deliver(message);
   }
 }

@@ -3,6 +3,15 @@
  * each one reads. A topic is joined on the bus (bus.ts) when its first subscriber arrives here
  * and left when its last one goes, so nothing is polled for nobody.
  *
+ * A subscription first takes its place (`reserve`, asynchronous): the limits are checked, and a
+ * client that makes this process follow a new topic pays for its first poll (budget.ts; refused
+ * RATE_LIMITED, `limit: liveUpstreamCalls`, when its budget is spent). It may start following a
+ * new topic only while it subscribes to fewer than `maxTopicsPerClient` topics here (`limit:
+ * liveChannelsPerClient`), so no client can take every topic of a replica: another can always
+ * follow its own channel. The place counts as a subscription and keeps its topic followed until
+ * the subscription's stream takes it (`redPackEvents`, `channelTotals`, synchronous) and ends,
+ * or until it is given back unused.
+ *
  * Each subscriber's stream holds what it has not yet read. A transport takes the next item only
  * once the previous one is written to the socket, so a consumer that does not read fills its
  * queue; when a message arrives and finds `maxQueued` items of earlier ones still unread, the
@@ -14,6 +23,7 @@
 import { GraphQLError } from 'graphql';
 import type { RedPackSummaryModel } from '../domain/summaries.js';
 import { ErrorCode } from '../publicErrors.js';
+import type { LiveBudget } from './budget.js';
 import type { LiveBus } from './bus.js';
 import { snapshotEvents, type RedPackEventModel } from './events.js';
 import { topicKey, type LiveError, type LiveMessage, type Topic } from './poller.js';
@@ -25,8 +35,24 @@ export interface HubLimits {
   maxPerClient: number;
   /** Topics (channel and session filter) this process may have subscribers for. */
   maxTopics: number;
+  /**
+   * Topics one client may subscribe to here and still start following another: past it, it may
+   * only join topics already followed.
+   */
+  maxTopicsPerClient: number;
   /** Items a subscriber may leave unread before it is dropped. */
   maxQueued: number;
+}
+
+/**
+ * A subscription's place (LiveHub.reserve): counted in every limit, its topic followed. A stream
+ * takes it; else `release` gives it back.
+ */
+export interface LivePlace {
+  readonly topic: Topic;
+  readonly client: string;
+  /** Gives the place back, unless a stream holds it (it goes when the stream ends). Idempotent. */
+  release(): void;
 }
 
 /** What a subscription's stream yields: data, or an error that leaves the stream open. */
@@ -135,6 +161,32 @@ interface TopicListeners {
   totals: Set<Feed<RedPackSummaryModel>>;
   /** Resolved by the topic's next message: a SNAPSHOT waits for the first poll. */
   nextMessage: Array<() => void>;
+  /** Places taken in it (subscriptions and reservations), by client. */
+  clients: Map<string, number>;
+  /** Places taken in it, in all: the topic is left when none is. */
+  places: number;
+}
+
+/** A place as the hub keeps it. */
+class Place implements LivePlace {
+  state: 'reserved' | 'streaming' | 'released' = 'reserved';
+  constructor(
+    readonly topic: Topic,
+    readonly client: string,
+    readonly listeners: TopicListeners,
+    private readonly giveBack: () => void,
+  ) {}
+
+  release(): void {
+    if (this.state === 'reserved') this.end();
+  }
+
+  /** Gives the place back, whoever held it. */
+  end(): void {
+    if (this.state === 'released') return;
+    this.state = 'released';
+    this.giveBack();
+  }
 }
 
 export interface HubMetrics {
@@ -146,11 +198,16 @@ export interface HubMetrics {
 export class LiveHub {
   private readonly topics = new Map<string, TopicListeners>();
   private readonly perClient = new Map<string, number>();
+  /** Topics each client subscribes to here. */
+  private readonly topicsPerClient = new Map<string, number>();
+  /** Topics being started (their first poll being paid for): who else subscribes waits. */
+  private readonly starting = new Map<string, Promise<void>>();
   private open = 0;
 
   constructor(
     private readonly bus: LiveBus,
     private readonly limits: HubLimits,
+    private readonly budget: LiveBudget,
     private readonly metrics: HubMetrics,
     /** The longest a SNAPSHOT waits for a topic's first poll. */
     private readonly firstPollWaitMs: number,
@@ -168,11 +225,58 @@ export class LiveHub {
     await this.bus.close();
   }
 
-  redPackEvents(topic: Topic, recent: number, options: SubscribeOptions) {
-    const { feed, listeners } = this.attach(topic, 'events', options);
+  /**
+   * Takes a place for a subscription of `client` to `topic`: refused (throws) past a limit, or
+   * when starting the topic is past the client's budget. Concurrent first subscribers of one
+   * topic pay once: the others wait for its start, then join it.
+   */
+  async reserve(topic: Topic, client: string): Promise<LivePlace> {
+    const key = topicKey(topic);
+    while (this.admissible(key, client)) {
+      // Someone is starting the topic: wait for them, then join it (or start it, if they could not).
+      const starting = this.starting.get(key);
+      if (starting) {
+        await starting.catch(() => undefined);
+        continue;
+      }
+      // A new topic's first poll is the client's to pay for: its first call now.
+      const admission = this.budget.admit(client).then((taken) => {
+        if (!taken.ok) throw rateLimited(taken.retryAfterMs);
+      });
+      this.starting.set(key, admission);
+      try {
+        await admission;
+      } finally {
+        this.starting.delete(key);
+      }
+      // Others came and went meanwhile: the limits are checked again, and nothing waits
+      // between this check and the place it gives.
+      this.admissible(key, client);
+      break;
+    }
+
+    const listeners = this.topics.get(key) ?? this.follow(topic, key);
+    this.open++;
+    increment(this.perClient, client);
+    if (increment(listeners.clients, client) === 1) increment(this.topicsPerClient, client);
+    listeners.places++;
+    const place: Place = new Place(topic, client, listeners, () => {
+      this.open--;
+      decrement(this.perClient, client);
+      if (decrement(listeners.clients, client) === 0) decrement(this.topicsPerClient, client);
+      if (--listeners.places === 0) {
+        this.topics.delete(key);
+        this.bus.leave(topic);
+      }
+    });
+    return place;
+  }
+
+  redPackEvents(place: LivePlace, recent: number, options: SubscribeOptions) {
+    const { feed, listeners } = this.attach(place, 'events', options);
     // Live events that arrive while the snapshot is read wait behind it; those it already
     // holds (a sequence it includes) are not sent twice.
-    void this.latestAfterFirstPoll(topic, listeners, recent > 0)
+    void this.latestAfterFirstPoll(place.topic, listeners, recent > 0)
       .catch(() => undefined)
       .then(async (state) => {
         const snapshot = state && recent > 0 ? snapshotEvents(state.head, recent, new Date()) : [];
@@ -187,10 +291,10 @@ export class LiveHub {
     return feed;
   }
 
-  channelTotals(topic: Topic, options: SubscribeOptions) {
-    const { feed, listeners } = this.attach(topic, 'totals', options);
+  channelTotals(place: LivePlace, options: SubscribeOptions) {
+    const { feed, listeners } = this.attach(place, 'totals', options);
     // The current totals first, unless newer ones arrived while they were read.
-    void this.latestAfterFirstPoll(topic, listeners, false).then(
+    void this.latestAfterFirstPoll(place.topic, listeners, false).then(
       (state) => {
         const newer = feed.heldItems.some((item) => 'data' in item);
         feed.release(state?.totals && !newer ? [{ data: state.totals }] : []);
@@ -200,36 +304,67 @@ export class LiveHub {
     return feed;
   }
 
-  private attach<K extends 'events' | 'totals'>(topic: Topic, kind: K, options: SubscribeOptions) {
-    const key = topicKey(topic);
-    const { maxSubscriptions, maxPerClient, maxTopics } = this.limits;
-    const clientCount = this.perClient.get(options.client) ?? 0;
+  /** Refuses a place past a limit (throws); else whether it starts a new topic here. */
+  private admissible(key: string, client: string): boolean {
+    const { maxSubscriptions, maxPerClient, maxTopics, maxTopicsPerClient } = this.limits;
     if (this.open >= maxSubscriptions)
       throw limit(
         'subscriptions',
         `This gateway holds its ${maxSubscriptions} subscriptions; retry later or on another replica.`,
       );
-    if (clientCount >= maxPerClient)
+    if ((this.perClient.get(client) ?? 0) >= maxPerClient)
       throw limit(
         'subscriptionsPerClient',
         `You hold the ${maxPerClient} subscriptions one client may hold open.`,
       );
-    if (!this.topics.has(key) && this.topics.size >= maxTopics)
+    if (this.topics.has(key)) return false;
+    const held = this.topicsPerClient.get(client) ?? 0;
+    if (held >= maxTopicsPerClient)
+      throw limit(
+        'liveChannelsPerClient',
+        `You subscribe to ${held} channels (or sessionId filters) on this gateway, as many as one client may and still make it follow another; subscribe to one it already follows, or unsubscribe from one.`,
+      );
+    if (this.topics.size >= maxTopics)
       throw limit(
         'liveChannels',
         `This gateway follows its ${maxTopics} channels; subscribe to one of them, or retry later.`,
       );
+    return true;
+  }
 
-    let listeners = this.topics.get(key);
-    if (!listeners) {
-      listeners = { topic, events: new Set(), totals: new Set(), nextMessage: [] };
-      this.topics.set(key, listeners);
-      const joined = listeners;
-      this.bus.join(topic, (message) => this.deliver(joined, message));
-    }
+  /** Starts following a topic here. */
+  private follow(topic: Topic, key: string): TopicListeners {
+    const listeners: TopicListeners = {
+      topic,
+      events: new Set(),
+      totals: new Set(),
+      nextMessage: [],
+      clients: new Map(),
+      places: 0,
+    };
+    this.topics.set(key, listeners);
+    // A new poller's walk is paid by the oldest client in it: the one that started it, as long
+    // as it stays (a Map keeps insertion order).
+    this.bus.join(
+      topic,
+      (message) => this.deliver(listeners, message),
+      () => listeners.clients.keys().next().value,
+    );
+    return listeners;
+  }
+
+  /** The place's stream: it holds the place until it ends. */
+  private attach<K extends 'events' | 'totals'>(
+    held: LivePlace,
+    kind: K,
+    options: SubscribeOptions,
+  ) {
+    const place = held as Place;
+    if (!(place instanceof Place) || place.state !== 'reserved')
+      throw new Error('live hub: a subscription needs a place of its own, reserved and unused');
+    place.state = 'streaming';
+    const { listeners } = place;
     const metricKind = kind === 'events' ? 'redPackEvents' : 'channelTotals';
-    this.open++;
-    this.perClient.set(options.client, clientCount + 1);
     this.metrics.subscribed(metricKind, 1);
     const set = listeners[kind] as Set<Feed<unknown>>;
     const feed: Feed<unknown> = new Feed(
@@ -241,15 +376,8 @@ export class LiveHub {
       },
       () => {
         set.delete(feed);
-        this.open--;
-        const left = (this.perClient.get(options.client) ?? 1) - 1;
-        if (left > 0) this.perClient.set(options.client, left);
-        else this.perClient.delete(options.client);
         this.metrics.subscribed(metricKind, -1);
-        if (listeners.events.size === 0 && listeners.totals.size === 0) {
-          this.topics.delete(key);
-          this.bus.leave(topic);
-        }
+        place.end();
       },
     );
     set.add(feed);
@@ -299,6 +427,36 @@ export class LiveHub {
         return;
     }
   }
+}
+
+/** Adds one to a count; the new count. */
+function increment(counts: Map<string, number>, key: string): number {
+  const count = (counts.get(key) ?? 0) + 1;
+  counts.set(key, count);
+  return count;
+}
+
+/** Takes one from a count, forgetting it at zero; the new count. */
+function decrement(counts: Map<string, number>, key: string): number {
+  const count = (counts.get(key) ?? 1) - 1;
+  if (count > 0) counts.set(key, count);
+  else counts.delete(key);
+  return count;
+}
+
+/** The client's budget for new topics is spent (budget.ts): when it may try again. */
+function rateLimited(retryAfterMs: number): GraphQLError {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new GraphQLError(
+    `You have started following too many channels (or sessionId filters) lately; retry in ${seconds} s, or subscribe to one already followed.`,
+    {
+      extensions: {
+        code: ErrorCode.RateLimited,
+        limit: 'liveUpstreamCalls',
+        retryAfterSeconds: seconds,
+      },
+    },
+  );
 }
 
 function limit(name: string, message: string): GraphQLError {

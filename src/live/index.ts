@@ -1,7 +1,8 @@
 /**
  * Live updates, assembled: the pollers read Polyv through the same pages as queries (signed
- * client, rate limit, breaker, page cache, metrics), the bus decides who polls and carries the
- * messages (bus.ts), and the hub hands them to this process's subscribers (hub.ts).
+ * client, rate limit, breaker, page cache, metrics), within what live polling may spend
+ * (budget.ts), the bus decides who polls and carries the messages (bus.ts), and the hub hands
+ * them to this process's subscribers (hub.ts).
  */
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { GatewayConfig } from '../config/index.js';
@@ -13,6 +14,8 @@ import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { walkAll } from '../pagination/walk.js';
 import { RecordBudget, type PolyvPages } from '../polyv/pages.js';
+import type { BucketOptions, TokenBuckets } from '../ratelimit/tokenBucket.js';
+import { LiveBudget } from './budget.js';
 import { LiveBus } from './bus.js';
 import { LiveHub } from './hub.js';
 import { HEAD_SIZE, TopicPoller, type Topic, type TopicState } from './poller.js';
@@ -29,6 +32,8 @@ export interface LiveOptions {
   limits: Pick<GatewayConfig['limits'], 'requestTimeoutMs' | 'summaryMaxRecords'>;
   metrics: GatewayMetrics;
   logger: Logger;
+  /** The gateway's token buckets (in Redis when configured), by namespace. */
+  buckets(namespace: string, options: BucketOptions): TokenBuckets;
   /** The one error formatter, so a poll's failure reads as the same failure in a query. */
   formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
 }
@@ -40,23 +45,38 @@ export function startLive(options: LiveOptions): { hub: LiveHub; bus: LiveBus } 
     deadline: Date.now() + limits.requestTimeoutMs,
   });
   const filterOf = (topic: Topic) => ({ channelId: topic.channelId, sessionId: topic.sessionId });
-
+  const budget = new LiveBudget({
+    ceiling: options.buckets('bucket:live:', live.ceiling),
+    clients: options.buckets('bucket:live-client:', live.clientBudget),
+  });
   const newPoller = (topic: Topic, resumeFrom?: TopicState) =>
     new TopicPoller(
       topic,
       {
-        readHead: (polled, pageNumber, pageSize) =>
+        readHead: async (polled, pageNumber, pageSize, call) => {
+          // Within the ceiling; a topic's first head read was paid by its client at subscribe.
+          if (call) await budget.spend(call.signal);
           // Past every cache read (a poll is there to see what changed), but into the cache.
-          redPacks.fetchPage(
+          return redPacks.fetchPage(
             pages,
             { ...filterOf(polled), pageNumber, pageSize, fresh: true },
             callOptions(),
-          ),
-        walkTotals: (walked) => {
-          const list = redPacks.read(
+          );
+        },
+        walkTotals: (walked, call) => {
+          const read = redPacks.read(
             { pages, options: callOptions(), held: new RecordBudget(Number.MAX_SAFE_INTEGER) },
             filterOf(walked),
           );
+          // Each page is paid for, and asked for only while someone listens: a walk of a topic
+          // left half way asks for no other page (those in flight are let finish).
+          const list = {
+            ...read,
+            fetchWholePage: async (pageNumber: number, pageSize: number, fresh: boolean) => {
+              if (call) await budget.spend(call.signal, call.payer);
+              return read.fetchWholePage(pageNumber, pageSize, fresh);
+            },
+          };
           return walkAll(list, limits.summaryMaxRecords, () => {
             const builder = redPackSummaryBuilder();
             let head: RedPackModel[] | undefined;
@@ -101,8 +121,10 @@ export function startLive(options: LiveOptions): { hub: LiveHub; bus: LiveBus } 
       maxSubscriptions: live.maxSubscriptions,
       maxPerClient: live.maxPerClient,
       maxTopics: live.maxChannels,
+      maxTopicsPerClient: live.maxChannelsPerClient,
       maxQueued: live.maxQueued,
     },
+    budget,
     {
       subscribed: (field, delta) => metrics.liveSubscriptions.inc({ field }, delta),
       dropped: (reason) => metrics.liveDropped.inc({ reason }),

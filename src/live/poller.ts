@@ -7,6 +7,7 @@
  */
 import type { RedPackModel } from '../domain/models.js';
 import type { RedPackSummaryBuilder, RedPackSummaryModel } from '../domain/summaries.js';
+import type { LiveCall } from './budget.js';
 import {
   changesBetween,
   EMPTY_HEAD,
@@ -58,15 +59,23 @@ export const TOTALS_RESYNC_MS = 10 * 60_000;
 const TOTALS_RETRY_MS = 60_000;
 
 export interface PollerDependencies {
-  /** One page of the topic's list, newest first, past every cache read. */
+  /**
+   * One page of the topic's list, newest first, past every cache read. `call` (given by whoever
+   * polls) says who pays and when to give up: see budget.ts.
+   */
   readHead(
     topic: Topic,
     pageNumber: number,
     pageSize: number,
+    call?: LiveCall,
   ): Promise<{ items: RedPackModel[]; totalItems: number }>;
-  /** Every red pack of the topic added up; `head` is the newest HEAD_SIZE of the same walk. */
+  /**
+   * Every red pack of the topic added up; `head` is the newest HEAD_SIZE of the same walk. A walk
+   * checks `call` before each page: once the topic is left, it asks for no other.
+   */
   walkTotals(
     topic: Topic,
+    call?: LiveCall,
   ): Promise<{ builder: RedPackSummaryBuilder; head: RedPackModel[]; asOf: Date }>;
   /** Turns a failure into what a client sees (the gateway's one error formatter). */
   describeError(error: unknown): LiveError;
@@ -103,15 +112,20 @@ export class TopicPoller {
     };
   }
 
-  /** One poll: what subscribers must be told, in order (often nothing). */
-  async poll(): Promise<LiveMessage[]> {
+  /**
+   * One poll: what subscribers must be told, in order (often nothing). Once `call.signal` is
+   * aborted (the topic was left), it rejects with no other call to Polyv: a poll given up is not
+   * a failure to tell anyone about.
+   */
+  async poll(call?: LiveCall): Promise<LiveMessage[]> {
     const messages: LiveMessage[] = [];
     const { now } = this.dependencies;
     let items: RedPackModel[];
     let totalItems: number;
     try {
-      ({ items, totalItems } = await this.readNewHead());
+      ({ items, totalItems } = await this.readNewHead(call));
     } catch (error) {
+      call?.signal.throwIfAborted();
       const described = this.dependencies.describeError(error);
       const code = described.extensions['code'];
       // Told once per failure, not once per poll; the stream stays open and resumes by itself.
@@ -140,7 +154,7 @@ export class TopicPoller {
 
     // After a failure, the totals are sent again even unchanged: subscribers learn it is over.
     const totals =
-      (await this.updateTotals(items)) ??
+      (await this.updateTotals(items, call)) ??
       (recovered && this.lastTotals
         ? { type: 'totals' as const, totals: this.lastTotals }
         : undefined);
@@ -153,9 +167,9 @@ export class TopicPoller {
    * The list's newest red packs: one page, or more when more arrived since the last poll than
    * one page holds (up to MAX_HEAD_PAGES; past that, totals are walked again).
    */
-  private async readNewHead() {
+  private async readNewHead(call: LiveCall | undefined) {
     const { readHead } = this.dependencies;
-    const first = await readHead(this.topic, 1, HEAD_SIZE);
+    const first = await readHead(this.topic, 1, HEAD_SIZE, call);
     const items = [...first.items];
     if (!this.head) return { items, totalItems: first.totalItems };
     const known = new Set(this.head.redPacks.map((redPack) => redPack.id));
@@ -172,25 +186,29 @@ export class TopicPoller {
         break;
       }
       pageNumber++;
-      items.push(...(await readHead(this.topic, pageNumber, HEAD_SIZE)).items);
+      items.push(...(await readHead(this.topic, pageNumber, HEAD_SIZE, call)).items);
     }
     return { items, totalItems: first.totalItems };
   }
 
   /** Keeps the totals current; the message to send when they changed. */
-  private async updateTotals(items: RedPackModel[]): Promise<LiveMessage | undefined> {
+  private async updateTotals(
+    items: RedPackModel[],
+    call: LiveCall | undefined,
+  ): Promise<LiveMessage | undefined> {
     const now = this.dependencies.now();
     if (this.totals && now - this.totals.builtAt > TOTALS_RESYNC_MS) this.totals = undefined;
     if (!this.totals) {
       if (now < this.totalsRetryAt) return undefined;
       try {
-        const walked = await this.dependencies.walkTotals(this.topic);
+        const walked = await this.dependencies.walkTotals(this.topic, call);
         this.totals = {
           builder: walked.builder,
           base: walked.head,
           builtAt: walked.asOf.getTime(),
         };
       } catch (error) {
+        call?.signal.throwIfAborted();
         this.totalsRetryAt = now + TOTALS_RETRY_MS;
         return { type: 'error', about: 'totals', error: this.dependencies.describeError(error) };
       }

@@ -155,7 +155,7 @@ export const resolvers: Resolvers = {
 
   Subscription: {
     redPackEvents: {
-      subscribe: (_, { channelId, sessionId, recent }, context) => {
+      subscribe: async (_, { channelId, sessionId, recent }, context) => {
         const live = liveOf(context);
         const topic = liveTopic(context, channelId, sessionId);
         if (!Number.isInteger(recent) || recent < 0 || recent > 100)
@@ -163,23 +163,35 @@ export const resolvers: Resolvers = {
             `\`recent\` must be a whole number from 0 to 100; got ${recent}.`,
             'recent',
           );
-        return live.admit((beforeSnapshot) =>
-          live.hub.redPackEvents(topic, recent, {
-            client: context.client,
-            onDrop: live.drop,
-            beforeSnapshot,
-          }),
-        );
+        // The hub's place first (its limits; a channel it did not follow is paid from the key's
+        // live budget), then the subscription's own (its document, its snapshot's turn).
+        const place = await live.hub.reserve(topic, context.client);
+        try {
+          return await live.admit((beforeSnapshot) =>
+            live.hub.redPackEvents(place, recent, {
+              client: context.client,
+              onDrop: live.drop,
+              beforeSnapshot,
+            }),
+          );
+        } finally {
+          place.release();
+        }
       },
       resolve: unwrapLive,
     },
     channelTotals: {
-      subscribe: (_, { channelId, sessionId }, context) => {
+      subscribe: async (_, { channelId, sessionId }, context) => {
         const live = liveOf(context);
         const topic = liveTopic(context, channelId, sessionId);
-        return live.admit(() =>
-          live.hub.channelTotals(topic, { client: context.client, onDrop: live.drop }),
-        );
+        const place = await live.hub.reserve(topic, context.client);
+        try {
+          return await live.admit(() =>
+            live.hub.channelTotals(place, { client: context.client, onDrop: live.drop }),
+          );
+        } finally {
+          place.release();
+        }
       },
       resolve: unwrapLive,
     },
