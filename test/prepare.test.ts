@@ -115,7 +115,8 @@ describe('OperationPreparer', () => {
     const { prepared } = preparer().prepare('{\n  __typename\n}');
     if (!('document' in prepared)) throw new Error('not prepared');
     const operation = prepared.document.definitions[0]! as { loc?: Record<string, unknown> };
-    expect(Object.keys(operation.loc!).sort()).toEqual(['end', 'source', 'start']);
+    expect(Object.keys(operation.loc!).sort()).toEqual(['end', 'source', 'start', 'startToken']);
+    expect(operation.loc!.startToken).toEqual({ line: 1, column: 1 });
   });
 
   it('refuses a document over the size limit before parsing it, and one over the token budget while parsing', () => {
