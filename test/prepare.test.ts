@@ -137,6 +137,15 @@ describe('OperationPreparer', () => {
     );
   });
 
+  it('answers a subscription whose directive argument graphql-js cannot read as invalid, not as a crash', () => {
+    const { prepared } = preparer().prepare(
+      'subscription S { a: __typename(a: $a) @include(if: "") }',
+    );
+    expect('errors' in prepared && prepared.errors[0]!.extensions.code).toBe(
+      'GRAPHQL_VALIDATION_FAILED',
+    );
+  });
+
   it('hides suggestions when schema details are hidden, and refuses introspection when it is off', () => {
     const suggested = preparer().prepare('{ chanel(id: "1") { id } }').prepared;
     expect('errors' in suggested && suggested.errors[0]!.message).toMatch(/Did you mean/);

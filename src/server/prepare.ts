@@ -152,7 +152,16 @@ export class OperationPreparer {
           { max: limits.maxValidationWork, ...BEFORE_EXECUTION },
         ),
       );
-    const invalid = validate(schema, document, this.rules);
+    let invalid: readonly GraphQLError[];
+    try {
+      invalid = validate(schema, document, this.rules);
+    } catch (error) {
+      // graphql-js 16's single-root-field rule for subscriptions reads directive arguments with
+      // the executor's own code, which throws on a literal other rules report (`@include(if:
+      // "")`): the document is as invalid, and says so as one error.
+      if (!(error instanceof GraphQLError)) throw error;
+      invalid = [error];
+    }
     if (invalid.length > 0)
       return {
         errors: invalid.map((error) =>
