@@ -402,9 +402,14 @@ async function campaign<T>(
     // memory. (Lines left by a failed property are checked by the last test.)
     stack.emulator.resetCounters();
     // Between properties, so that garbage of one does not pile up on the next and inflate RSS.
-    collectGarbage();
+    const { rss, heapUsed, heapTotal } = settledMemory();
+    memoryByProperty.push({ name, rss, heapUsed, heapTotal });
   }
 }
+
+/** Memory after each property (after a full GC): where RSS grows, if it does. */
+const memoryByProperty: { name: PropertyName; rss: number; heapUsed: number; heapTotal: number }[] =
+  [];
 
 function checkLogs(): void {
   for (const line of stack.logs) {
@@ -2179,6 +2184,12 @@ describe('bad-input campaign', () => {
         `  log lines checked for the secret: ${logLinesChecked}`,
         `  shortest request for each error code:`,
         ...[...exampleByCode].map(([code, text]) => `    ${code}: ${text.slice(0, 400)}`),
+        `  after each property, RSS / heap used / heap total: ${memoryByProperty
+          .map(
+            ({ name, rss, heapUsed, heapTotal }) =>
+              `${name} ${mb(rss)} / ${mb(heapUsed)} / ${mb(heapTotal)}`,
+          )
+          .join(', ')}`,
         `  RSS before ${mb(memoryBefore.rss)}, after ${mb(memoryAfter.rss)},` +
           ` growth ${mb(memoryAfter.rss - memoryBefore.rss)} (bound ${mb(RSS_GROWTH_BOUND)});` +
           ` heap used ${mb(memoryBefore.heapUsed)} → ${mb(memoryAfter.heapUsed)}` +
