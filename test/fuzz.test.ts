@@ -2079,6 +2079,9 @@ describe('bad-input campaign', () => {
     timeoutFor(120_000),
   );
 
+  // Findings of earlier campaigns, sent as they were found whatever the seeds: an empty
+  // operationName (src/server/executor.ts compiled the document's only operation, which Apollo
+  // had not resolved) and root @skip/@include in a subscription (src/server/subscriptionRoot.ts).
   it.each([
     {
       finding: 'an empty operationName, answered 500 from its second request (compiled)',

@@ -8,8 +8,10 @@
  * - **Before validating:** the work graphql-js's overlapping-fields rule would do (the one rule
  *   whose cost grows with the square of a selection's same-named fields) is estimated in one
  *   linear walk and refused past a budget, before any of it is spent (`overlapWork`).
- * - **Validation:** graphql-js's rules and ours (limits/validation.ts); with schema details
- *   hidden (production), no "Did you mean …?" (what Apollo's own plugin strips for queries).
+ * - **Validation:** graphql-js's rules and ours (limits/validation.ts), its single-root-field
+ *   rule for subscriptions replaced by one that does not throw (subscriptionRoot.ts); with schema
+ *   details hidden (production), no "Did you mean …?" (what Apollo's own plugin strips for
+ *   queries).
  * - **Documents are kept once per text**, byte-bounded by what they hold (an estimate of the
  *   AST, not the text), and without their token chain: a parsed document links every token of
  *   its text (~500 bytes a field), and a subscription keeps its document for as long as it
@@ -26,6 +28,7 @@ import {
   GraphQLError,
   Kind,
   parse,
+  SingleFieldSubscriptionsRule,
   specifiedRules,
   validate,
   type DocumentNode,
@@ -36,6 +39,7 @@ import {
 import { LRUCache } from 'lru-cache';
 import { limitExceeded } from './limits/cost.js';
 import { KnownOperationTypes, NoIntrospection } from './limits/validation.js';
+import { SubscriptionSingleRootField } from './subscriptionRoot.js';
 
 export interface PrepareLimits {
   maxDocumentBytes: number;
@@ -85,7 +89,10 @@ export class OperationPreparer {
       sizeCalculation: (prepared) => ('bytes' in prepared ? prepared.bytes : 1_000),
     });
     this.rules = [
-      ...specifiedRules,
+      // graphql-js's single-root-field rule throws on some root @skip/@include (subscriptionRoot.ts).
+      ...specifiedRules.map((rule) =>
+        rule === SingleFieldSubscriptionsRule ? SubscriptionSingleRootField : rule,
+      ),
       KnownOperationTypes,
       ...(options.introspection ? [] : [NoIntrospection]),
     ];
