@@ -67,8 +67,11 @@ export interface PreparedDocument {
   bytes: number;
 }
 
-/** What preparing answered: the document, or the errors to answer with (nothing ran). */
-export type Prepared = PreparedDocument | { errors: GraphQLError[] };
+/**
+ * What preparing answered: the document, or the errors to answer with (nothing ran), with what
+ * keeping them costs when they hold more than their messages (the text, nodes of the document).
+ */
+export type Prepared = PreparedDocument | { errors: GraphQLError[]; bytes?: number };
 
 /** Bytes a kept AST node weighs (measured: 1,500 fields, tokens dropped, 580 kB: ~190 B a node). */
 const BYTES_PER_NODE = 220;
@@ -86,7 +89,7 @@ export class OperationPreparer {
   constructor(private readonly options: PrepareOptions) {
     this.documents = new LRUCache({
       maxSize: options.maxCachedBytes ?? 32 * 1024 * 1024,
-      sizeCalculation: (prepared) => ('bytes' in prepared ? prepared.bytes : 1_000),
+      sizeCalculation: (prepared) => prepared.bytes ?? 1_000,
     });
     this.rules = [
       // graphql-js's single-root-field rule throws on some root @skip/@include (subscriptionRoot.ts).
@@ -148,7 +151,11 @@ export class OperationPreparer {
         error instanceof GraphQLError
           ? error
           : new GraphQLError('Syntax Error: the document nests too deeply to be read.');
-      return refused(withCode(syntax, ApolloServerErrorCode.GRAPHQL_PARSE_FAILED));
+      // The error keeps the text (its source, for locations).
+      return {
+        errors: [withCode(syntax, ApolloServerErrorCode.GRAPHQL_PARSE_FAILED)],
+        bytes: bytes + 1_000,
+      };
     }
     const work = overlapWork(document, limits.maxValidationWork);
     if (work > limits.maxValidationWork)
@@ -178,6 +185,10 @@ export class OperationPreparer {
             this.options.hideSchemaDetails ? withoutSuggestions(error.message) : error.message,
           ),
         ),
+        // Its errors' nodes are kept with it: without their tokens (through one node's, every
+        // token of the text: ~300 kB for a 17 kB document, which was counted as 1 kB), and
+        // weighed as a valid document is, the nodes at most.
+        bytes: bytes + BYTES_PER_NODE * dropTokens(document),
       };
     return { document, hash, bytes: bytes + BYTES_PER_NODE * dropTokens(document) };
   }
