@@ -170,9 +170,9 @@ export class OperationPreparer {
     try {
       invalid = validate(schema, document, this.rules);
     } catch (error) {
-      // graphql-js 16's single-root-field rule for subscriptions reads directive arguments with
-      // the executor's own code, which throws on a literal other rules report (`@include(if:
-      // "")`): the document is as invalid, and says so as one error.
+      // A rule that throws instead of reporting: graphql-js 16's single-root-field rule for
+      // subscriptions did (`@include(if: "")`) until subscriptionRoot.ts replaced it. The
+      // document is as invalid, and says so as one error.
       if (!(error instanceof GraphQLError)) throw error;
       invalid = [error];
     }
