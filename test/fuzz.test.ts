@@ -439,12 +439,17 @@ function settledMemory(): NodeJS.MemoryUsage {
 /**
  * How many times a case is sent: the same request again must answer as cleanly, and with the
  * same status (a document compiled from its second request on once answered 500 only then).
+ * Repeated where the documents are random (properties 2, 2c, 4b): the other properties send a
+ * few fixed documents thousands of times, or mostly text that never parses. (Repeating those
+ * too sent 1,850 more requests, found nothing more, and added 50 MB of RSS, none of it heap
+ * still in use: over the memory bound below.)
  */
 const REPEATS = fc.constantFrom(1, 1, 1, 1, 1, 2, 2, 3);
+const ONCE = fc.constant(1);
 
-/** A case sent one to three times; each answer clean, all with the status of the first. */
-const repeated = (arbitrary: fc.Arbitrary<RawRequest>) =>
-  fc.tuple(arbitrary, REPEATS).map(([request, times]) => ({ request, times }));
+/** A case sent one to three times (`times`); each answer clean, all with the first's status. */
+const repeated = (arbitrary: fc.Arbitrary<RawRequest>, times: fc.Arbitrary<number> = REPEATS) =>
+  fc.tuple(arbitrary, times).map(([request, times]) => ({ request, times }));
 
 async function expectCleanEveryTime(
   name: PropertyName,
@@ -470,9 +475,13 @@ async function expectCleanEveryTime(
   return answers;
 }
 
-/** A property of requests, each sent one to three times and judged clean every time. */
-const requestCampaign = (name: PropertyName, arbitrary: fc.Arbitrary<RawRequest>) =>
-  campaign(name, repeated(arbitrary), async (sends) => {
+/** A property of requests, each sent once (or `times`) and judged clean every time. */
+const requestCampaign = (
+  name: PropertyName,
+  arbitrary: fc.Arbitrary<RawRequest>,
+  times: fc.Arbitrary<number> = ONCE,
+) =>
+  campaign(name, repeated(arbitrary, times), async (sends) => {
     await expectCleanEveryTime(name, sends);
   });
 
@@ -1969,7 +1978,7 @@ describe('bad-input campaign', () => {
             headers: { 'apollo-require-preflight': 'true' },
           });
         });
-      await requestCampaign('operationTypes', request);
+      await requestCampaign('operationTypes', request, REPEATS);
     },
     timeoutFor(120_000),
   );
@@ -2074,7 +2083,7 @@ describe('bad-input campaign', () => {
   it(
     testName('envelopes', 'property 4b: request envelopes and persisted queries'),
     async () => {
-      await requestCampaign('envelopes', envelopeRequest);
+      await requestCampaign('envelopes', envelopeRequest, REPEATS);
     },
     timeoutFor(120_000),
   );
