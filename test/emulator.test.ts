@@ -13,6 +13,9 @@ import {
   KNOWN_ALLOT_TYPES,
   KNOWN_RED_PACK_STATUSES,
   KNOWN_RED_PACK_TYPES,
+  MAX_FAULT_COUNT,
+  MAX_LATENCY_MS,
+  MAX_LIVE_EVERY_MS,
   createDemoDataset,
   insertIncome,
   insertRedPack,
@@ -1007,7 +1010,11 @@ describe('counters and the control API', () => {
     await control('latency', { ms: 0 });
 
     expect((await control('faults', { fault: 'meteor' })).status).toBe(400);
-    expect((await control('nothing', {})).status).toBe(404);
+    expect(await control('nothing', {})).toMatchObject({ status: 404 });
+    expect(JSON.parse((await control('nothing', {})).text)).toEqual({
+      error: 'no control action POST nothing',
+      code: 'UNKNOWN_ACTION',
+    });
     const reset = JSON.parse((await control('reset', {})).text);
     expect(reset).toMatchObject({ totalCalls: 0 });
   });
@@ -1025,6 +1032,218 @@ describe('counters and the control API', () => {
     const record = incomeSchema.parse(JSON.parse(added.text));
     expect(emulator.store.income[0]?.outTradeNo).toBe(record.outTradeNo);
     expect((await control('red-packs', { channelId: '42' })).status).toBe(400);
+  });
+});
+
+describe('the control API refuses browsers, bodies not declared JSON and values out of range (issue 20, point 12)', () => {
+  let emulator: PolyvEmulator;
+  beforeAll(async () => {
+    emulator = await startEmulator();
+  });
+  afterAll(() => emulator.close());
+
+  const call = async (
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = { 'content-type': 'application/json' },
+  ) => {
+    const answer = await send(`${emulator.url}/__emulator/${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: answer.status, body: JSON.parse(answer.text) as Record<string, unknown> };
+  };
+
+  it("refuses a cross-site page's simple POST (text/plain, no preflight) with a coded 403, changing nothing", async () => {
+    // What a page on any site can make a browser send to 127.0.0.1 without asking anyone.
+    const forged = await call('POST', 'latency', '{"ms":1000000000000}', {
+      'content-type': 'text/plain',
+      origin: 'https://evil.example',
+      'sec-fetch-site': 'cross-site',
+    });
+    expect(forged.status).toBe(403);
+    expect(forged.body).toMatchObject({ code: 'CROSS_ORIGIN_REFUSED' });
+    expect(emulator.latencyMs).toBe(0);
+    // Any Origin but the emulator's own: another local port, or a sandboxed page's "null".
+    for (const origin of ['http://127.0.0.1:1', 'null', 'http://localhost:3000'])
+      expect(
+        (await call('POST', 'reset', {}, { 'content-type': 'application/json', origin })).status,
+      ).toBe(403);
+    // A no-cors GET (an <img> or <script> tag) carries no Origin, but its Sec-Fetch-Site tells.
+    for (const site of ['cross-site', 'same-site'])
+      expect(await call('GET', 'stats', undefined, { 'sec-fetch-site': site })).toMatchObject({
+        status: 403,
+        body: { code: 'CROSS_ORIGIN_REFUSED' },
+      });
+    // What scripts send, and what a browser sends typing the URL: allowed.
+    expect((await call('GET', 'stats', undefined, {})).status).toBe(200);
+    expect((await call('GET', 'stats', undefined, { 'sec-fetch-site': 'none' })).status).toBe(200);
+    expect(
+      (
+        await call(
+          'POST',
+          'latency',
+          { ms: 0 },
+          { 'content-type': 'application/json', origin: emulator.url },
+        )
+      ).status,
+    ).toBe(200);
+  });
+
+  it('refuses a body not declared application/json with a coded 415', async () => {
+    for (const headers of [
+      { 'content-type': 'text/plain' },
+      { 'content-type': 'application/x-www-form-urlencoded' },
+      { 'content-type': 'multipart/form-data; boundary=x' },
+      { 'content-type': 'application/jsonp' },
+    ]) {
+      const refused = await call('POST', 'latency', { ms: 5 }, headers);
+      expect(refused).toMatchObject({ status: 415, body: { code: 'UNSUPPORTED_MEDIA_TYPE' } });
+    }
+    // A body without any content-type (fetch would say text/plain: send it raw).
+    const { request } = await import('node:http');
+    const bare = await new Promise<number>((resolve, reject) => {
+      const outgoing = request(
+        `${emulator.url}/__emulator/latency`,
+        { method: 'POST' },
+        (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        },
+      );
+      outgoing.on('error', reject);
+      outgoing.end('{"ms":5}');
+    });
+    expect(bare).toBe(415);
+    expect(emulator.latencyMs).toBe(0);
+    expect(
+      (
+        await call(
+          'POST',
+          'latency',
+          { ms: 0 },
+          { 'content-type': 'Application/JSON; charset=utf-8' },
+        )
+      ).status,
+    ).toBe(200);
+    // No body at all needs no content-type.
+    expect((await call('POST', 'reset', undefined, {})).status).toBe(200);
+  });
+
+  it.each([
+    [
+      'POST',
+      'latency',
+      { ms: 1e12 },
+      { code: 'OUT_OF_RANGE', field: 'ms', min: 0, max: MAX_LATENCY_MS },
+    ],
+    [
+      'POST',
+      'latency',
+      { ms: -1 },
+      { code: 'OUT_OF_RANGE', field: 'ms', min: 0, max: MAX_LATENCY_MS },
+    ],
+    ['POST', 'latency', { ms: '20' }, { code: 'OUT_OF_RANGE', field: 'ms' }],
+    ['POST', 'latency', {}, { code: 'INVALID_FIELD', field: 'ms' }],
+    ['POST', 'latency', { ms: 5, seconds: 1 }, { code: 'UNKNOWN_FIELD', field: 'seconds' }],
+    [
+      'POST',
+      'faults',
+      { fault: 'http503', count: MAX_FAULT_COUNT + 1 },
+      { code: 'OUT_OF_RANGE', field: 'count', min: 1, max: MAX_FAULT_COUNT },
+    ],
+    ['POST', 'faults', { fault: 'http503', count: 1e15 }, { code: 'OUT_OF_RANGE', field: 'count' }],
+    ['POST', 'faults', { fault: 'http503', count: 0 }, { code: 'OUT_OF_RANGE', field: 'count' }],
+    ['POST', 'faults', { fault: 'http503', count: 1.5 }, { code: 'OUT_OF_RANGE', field: 'count' }],
+    ['POST', 'faults', { fault: 'meteor' }, { code: 'INVALID_FIELD', field: 'fault' }],
+    ['POST', 'faults', { count: 2 }, { code: 'INVALID_FIELD', field: 'fault' }],
+    [
+      'POST',
+      'faults',
+      { fault: 'http503', endpoint: 'everything' },
+      { code: 'INVALID_FIELD', field: 'endpoint' },
+    ],
+    [
+      'POST',
+      'live',
+      { channelId: '2812610', everyMs: MAX_LIVE_EVERY_MS + 1 },
+      { code: 'OUT_OF_RANGE', field: 'everyMs', min: 10, max: MAX_LIVE_EVERY_MS },
+    ],
+    [
+      'POST',
+      'live',
+      { channelId: '2812610', everyMs: 1 },
+      { code: 'OUT_OF_RANGE', field: 'everyMs' },
+    ],
+    [
+      'POST',
+      'live',
+      { channelId: 'x'.repeat(10_000) },
+      { code: 'INVALID_FIELD', field: 'channelId' },
+    ],
+    ['POST', 'live', { channelId: -5 }, { code: 'INVALID_FIELD', field: 'channelId' }],
+    ['POST', 'red-packs', { channelId: 1e21 }, { code: 'INVALID_FIELD', field: 'channelId' }],
+    [
+      'POST',
+      'red-packs',
+      { channelId: '2812610', amountFen: 1e12 },
+      { code: 'UNKNOWN_FIELD', field: 'amountFen' },
+    ],
+    [
+      'POST',
+      'receives',
+      { redPackId: 'f'.repeat(65) },
+      { code: 'INVALID_FIELD', field: 'redPackId' },
+    ],
+    ['POST', 'income', { channelId: {} }, { code: 'INVALID_FIELD', field: 'channelId' }],
+    ['DELETE', 'live', { channelId: true }, { code: 'INVALID_FIELD', field: 'channelId' }],
+    ['POST', 'reset', { everything: true }, { code: 'UNKNOWN_FIELD', field: 'everything' }],
+    [
+      'DELETE',
+      'faults',
+      { endpoint: 'incomeDetail' },
+      { code: 'UNKNOWN_FIELD', field: 'endpoint' },
+    ],
+  ])('%s %s %j: a coded 400 naming the field', async (method, action, body, expected) => {
+    const before = JSON.stringify({
+      latency: emulator.latencyMs,
+      faults: emulator.pendingFaults,
+      live: emulator.liveSchedules,
+    });
+    const refused = await call(method, action, body);
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject(expected);
+    expect(String(refused.body['error'])).toContain(String(expected.field));
+    if ('max' in expected)
+      expect(String(refused.body['error'])).toContain(`from ${expected.min} to ${expected.max}`);
+    expect(
+      JSON.stringify({
+        latency: emulator.latencyMs,
+        faults: emulator.pendingFaults,
+        live: emulator.liveSchedules,
+      }),
+    ).toBe(before);
+  });
+
+  it('bounds latency and live intervals in process too (past 2^31 - 1 ms a timer fires at once)', async () => {
+    expect(() => emulator.setLatency(1e12)).toThrow(RangeError);
+    expect(() => emulator.setLatency(MAX_LATENCY_MS + 1)).toThrow(RangeError);
+    emulator.setLatency(MAX_LATENCY_MS);
+    emulator.setLatency(0);
+    expect(() => emulator.startLive('2812610', 2 ** 31)).toThrow(RangeError);
+    await expect(startEmulator({ latencyMs: 1e12 })).rejects.toThrow(RangeError);
+    // The largest values allowed are taken as they are.
+    expect(await call('POST', 'latency', { ms: MAX_LATENCY_MS })).toEqual({
+      status: 200,
+      body: { latencyMs: MAX_LATENCY_MS },
+    });
+    emulator.setLatency(0);
+    expect((await call('POST', 'faults', { fault: 'qps', count: MAX_FAULT_COUNT })).body).toEqual({
+      pendingFaults: MAX_FAULT_COUNT,
+    });
+    emulator.clearFaults();
   });
 });
 

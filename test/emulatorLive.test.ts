@@ -199,11 +199,19 @@ describe('claims into red packs (insertReceive, POST /__emulator/receives)', () 
     const unknown = await control(emulator, 'POST', 'receives', { redPackId: 'f'.repeat(32) });
     expect(unknown).toEqual({
       status: 400,
-      body: { error: `insertReceive: ${'f'.repeat(32)} is not a red pack of the demo account` },
+      body: {
+        error: `insertReceive: ${'f'.repeat(32)} is not a red pack of the demo account`,
+        code: 'REFUSED',
+      },
     });
     expect(await control(emulator, 'POST', 'receives', {})).toEqual({
       status: 400,
-      body: { error: 'redPackId is required' },
+      body: {
+        error: 'redPackId is required: a string of 1 to 64 characters',
+        code: 'INVALID_FIELD',
+        field: 'redPackId',
+        expected: 'a string of 1 to 64 characters',
+      },
     });
     expect((await control(emulator, 'POST', 'receives', { redPackId: 7 })).status).toBe(400);
     const ended = emulator.store.redPacks.get('2812610')!.find((pack) => pack.status === '已结束')!;

@@ -9,9 +9,22 @@
  * secret. After the campaign the gateway must still be healthy, still answer exactly, and its
  * memory must not have grown without bound.
  *
- * Every property has a fixed seed (in the test name) so a failure replays exactly; fast-check
- * prints the seed, the path and the shrunk counterexample when one fails.
+ * Seeds and run counts come from the environment, with fixed defaults (what CI runs):
+ *
+ *   FUZZ_SEED   unset: each property's fixed seed below. An integer: every property's seed is
+ *               derived from it (FUZZ_SEED=0 gives the fixed seeds). `random`: a fresh one.
+ *   FUZZ_SCALE  multiplies every property's run count (default 1: 4,050 cases in all; 2.5 for
+ *               a campaign of 10,000). Test timeouts grow with it.
+ *   FUZZ_KEEP_GOING=1  a campaign: a failing case does not stop its property; every distinct
+ *               failure is kept (with its shortest case) and all are reported at the end.
+ *
+ * The seeds, the run counts and the exact command that replays the run are printed first, and
+ * again in every failure; fast-check adds the property's seed, the path and the shrunk
+ * counterexample. A failure may depend on what the gateway saw before (caches, compiled
+ * documents), so the faithful replay is the whole property: the printed command, with
+ * `-t '<test name>'` to run one.
  */
+import { randomInt } from 'node:crypto';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { gzipSync } from 'node:zlib';
@@ -36,8 +49,8 @@ import {
 import { buildSchema } from '../src/schema/index.js';
 import { startStack, type Stack } from './support/stack.js';
 
-/** Fixed seeds and run counts: 4,050 runs in all (shrinking a failure adds some). */
-const PROPERTIES = {
+/** The fixed seeds and run counts CI runs: 4,050 cases in all (shrinking a failure adds some). */
+const DEFAULTS = {
   strings: { seed: 0x5eed_0001, numRuns: 700 },
   grammar: { seed: 0x5eed_0002, numRuns: 900 },
   entities: { seed: 0x5eed_0003, numRuns: 200 },
@@ -47,7 +60,42 @@ const PROPERTIES = {
   envelopes: { seed: 0x5eed_0006, numRuns: 250 },
   executors: { seed: 0x5eed_0008, numRuns: 400 },
 } as const;
-type PropertyName = keyof typeof PROPERTIES;
+type PropertyName = keyof typeof DEFAULTS;
+
+/** FUZZ_SEED, FUZZ_SCALE and FUZZ_KEEP_GOING, read once (see the top of the file). */
+function fuzzSettings(env: NodeJS.ProcessEnv) {
+  const seedText = env.FUZZ_SEED?.trim() ?? '';
+  const base =
+    seedText === '' ? undefined : seedText === 'random' ? randomInt(2 ** 31) : Number(seedText);
+  if (base !== undefined && !(Number.isSafeInteger(base) && base >= 0 && base < 2 ** 32))
+    throw new Error(`FUZZ_SEED must be an integer from 0 to 2^32 - 1, or "random": ${seedText}`);
+  const scaleText = env.FUZZ_SCALE?.trim() ?? '';
+  const scale = scaleText === '' ? 1 : Number(scaleText);
+  if (!(Number.isFinite(scale) && scale > 0 && scale <= 1_000))
+    throw new Error(`FUZZ_SCALE must be a number above 0 (at most 1000): ${scaleText}`);
+  const keepGoing = /^(1|true|yes)$/i.test(env.FUZZ_KEEP_GOING?.trim() ?? '');
+  const properties = Object.fromEntries(
+    Object.entries(DEFAULTS).map(([name, fixed]) => [
+      name,
+      {
+        // XOR keeps each property's seed its own, and FUZZ_SEED=0 gives the fixed ones.
+        seed: base === undefined ? fixed.seed : (base ^ fixed.seed) >>> 0,
+        numRuns: Math.max(1, Math.round(fixed.numRuns * scale)),
+      },
+    ]),
+  ) as Record<PropertyName, { seed: number; numRuns: number }>;
+  const replay = [
+    ...(base === undefined ? [] : [`FUZZ_SEED=${base}`]),
+    ...(scale === 1 ? [] : [`FUZZ_SCALE=${scale}`]),
+    ...(keepGoing ? ['FUZZ_KEEP_GOING=1'] : []),
+    'node --experimental-vm-modules node_modules/jest/bin/jest.js test/fuzz.test.ts',
+  ].join(' ');
+  return { base, scale, keepGoing, properties, replay };
+}
+const FUZZ = fuzzSettings(process.env);
+const PROPERTIES = FUZZ.properties;
+/** A property's test timeout: its default, grown with the run count. */
+const timeoutFor = (ms: number) => Math.ceil(ms * Math.max(1, FUZZ.scale));
 
 /**
  * Statuses the gateway answers with: 200 (data, or errors as data), 400 (unusable request or
@@ -70,6 +118,18 @@ const requestsByProperty = new Map<PropertyName, number>();
 let logLinesChecked = 0;
 
 beforeAll(async () => {
+  // First, so that a run that hangs or crashes can still be replayed.
+  const cases = Object.values(PROPERTIES).reduce((sum, { numRuns }) => sum + numRuns, 0);
+  console.log(
+    [
+      `fuzz: ${FUZZ.base === undefined ? 'the fixed seeds (FUZZ_SEED unset)' : `FUZZ_SEED=${FUZZ.base}`},` +
+        ` FUZZ_SCALE=${FUZZ.scale}: ${cases} cases${FUZZ.keepGoing ? ', keeping going past failures' : ''}`,
+      ...Object.entries(PROPERTIES).map(
+        ([name, { seed, numRuns }]) => `  ${name}: seed ${seed}, ${numRuns} runs`,
+      ),
+      `  replay: ${FUZZ.replay}`,
+    ].join('\n'),
+  );
   stack = await startStack({
     env: {
       // A campaign of failures must reach our code, not a breaker that opened on the way.
@@ -158,10 +218,23 @@ function leakedSignature(answer: Answer, request: RawRequest): string | undefine
   return found !== undefined && !sent.includes(found) ? found : undefined;
 }
 
+/** The shortest request that was answered with each error code, for the campaign's summary. */
+const exampleByCode = new Map<string, string>();
+
+function noteExample(code: string, request: RawRequest): void {
+  const known = exampleByCode.get(code);
+  // Only measured when it could be shorter: most codes are seen thousands of times.
+  if (known !== undefined && known.length <= 200) return;
+  const text = describeRequest(request);
+  if (known === undefined || text.length < known.length) exampleByCode.set(code, text);
+}
+
 /** Everything wrong with an answer, as sentences; empty when it is clean. */
 function problemsWith(answer: Answer, request: RawRequest): string[] {
   const problems: string[] = [];
-  if (!CLEAN_STATUSES.has(answer.status)) problems.push(`HTTP status ${answer.status}`);
+  // The first property of all: no input, however malformed, answers 5xx (that means a bug).
+  if (answer.status >= 500) problems.push(`HTTP status ${answer.status}: no input may answer 5xx`);
+  else if (!CLEAN_STATUSES.has(answer.status)) problems.push(`HTTP status ${answer.status}`);
   if (!answer.contentType?.includes('json'))
     problems.push(`content type ${String(answer.contentType)}, not JSON`);
   if (answer.text.includes(stack.emulator.credentials.appSecret))
@@ -188,7 +261,10 @@ function problemsWith(answer: Answer, request: RawRequest): string[] {
           problems.push(`an error without a string message: ${JSON.stringify(error)}`);
         if (typeof code !== 'string')
           problems.push(`an error without a string extensions.code: ${JSON.stringify(error)}`);
-        else codes.set(code, (codes.get(code) ?? 0) + 1);
+        else {
+          codes.set(code, (codes.get(code) ?? 0) + 1);
+          noteExample(code, request);
+        }
         if (code === 'INTERNAL_SERVER_ERROR')
           problems.push(`INTERNAL_SERVER_ERROR: ${JSON.stringify(error)}`);
         if (isRecord(extensions) && 'stacktrace' in extensions)
@@ -221,6 +297,7 @@ function playgroundProblems(answer: Answer): string[] {
 async function expectClean(property: PropertyName, request: RawRequest): Promise<Answer> {
   requestsByProperty.set(property, (requestsByProperty.get(property) ?? 0) + 1);
   let answer: Answer;
+  const logsBefore = stack.logs.length;
   try {
     answer = await send(request);
   } catch (error) {
@@ -231,26 +308,108 @@ async function expectClean(property: PropertyName, request: RawRequest): Promise
     ? playgroundProblems(answer)
     : problemsWith(answer, request);
   if (problems.length > 0) {
+    // A 5xx says "Internal server error" and no more: the gateway's log says what threw.
+    const logged = answer.status >= 500 ? errorsLoggedSince(logsBefore) : [];
     throw new Error(
-      `${problems.join('; ')}\n  answer: HTTP ${answer.status} ${answer.text.slice(0, 600)}`,
+      `${problems.join('; ')}${logged.length ? `; logged: ${logged.join(' | ')}` : ''}` +
+        `\n  answer: HTTP ${answer.status} ${answer.text.slice(0, 600)}`,
     );
   }
   return answer;
 }
 
-/** Runs one property with its fixed seed, then checks the log lines it caused and drops them. */
-async function campaign(name: PropertyName, property: fc.IAsyncProperty<[RawRequest]>) {
+/** The gateway's error lines since then, one sentence each (what distinguishes one 500 from another). */
+function errorsLoggedSince(index: number): string[] {
+  return stack.logs
+    .slice(index)
+    .filter((line) => Number(line.level) >= 50)
+    .map((line) => {
+      const error = isRecord(line.err) ? line.err.message : undefined;
+      const text = `${String(line.msg)}${typeof error === 'string' ? `: ${error}` : ''}`;
+      // One line, and quoted input left out, so the same cause reads the same.
+      return text
+        .split('\n')[0]!
+        .replace(/"(?:[^"\\]|\\.)*"/g, '"…"')
+        .slice(0, 200);
+    });
+}
+
+/**
+ * What a campaign with FUZZ_KEEP_GOING found: each distinct failure with the properties that
+ * found it, how often, and its shortest case. Failures are told apart by their sentences with
+ * numbers, quoted text and the values a message echoes left out (a 5xx by the cause the gateway
+ * logged), and without "on send N": the same cause found by several properties, on the first
+ * send or a later one, is one failure.
+ */
+const findings = new Map<
+  string,
+  { properties: Set<PropertyName>; count: number; example: string; message: string }
+>();
+
+function signatureOf(message: string): string {
+  return message
+    .split('\n')
+    .filter((line) => !line.trimStart().startsWith('answer:'))
+    .slice(0, 3)
+    .join(' ')
+    .replace(/^on send \d+ of the same request \(earlier ones clean\): /, '')
+    .replace(/"(?:[^"\\]|\\.)*"/g, '"…"')
+    .replace(/(has invalid value) .*?(\. \||$)/g, '$1 …$2')
+    .replace(/\d+/g, 'N')
+    .slice(0, 300);
+}
+
+function noteFinding(property: PropertyName, value: unknown, error: unknown): void {
+  const message = error instanceof Error ? error.message : String(error);
+  const example = fc.stringify(value);
+  const signature = signatureOf(message);
+  const known = findings.get(signature);
+  if (!known)
+    findings.set(signature, { properties: new Set([property]), count: 1, example, message });
+  else {
+    known.count++;
+    known.properties.add(property);
+    if (example.length < known.example.length) Object.assign(known, { example, message });
+  }
+}
+
+/**
+ * Runs one property with its seed and run count, then checks the log lines it caused and drops
+ * them. A failure says how to replay it; with FUZZ_KEEP_GOING it is kept instead (findings).
+ */
+async function campaign<T>(
+  name: PropertyName,
+  arbitrary: fc.Arbitrary<T>,
+  check: (value: T) => Promise<void>,
+) {
+  const property = fc.asyncProperty(arbitrary, async (value) => {
+    if (!FUZZ.keepGoing) return check(value);
+    try {
+      await check(value);
+    } catch (error) {
+      noteFinding(name, value, error);
+    }
+  });
   try {
     await fc.assert(property, PROPERTIES[name]);
     checkLogs();
+  } catch (error) {
+    if (error instanceof Error)
+      error.message = `${error.message}\n\nReplay the run: ${FUZZ.replay} -t '${name}'`;
+    throw error;
   } finally {
     // The emulator keeps every call and the stack every log line: neither is the gateway's
     // memory. (Lines left by a failed property are checked by the last test.)
     stack.emulator.resetCounters();
     // Between properties, so that garbage of one does not pile up on the next and inflate RSS.
-    collectGarbage();
+    const { rss, heapUsed, heapTotal } = settledMemory();
+    memoryByProperty.push({ name, rss, heapUsed, heapTotal });
   }
 }
+
+/** Memory after each property (after a full GC): where RSS grows, if it does. */
+const memoryByProperty: { name: PropertyName; rss: number; heapUsed: number; heapTotal: number }[] =
+  [];
 
 function checkLogs(): void {
   for (const line of stack.logs) {
@@ -277,9 +436,53 @@ function settledMemory(): NodeJS.MemoryUsage {
   return process.memoryUsage();
 }
 
-const requestArbitrary = (arbitrary: fc.Arbitrary<RawRequest>, name: PropertyName) =>
-  fc.asyncProperty(arbitrary, async (request) => {
-    await expectClean(name, request);
+/**
+ * How many times a case is sent: the same request again must answer as cleanly, and with the
+ * same status (a document compiled from its second request on once answered 500 only then).
+ * Repeated where the documents are random (properties 2, 2c, 4b): the other properties send a
+ * few fixed documents thousands of times, or mostly text that never parses. (Repeating those
+ * too sent 1,850 more requests, found nothing more, and added 50 MB of RSS, none of it heap
+ * still in use: over the memory bound below.)
+ */
+const REPEATS = fc.constantFrom(1, 1, 1, 1, 1, 2, 2, 3);
+const ONCE = fc.constant(1);
+
+/** A case sent one to three times (`times`); each answer clean, all with the first's status. */
+const repeated = (arbitrary: fc.Arbitrary<RawRequest>, times: fc.Arbitrary<number> = REPEATS) =>
+  fc.tuple(arbitrary, times).map(([request, times]) => ({ request, times }));
+
+async function expectCleanEveryTime(
+  name: PropertyName,
+  { request, times }: { request: RawRequest; times: number },
+): Promise<Answer[]> {
+  const answers: Answer[] = [];
+  for (let sent = 0; sent < times; sent++) {
+    let answer: Answer;
+    try {
+      answer = await expectClean(name, request);
+    } catch (error) {
+      if (sent > 0 && error instanceof Error)
+        error.message = `on send ${sent + 1} of the same request (earlier ones clean): ${error.message}`;
+      throw error;
+    }
+    if (answers[0] && answer.status !== answers[0].status)
+      throw new Error(
+        `the same request answered HTTP ${answers[0].status}, then HTTP ${answer.status} on send ${sent + 1}` +
+          `\n  answer: ${answer.text.slice(0, 600)}`,
+      );
+    answers.push(answer);
+  }
+  return answers;
+}
+
+/** A property of requests, each sent once (or `times`) and judged clean every time. */
+const requestCampaign = (
+  name: PropertyName,
+  arbitrary: fc.Arbitrary<RawRequest>,
+  times: fc.Arbitrary<number> = ONCE,
+) =>
+  campaign(name, repeated(arbitrary, times), async (sends) => {
+    await expectCleanEveryTime(name, sends);
   });
 
 const testName = (name: PropertyName, what: string) =>
@@ -529,6 +732,7 @@ type ArgKind =
   | 'ids'
   | 'count'
   | 'topCount'
+  | 'recent'
   | 'cursor'
   | 'day'
   | 'instant'
@@ -582,6 +786,8 @@ const ARGUMENT_RULES: ArgumentRule[] = [
   { kind: 'cursor', type: 'String', name: 'before', returns: /Connection$/ },
   // How many of the top receivers: 1 to 100, 10 when not given.
   { kind: 'topCount', type: 'Int', name: 'first', field: 'RedPackSummary.topReceivers' },
+  // How many of the newest red packs a subscription sends first: 0 to 100.
+  { kind: 'recent', type: 'Int', name: 'recent', field: 'Subscription.redPackEvents' },
 ];
 
 function argumentKind(
@@ -601,9 +807,9 @@ function argumentKind(
 }
 
 /**
- * The grammar: every composite type reachable from Query in the executable schema the gateway
- * serves (federation's `_service` and `_entities` included), each field with its arguments'
- * kinds. Read at start, never copied, so it cannot drift from schema.graphql.
+ * The grammar: every composite type reachable from Query and Subscription in the executable
+ * schema the gateway serves (federation's `_service` and `_entities` included), each field with
+ * its arguments' kinds. Read at start, never copied, so it cannot drift from schema.graphql.
  */
 function grammarOf(schema: GraphQLSchema): {
   types: Record<string, TypeSpec>;
@@ -645,6 +851,9 @@ function grammarOf(schema: GraphQLSchema): {
   };
   const query = schema.getQueryType();
   if (query) add(query);
+  // Subscriptions are streams, but a POST or a GET can carry one too: it must be refused cleanly.
+  const subscription = schema.getSubscriptionType();
+  if (subscription) add(subscription);
   return { types, unknownArguments };
 }
 
@@ -773,6 +982,11 @@ const PLAUSIBLE: Record<ArgKind, fc.Arbitrary<string>> = {
   topCount: fc.oneof(
     { weight: 4, arbitrary: fc.integer({ min: 1, max: 10 }).map(String) },
     { weight: 2, arbitrary: fc.constantFrom('0', '-1', '100', '101') },
+    { weight: 1, arbitrary: intLiteral },
+  ),
+  recent: fc.oneof(
+    { weight: 4, arbitrary: fc.integer({ min: 0, max: 10 }).map(String) },
+    { weight: 2, arbitrary: fc.constantFrom('-1', '100', '101') },
     { weight: 1, arbitrary: intLiteral },
   ),
   cursor: fc.oneof(
@@ -986,21 +1200,28 @@ const variableDefinition = fc
   )
   .map(([name, type, defaultValue]) => `$${name}: ${type}${defaultValue}`);
 
-/** Operation kinds the schema has (Query), and the two it does not. */
+/**
+ * Operation kinds: queries; subscriptions, which the schema has but serves only as streams (a
+ * POST or GET of one is a validation error, whatever it holds); mutations, which it does not
+ * have.
+ */
 const QUERY_KINDS = ['{', 'query', 'query Q', 'query Other'];
+const SUBSCRIPTION_KINDS = ['subscription', 'subscription S', 'subscription Q'];
 const MISSING_ROOT_KINDS = ['mutation', 'subscription S', 'mutation Q'];
 
-const operationOf = (kinds: string[]) =>
+const operationOf = (kinds: string[], root: 'Query' | 'Subscription' = 'Query') =>
   fc
     .tuple(
       fc.constantFrom(...kinds),
       fc.array(variableDefinition, { maxLength: 3 }),
       directives,
-      fc.oneof(
-        { weight: 10, arbitrary: selectionSet('Query', 1) },
-        { weight: 1, arbitrary: deepChain },
-        { weight: 1, arbitrary: wideRoot },
-      ),
+      root === 'Query'
+        ? fc.oneof(
+            { weight: 10, arbitrary: selectionSet('Query', 1) },
+            { weight: 1, arbitrary: deepChain },
+            { weight: 1, arbitrary: wideRoot },
+          )
+        : selectionSet('Subscription', 1),
     )
     .map(([kind, definitions, dirs, body]) =>
       kind === '{'
@@ -1029,21 +1250,32 @@ const variableValue = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
 );
 
-const grammarRequestOf = (kinds: string[]) =>
+/** One or two operations, fragments, variables, and an operation name (`""` included). */
+const grammarRequestOf = (operation: fc.Arbitrary<string>) =>
   fc
     .tuple(
-      fc.array(operationOf(kinds), { minLength: 1, maxLength: 2 }),
+      fc.array(operation, { minLength: 1, maxLength: 2 }),
       fragments,
       fc.option(fc.dictionary(fc.constantFrom(...VARIABLE_NAMES), variableValue), {
         nil: undefined,
       }),
-      fc.constantFrom(undefined, 'Q', 'Other', 'S', 'Missing'),
+      // `""` names no operation (Apollo: OPERATION_RESOLUTION_FAILURE); once it answered 500
+      // from its second request, when the document ran compiled.
+      fc.constantFrom(undefined, 'Q', 'Other', 'S', 'Missing', ''),
     )
     .map(([operations, fragmentBodies, variables, operationName]) => {
       const fragmentText = fragmentBodies.map((body, i) => `fragment F${i} ${body}`);
       const query = [...operations, ...fragmentText].join('\n');
       return graphqlPost({ query, variables, operationName });
     });
+
+/** Property 2's documents: queries mostly, subscriptions (sent as a POST) now and then. */
+const grammarRequest = grammarRequestOf(
+  fc.oneof(
+    { weight: 6, arbitrary: operationOf(QUERY_KINDS) },
+    { weight: 1, arbitrary: operationOf(SUBSCRIPTION_KINDS, 'Subscription') },
+  ),
+);
 
 // ---------------------------------------------------------------------------------------------
 // Property 3: random variables for fixed, valid operations
@@ -1598,9 +1830,9 @@ describe('bad-input campaign', () => {
   it(
     testName('strings', 'property 1: arbitrary strings as the query'),
     async () => {
-      await campaign('strings', requestArbitrary(stringRequest, 'strings'));
+      await requestCampaign('strings', stringRequest);
     },
-    120_000,
+    timeoutFor(120_000),
   );
 
   it('property 2: its grammar is the served schema, every argument known, summaries in', () => {
@@ -1637,15 +1869,16 @@ describe('bad-input campaign', () => {
   it(
     testName('grammar', 'property 2: random documents over our schema'),
     async () => {
-      const property = fc.asyncProperty(grammarRequestOf(QUERY_KINDS), async (request) => {
-        await expectClean('grammar', request);
-        noteFieldsSelected(request);
+      await campaign('grammar', repeated(grammarRequest), async (sends) => {
+        await expectCleanEveryTime('grammar', sends);
+        noteFieldsSelected(sends.request);
       });
-      await campaign('grammar', property);
-      // The summaries are not only in the grammar: documents that parse select each of them.
-      expect(SUMMARY_FIELDS.filter((field) => !grammarReach.fields.has(field))).toEqual([]);
+      // The summaries are not only in the grammar: documents that parse select each of them
+      // (in the full run; a scaled-down one may be too short to reach them all).
+      if (FUZZ.scale >= 1)
+        expect(SUMMARY_FIELDS.filter((field) => !grammarReach.fields.has(field))).toEqual([]);
     },
-    120_000,
+    timeoutFor(120_000),
   );
 
   it(
@@ -1687,42 +1920,75 @@ describe('bad-input campaign', () => {
             variables: { r: representations },
           }),
         );
-      await campaign('entities', requestArbitrary(request, 'entities'));
+      await requestCampaign('entities', request);
     },
-    120_000,
+    timeoutFor(120_000),
   );
 
   it(
-    testName('operationTypes', 'property 2c: mutations and subscriptions the schema does not have'),
+    testName(
+      'operationTypes',
+      'property 2c: mutations the schema does not have, subscriptions as a POST or a GET',
+    ),
     async () => {
       // Valid selections mostly, so the document gets past validation to execution.
+      const mutation = fc.tuple(
+        fc.constantFrom(...MISSING_ROOT_KINDS),
+        fc.oneof(
+          fc.constantFrom(
+            '{ __typename }',
+            '{ channel(id: "2812614") { id } }',
+            '{ channels(ids: ["2812612"]) { id } }',
+          ),
+          selectionSet('Query', 1),
+        ),
+      );
+      // Subscriptions over plain HTTP: valid ones, ones that select Query's fields, and root
+      // selections under @include/@skip (graphql-js 16 evaluates those while validating, with
+      // no variables: `@include(if: "")` or `@include(if: $f)` made validation throw).
+      const subscription = fc.tuple(
+        fc.constantFrom(...SUBSCRIPTION_KINDS, 'subscription S($f: Boolean!)'),
+        fc.oneof(
+          fc.constantFrom(
+            '{ channelTotals(channelId: "2812614") { count } }',
+            '{ redPackEvents(channelId: "2812614", recent: 1) { kind sequence redPack { id } } }',
+            '{ a: __typename(a: $a) @include(if: "") }',
+            '{ channelTotals(channelId: "2812614") @include(if: $f) { count } }',
+            '{ ... on Subscription @skip(if: 1) { channelTotals(channelId: "2812614") { count } } }',
+            '{ ...F } fragment F on Subscription { channelTotals(channelId: "1") @skip(if: $f) { count } }',
+          ),
+          selectionSet('Subscription', 1),
+          selectionSet('Query', 1),
+        ),
+      );
       const request = fc
         .tuple(
-          fc.constantFrom(...MISSING_ROOT_KINDS),
-          fc.oneof(
-            fc.constantFrom(
-              '{ __typename }',
-              '{ channel(id: "2812614") { id } }',
-              '{ channels(ids: ["2812612"]) { id } }',
-            ),
-            selectionSet('Query', 1),
-          ),
-          fc.constantFrom(undefined, 'Q'),
+          fc.oneof(mutation, subscription),
+          fc.constantFrom(undefined, 'Q', 'S', ''),
+          fc.constantFrom('POST', 'POST', 'GET'),
         )
-        .map(([kind, body, operationName]) =>
-          graphqlPost({ query: `${kind} ${body}`, operationName }),
-        );
-      await campaign('operationTypes', requestArbitrary(request, 'operationTypes'));
+        .map(([[kind, body], operationName, method]) => {
+          const query = `${kind} ${body}`;
+          if (method === 'POST') return graphqlPost({ query, operationName });
+          const search = new URLSearchParams({ query });
+          if (operationName !== undefined) search.set('operationName', operationName);
+          return described({
+            method: 'GET',
+            path: `/graphql?${search.toString()}`,
+            headers: { 'apollo-require-preflight': 'true' },
+          });
+        });
+      await requestCampaign('operationTypes', request, REPEATS);
     },
-    120_000,
+    timeoutFor(120_000),
   );
 
   it(
     testName('variables', 'property 3: random variables for valid operations'),
     async () => {
-      await campaign('variables', requestArbitrary(variablesRequest(), 'variables'));
+      await requestCampaign('variables', variablesRequest());
     },
-    120_000,
+    timeoutFor(120_000),
   );
 
   it(
@@ -1759,9 +2025,10 @@ describe('bad-input campaign', () => {
           data,
         );
       let answeredWithData = 0;
-      const property = fc.asyncProperty(
+      await campaign(
+        'executors',
         fc.oneof(
-          grammarRequestOf(QUERY_KINDS),
+          grammarRequest,
           variablesRequest(),
           // Operations that run every resolver and answer data of every type.
           { arbitrary: validRequest, weight: 2 },
@@ -1797,29 +2064,66 @@ describe('bad-input campaign', () => {
           }
         },
       );
-      await campaign('executors', property);
       // Not a campaign of refusals only: many of the documents ran and answered data.
-      console.log(`executors: ${answeredWithData} of 400 answers carried data`);
-      expect(answeredWithData).toBeGreaterThan(100);
+      const runs = PROPERTIES.executors.numRuns;
+      console.log(`executors: ${answeredWithData} of ${runs} answers carried data`);
+      expect(answeredWithData).toBeGreaterThan(runs / 4);
     },
-    240_000,
+    timeoutFor(240_000),
   );
 
   it(
     testName('raw', 'property 4: raw HTTP bodies, content types, GETs, methods, sizes'),
     async () => {
-      await campaign('raw', requestArbitrary(rawRequest, 'raw'));
+      await requestCampaign('raw', rawRequest);
     },
-    120_000,
+    timeoutFor(120_000),
   );
 
   it(
     testName('envelopes', 'property 4b: request envelopes and persisted queries'),
     async () => {
-      await campaign('envelopes', requestArbitrary(envelopeRequest, 'envelopes'));
+      await requestCampaign('envelopes', envelopeRequest, REPEATS);
     },
-    120_000,
+    timeoutFor(120_000),
   );
+
+  // Findings of earlier campaigns, sent as they were found whatever the seeds: an empty
+  // operationName (src/server/executor.ts compiled the document's only operation, which Apollo
+  // had not resolved) and root @skip/@include in a subscription (src/server/subscriptionRoot.ts).
+  it.each([
+    {
+      finding: 'an empty operationName, answered 500 from its second request (compiled)',
+      body: { query: '{ __typename }', operationName: '' },
+      code: 'OPERATION_RESOLUTION_FAILURE',
+    },
+    {
+      finding: 'a subscription POSTed with an invalid @include on its root, answered 500',
+      body: { query: 'subscription S { a: __typename(a: $a) @include(if: "") }' },
+      code: 'GRAPHQL_VALIDATION_FAILED',
+    },
+    {
+      finding: 'a valid subscription with @include(if: $f) on its root, POSTed',
+      body: {
+        query:
+          'subscription S($f: Boolean!) { channelTotals(channelId: "2812614") @include(if: $f) { count } }',
+        variables: { f: true },
+      },
+      code: 'GRAPHQL_VALIDATION_FAILED',
+    },
+  ])('known finding: $finding, answers cleanly and the same every time', async ({ body, code }) => {
+    const answers = await expectCleanEveryTime('envelopes', {
+      request: graphqlPost(body),
+      times: 3,
+    });
+    for (const answer of answers) {
+      expect(answer.status).toBe(answers[0]!.status);
+      const { errors } = JSON.parse(answer.text) as {
+        errors?: { extensions?: { code?: string } }[];
+      };
+      expect(new Set(errors?.map((error) => error.extensions?.code))).toEqual(new Set([code]));
+    }
+  });
 
   it('is still healthy, exact and within its memory after the campaign', async () => {
     const health = await fetch(`${stack.gateway.url}/healthz`);
@@ -1874,9 +2178,12 @@ describe('bad-input campaign', () => {
     const sorted = <K>(map: Map<K, number>) =>
       Object.fromEntries([...map].sort(([, a], [, b]) => b - a));
     const total = [...requestsByProperty.values()].reduce((sum, n) => sum + n, 0);
+    const cases = Object.values(PROPERTIES).reduce((sum, { numRuns }) => sum + numRuns, 0);
     console.log(
       [
-        `fuzz campaign: ${total} requests (shrinking included)`,
+        `fuzz campaign: ${cases} cases, ${total} requests (repeats and shrinking included)`,
+        `  seeds: ${JSON.stringify(Object.fromEntries(Object.entries(PROPERTIES).map(([name, { seed }]) => [name, seed])))}`,
+        `  replay: ${FUZZ.replay}`,
         `  by property: ${JSON.stringify(Object.fromEntries(requestsByProperty))}`,
         `  property 2: ${grammarReach.parsed} documents parsed; of them, selecting ${JSON.stringify(
           Object.fromEntries(
@@ -1887,11 +2194,40 @@ describe('bad-input campaign', () => {
         `  HTTP statuses: ${JSON.stringify(sorted(statuses))}`,
         `  error codes: ${JSON.stringify(sorted(codes))}`,
         `  log lines checked for the secret: ${logLinesChecked}`,
+        `  shortest request for each error code:`,
+        ...[...exampleByCode].map(([code, text]) => `    ${code}: ${text.slice(0, 400)}`),
+        `  after each property, RSS / heap used / heap total: ${memoryByProperty
+          .map(
+            ({ name, rss, heapUsed, heapTotal }) =>
+              `${name} ${mb(rss)} / ${mb(heapUsed)} / ${mb(heapTotal)}`,
+          )
+          .join(', ')}`,
         `  RSS before ${mb(memoryBefore.rss)}, after ${mb(memoryAfter.rss)},` +
           ` growth ${mb(memoryAfter.rss - memoryBefore.rss)} (bound ${mb(RSS_GROWTH_BOUND)});` +
-          ` heap used ${mb(memoryBefore.heapUsed)} → ${mb(memoryAfter.heapUsed)} (after a full GC)`,
+          ` heap used ${mb(memoryBefore.heapUsed)} → ${mb(memoryAfter.heapUsed)}` +
+          ` (of ${mb(memoryBefore.heapTotal)} → ${mb(memoryAfter.heapTotal)}),` +
+          ` external ${mb(memoryBefore.external)} → ${mb(memoryAfter.external)},` +
+          ` array buffers ${mb(memoryBefore.arrayBuffers)} → ${mb(memoryAfter.arrayBuffers)}` +
+          ` (after a full GC)`,
       ].join('\n'),
     );
-    expect(memoryAfter.rss - memoryBefore.rss).toBeLessThan(RSS_GROWTH_BOUND);
+
+    // What a FUZZ_KEEP_GOING campaign found, one entry per distinct failure (before the memory
+    // check, so a campaign that fails both still lists them).
+    const found = [...findings.values()].sort((a, b) => b.count - a.count);
+    if (found.length > 0)
+      console.log(
+        [
+          `fuzz campaign: ${found.length} distinct failures (replay: ${FUZZ.replay})`,
+          ...found.map(
+            ({ properties, count, example, message }, index) =>
+              `${index + 1}. ${count} cases (${[...properties].join(', ')}): ${message.slice(0, 1_500)}\n   shortest case: ${example.slice(0, 2_000)}`,
+          ),
+        ].join('\n'),
+      );
+    expect({
+      rssGrowthBelowBound: memoryAfter.rss - memoryBefore.rss < RSS_GROWTH_BOUND,
+      failures: found.map(({ message, count }) => `${count} cases: ${message.split('\n')[0]}`),
+    }).toEqual({ rssGrowthBelowBound: true, failures: [] });
   });
 });

@@ -3,7 +3,12 @@
  * Redis outage fails no request. Upstream calls and their timing are read at one emulator.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { hashApiKey } from '../src/auth/apiKeys.js';
 import { startEmulator, type PolyvEmulator } from '../src/emulator/index.js';
+import { bearer } from './support/keys.js';
 import { polyvEnv, startProcess, stopProcess } from './support/process.js';
 import {
   PrivateRedis,
@@ -154,6 +159,103 @@ describe('three replicas sharing one Redis', () => {
     } finally {
       await Promise.all(gateways.map(({ child }) => stopProcess(child)));
     }
+  });
+});
+
+describe('replicas whose keys files bind one name to different grants', () => {
+  // One name, three bindings: a rollout that narrows the "dashboard" key, or two teams' files
+  // that happen to use the same label. Keyed by name, the response cache replayed the wide
+  // key's answers to the narrow ones (issue 20, point 8).
+  const WIDE = 'wide-dashboard-key-5d1f0c3a9e';
+  const NARROW = 'narrow-dashboard-key-77b2e4c1';
+  const keysFile = (entries: { key: string; channels?: string[] }[]) => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'polyv-keys-')), 'keys.json');
+    writeFileSync(
+      file,
+      JSON.stringify(
+        entries.map(({ key, channels }) => ({
+          name: 'dashboard',
+          sha256: hashApiKey(key),
+          channels,
+        })),
+      ),
+    );
+    return file;
+  };
+  const OTHER_CHANNEL = `{ channel(id: "2812611") { redPacks(first: 2) { totalCount } } }`;
+  const OWN_CHANNEL = `{ channel(id: "2812610") { redPacks(first: 2) { totalCount } } }`;
+
+  let emulator: PolyvEmulator;
+  /** The name bound to WIDE, every channel. */
+  let wide: Stack;
+  /** The name bound to NARROW, channel 2812610 only. */
+  let narrow: Stack;
+  /** The name bound to WIDE itself, narrowed to channel 2812610 (the next version of the file). */
+  let narrowed: Stack;
+  /** API keys off: PUBLIC answers. */
+  let open: Stack;
+  beforeAll(async () => {
+    emulator = await startEmulator({ port: 0 });
+    const env = {
+      GATEWAY_CACHE: 'on',
+      REDIS_URL: SHARED_REDIS_URL,
+      GATEWAY_REDIS_PREFIX: uniquePrefix('grants'),
+      REDIS_TIMEOUT_MS: '5000',
+    };
+    const keyed = (file: string) => ({ ...env, GATEWAY_AUTH: 'on', GATEWAY_API_KEYS_FILE: file });
+    wide = await startStack({ sharedEmulator: emulator, env: keyed(keysFile([{ key: WIDE }])) });
+    narrow = await startStack({
+      sharedEmulator: emulator,
+      env: keyed(keysFile([{ key: NARROW, channels: ['2812610'] }])),
+    });
+    narrowed = await startStack({
+      sharedEmulator: emulator,
+      env: keyed(keysFile([{ key: WIDE, channels: ['2812610'] }])),
+    });
+    open = await startStack({ sharedEmulator: emulator, env });
+  });
+  afterAll(async () => {
+    for (const stack of [wide, narrow, narrowed, open]) await stack?.close();
+    await emulator.close();
+  });
+
+  it("never replays a wider grant's answer to a narrower key of the same name", async () => {
+    const answer = await wide.graphql(OTHER_CHANNEL, undefined, bearer(WIDE));
+    expect(answer.data).toEqual({ channel: { redPacks: { totalCount: 300 } } });
+    expect(answer.headers.get('cache-control')).toBe('max-age=30, private');
+    // The wide replica replays it to itself: the answer is in the shared cache.
+    const again = await wide.graphql(OTHER_CHANNEL, undefined, bearer(WIDE));
+    expect(again.headers.get('age')).not.toBeNull();
+
+    for (const [stack, key] of [
+      [narrow, NARROW],
+      [narrowed, WIDE],
+    ] as const) {
+      const refused = await stack.graphql(OTHER_CHANNEL, undefined, bearer(key));
+      expect(refused.headers.get('age')).toBeNull();
+      expect(refused.data).toEqual({ channel: null });
+      expect(refused.errors?.map((error) => error.extensions?.code)).toEqual(['FORBIDDEN']);
+    }
+  });
+
+  it("never replays a keyless replica's PUBLIC answer to a narrower key", async () => {
+    const query = `{ channel(id: "2812612") { redPacks(first: 3) { totalCount } } }`;
+    const answer = await open.graphql(query);
+    expect(answer.headers.get('cache-control')).toBe('max-age=30, public');
+    expect((await open.graphql(query)).headers.get('age')).not.toBeNull();
+    const refused = await narrow.graphql(query, undefined, bearer(NARROW));
+    expect(refused.errors?.map((error) => error.extensions?.code)).toEqual(['FORBIDDEN']);
+    // A key of the whole account may reuse it: it was computed with every channel allowed.
+    expect((await wide.graphql(query, undefined, bearer(WIDE))).headers.get('age')).not.toBeNull();
+  });
+
+  it('shares answers between keys with the same grant, whatever their names and replicas', async () => {
+    const first = await narrow.graphql(OWN_CHANNEL, undefined, bearer(NARROW));
+    expect(first.data).toEqual({ channel: { redPacks: { totalCount: 3500 } } });
+    expect(first.headers.get('age')).toBeNull();
+    const shared = await narrowed.graphql(OWN_CHANNEL, undefined, bearer(WIDE));
+    expect(shared.headers.get('age')).not.toBeNull();
+    expect(shared.data).toEqual(first.data);
   });
 });
 

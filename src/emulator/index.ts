@@ -43,6 +43,7 @@ export {
 } from './data.js';
 export {
   DEFAULT_LIVE_EVERY_MS,
+  MAX_LIVE_EVERY_MS,
   MIN_LIVE_EVERY_MS,
   NEW_RED_PACK_EVERY_TICKS,
   type LiveScheduleStatus,
@@ -57,6 +58,7 @@ export {
   type EmulatorCredentials,
 } from './endpoints.js';
 export { FAULTS, SLOW_FAULT_DELAY_MS, type Fault } from './faults.js';
+export { MAX_FAULT_COUNT, MAX_LATENCY_MS } from './control.js';
 export {
   POLYV_ERRORS,
   toPolyvIncome,

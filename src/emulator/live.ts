@@ -17,6 +17,8 @@ export const NEW_RED_PACK_EVERY_TICKS = 4;
 export const DEFAULT_LIVE_EVERY_MS = 2000;
 /** Faster than this, the timer would crowd out the Polyv requests the emulator is there for. */
 export const MIN_LIVE_EVERY_MS = 10;
+/** Slower than this is no live activity to watch (and past 2^31 - 1 ms Node's timers misfire). */
+export const MAX_LIVE_EVERY_MS = 600_000;
 /**
  * Claims go only to red packs on the list's first default-sized page: a subscription polls the
  * head, so a claim further down would change nothing anyone watching can see.
@@ -97,10 +99,12 @@ export class LiveSchedule {
   }
 }
 
-/** The interval, checked: a number of milliseconds no smaller than {@link MIN_LIVE_EVERY_MS}. */
+/** The interval, checked: a number of milliseconds from {@link MIN_LIVE_EVERY_MS} to {@link MAX_LIVE_EVERY_MS}. */
 export function checkLiveEveryMs(everyMs: number): number {
-  if (!Number.isFinite(everyMs) || everyMs < MIN_LIVE_EVERY_MS) {
-    throw new RangeError(`everyMs must be a number of at least ${MIN_LIVE_EVERY_MS}: ${everyMs}`);
+  if (!Number.isFinite(everyMs) || everyMs < MIN_LIVE_EVERY_MS || everyMs > MAX_LIVE_EVERY_MS) {
+    throw new RangeError(
+      `everyMs must be a number from ${MIN_LIVE_EVERY_MS} to ${MAX_LIVE_EVERY_MS}: ${everyMs}`,
+    );
   }
   return everyMs;
 }

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { handleControlRequest } from './control.js';
+import { handleControlRequest, MAX_LATENCY_MS, refuseControlHeaders } from './control.js';
 import {
   createDemoDataset,
   findRedPack,
@@ -307,6 +307,9 @@ export class PolyvEmulator {
     const method = req.method ?? 'GET';
 
     if (url.pathname.startsWith(CONTROL_PATH_PREFIX)) {
+      // From the headers alone: a refused request's body is never read (node discards it).
+      const refused = refuseControlHeaders(req.headers, this.#url);
+      if (refused) return sendJson(res, refused.status, refused.body);
       const body = await readBody(req);
       const reply = handleControlRequest(
         this,
@@ -452,8 +455,8 @@ function resolveOptions(options: EmulatorOptions): ResolvedOptions {
 }
 
 function checkLatency(ms: number): number {
-  if (!Number.isFinite(ms) || ms < 0)
-    throw new RangeError(`latency must be a non-negative number of ms: ${ms}`);
+  if (!Number.isFinite(ms) || ms < 0 || ms > MAX_LATENCY_MS)
+    throw new RangeError(`latency must be a number of ms from 0 to ${MAX_LATENCY_MS}: ${ms}`);
   return ms;
 }
 

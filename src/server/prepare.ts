@@ -8,8 +8,10 @@
  * - **Before validating:** the work graphql-js's overlapping-fields rule would do (the one rule
  *   whose cost grows with the square of a selection's same-named fields) is estimated in one
  *   linear walk and refused past a budget, before any of it is spent (`overlapWork`).
- * - **Validation:** graphql-js's rules and ours (limits/validation.ts); with schema details
- *   hidden (production), no "Did you mean …?" (what Apollo's own plugin strips for queries).
+ * - **Validation:** graphql-js's rules and ours (limits/validation.ts), its single-root-field
+ *   rule for subscriptions replaced by one that does not throw (subscriptionRoot.ts); with schema
+ *   details hidden (production), no "Did you mean …?" (what Apollo's own plugin strips for
+ *   queries).
  * - **Documents are kept once per text**, byte-bounded by what they hold (an estimate of the
  *   AST, not the text), and without their token chain: a parsed document links every token of
  *   its text (~500 bytes a field), and a subscription keeps its document for as long as it
@@ -26,6 +28,7 @@ import {
   GraphQLError,
   Kind,
   parse,
+  SingleFieldSubscriptionsRule,
   specifiedRules,
   validate,
   type DocumentNode,
@@ -36,6 +39,7 @@ import {
 import { LRUCache } from 'lru-cache';
 import { limitExceeded } from './limits/cost.js';
 import { KnownOperationTypes, NoIntrospection } from './limits/validation.js';
+import { SubscriptionSingleRootField } from './subscriptionRoot.js';
 
 export interface PrepareLimits {
   maxDocumentBytes: number;
@@ -63,8 +67,11 @@ export interface PreparedDocument {
   bytes: number;
 }
 
-/** What preparing answered: the document, or the errors to answer with (nothing ran). */
-export type Prepared = PreparedDocument | { errors: GraphQLError[] };
+/**
+ * What preparing answered: the document, or the errors to answer with (nothing ran), with what
+ * keeping them costs when they hold more than their messages (the text, nodes of the document).
+ */
+export type Prepared = PreparedDocument | { errors: GraphQLError[]; bytes?: number };
 
 /** Bytes a kept AST node weighs (measured: 1,500 fields, tokens dropped, 580 kB: ~190 B a node). */
 const BYTES_PER_NODE = 220;
@@ -82,10 +89,13 @@ export class OperationPreparer {
   constructor(private readonly options: PrepareOptions) {
     this.documents = new LRUCache({
       maxSize: options.maxCachedBytes ?? 32 * 1024 * 1024,
-      sizeCalculation: (prepared) => ('bytes' in prepared ? prepared.bytes : 1_000),
+      sizeCalculation: (prepared) => prepared.bytes ?? 1_000,
     });
     this.rules = [
-      ...specifiedRules,
+      // graphql-js's single-root-field rule throws on some root @skip/@include (subscriptionRoot.ts).
+      ...specifiedRules.map((rule) =>
+        rule === SingleFieldSubscriptionsRule ? SubscriptionSingleRootField : rule,
+      ),
       KnownOperationTypes,
       ...(options.introspection ? [] : [NoIntrospection]),
     ];
@@ -141,7 +151,11 @@ export class OperationPreparer {
         error instanceof GraphQLError
           ? error
           : new GraphQLError('Syntax Error: the document nests too deeply to be read.');
-      return refused(withCode(syntax, ApolloServerErrorCode.GRAPHQL_PARSE_FAILED));
+      // The error keeps the text (its source, for locations).
+      return {
+        errors: [withCode(syntax, ApolloServerErrorCode.GRAPHQL_PARSE_FAILED)],
+        bytes: bytes + 1_000,
+      };
     }
     const work = overlapWork(document, limits.maxValidationWork);
     if (work > limits.maxValidationWork)
@@ -156,9 +170,9 @@ export class OperationPreparer {
     try {
       invalid = validate(schema, document, this.rules);
     } catch (error) {
-      // graphql-js 16's single-root-field rule for subscriptions reads directive arguments with
-      // the executor's own code, which throws on a literal other rules report (`@include(if:
-      // "")`): the document is as invalid, and says so as one error.
+      // A rule that throws instead of reporting: graphql-js 16's single-root-field rule for
+      // subscriptions did (`@include(if: "")`) until subscriptionRoot.ts replaced it. The
+      // document is as invalid, and says so as one error.
       if (!(error instanceof GraphQLError)) throw error;
       invalid = [error];
     }
@@ -171,6 +185,10 @@ export class OperationPreparer {
             this.options.hideSchemaDetails ? withoutSuggestions(error.message) : error.message,
           ),
         ),
+        // Its errors' nodes are kept with it: without their tokens (through one node's, every
+        // token of the text: ~300 kB for a 17 kB document, which was counted as 1 kB), and
+        // weighed as a valid document is, the nodes at most.
+        bytes: bytes + BYTES_PER_NODE * dropTokens(document),
       };
     return { document, hash, bytes: bytes + BYTES_PER_NODE * dropTokens(document) };
   }

@@ -6,7 +6,8 @@
  * - only complete 200 answers without errors whose Cache-Control allows reuse are stored, for
  *   their max-age (the cache hints of what the answer holds);
  * - PUBLIC answers are shared; PRIVATE answers (every answer when API keys are on) are stored
- *   per key name, so one key never gets another key's answer;
+ *   per grant (what the key may read, see grantKey), so no key ever gets an answer computed
+ *   for a wider grant, whatever its name;
  * - a hit is sent with the remaining max-age and an Age header;
  * - Cache-Control: no-cache from the client skips the lookup (the fresh answer is stored).
  */
@@ -71,7 +72,12 @@ export class ResponseCache {
   }
 
   async lookup(principal: Principal, requestKey: string): Promise<CachedAnswer | undefined> {
-    for (const scopeKey of [privateKey(principal), 'public']) {
+    // A PUBLIC answer was computed with no key at all (API keys off, which allows every
+    // channel); only a grant of the whole account may reuse one. (A replica with keys off
+    // sharing Redis with replicas with keys on must not open their narrower keys' channels.)
+    const scopes =
+      principal.channels === 'all' ? [grantKey(principal), 'public'] : [grantKey(principal)];
+    for (const scopeKey of scopes) {
       const key = `${scopeKey}:${requestKey}`;
       const stored = await this.cache.get(key);
       if (stored === undefined) continue;
@@ -111,11 +117,28 @@ export class ResponseCache {
     const scope = match[2] === 'private' ? 'private' : 'public';
     if (maxAge <= 0) return;
     const meta: Meta = { at: this.clock(), maxAge, scope };
-    const scopeKey = scope === 'private' ? privateKey(principal) : 'public';
+    const scopeKey = scope === 'private' ? grantKey(principal) : 'public';
     await this.cache.set(`${scopeKey}:${requestKey}`, `${JSON.stringify(meta)}\n${body}`, {
       ttl: maxAge,
     });
   }
 }
 
-const privateKey = (principal: Principal) => `key:${principal.name}`;
+/**
+ * Where a PRIVATE answer is stored: the principal's grant, canonicalised (`grant:all`, or the
+ * sorted channels, hashed to keep the key short). Not the key's name: a name is only a label in
+ * one replica's keys file, and another replica (or the next version of the file) may bind the
+ * same name to a narrower key; keyed by name, that key was replayed the wider key's answers,
+ * channels it may not read included.
+ *
+ * Keyed by grant rather than by the key's hash, because an answer stored here depends on the
+ * principal only through what it may read: authorisation (src/auth/authorise.ts) is the only
+ * place a principal changes what is executed, and only error-free answers are stored, so the
+ * key's name (which FORBIDDEN messages carry) never appears in a stored answer. Two keys with
+ * the same grant would compute the same bytes; they may as well share them.
+ */
+export function grantKey(principal: Principal): string {
+  if (principal.channels === 'all') return 'grant:all';
+  const channels = [...principal.channels].sort().join(',');
+  return `grant:channels:${createHash('sha256').update(channels).digest('base64url')}`;
+}
