@@ -3,6 +3,8 @@
  * third review, each reproduced against real gateways on the emulator, over POST, GET,
  * WebSocket and SSE. Each test fails if its attack works again.
  */
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { WebSocket } from 'ws';
 import { startEmulator, type PolyvEmulator } from '../src/emulator/index.js';
@@ -450,4 +452,44 @@ describe('what one key can make a replica hold through subscriptions (a 256 MB h
       await stopProcess(child);
     }
   }, 120_000);
+});
+
+describe('documents seen once are kept no longer than the prepare step keeps them', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(() => stack.close());
+
+  const collectGarbage: () => void = (() => {
+    if (globalThis.gc) return globalThis.gc;
+    v8.setFlagsFromString('--expose-gc');
+    const gc: unknown = runInNewContext('gc');
+    return typeof gc === 'function' ? () => void gc() : () => undefined;
+  })();
+  const heapMb = () => {
+    collectGarbage();
+    return process.memoryUsage().heapUsed / 1024 / 1024;
+  };
+
+  it('300 distinct 12 kB documents, each sent once, grow the heap by the prepare bound at most', async () => {
+    // The fuzz campaign's finding: the compiled executor remembered 1,000 documents "seen once"
+    // by reference, so each kept its whole AST (~830 kB here) after the prepare cache let it go.
+    const representation = Array.from(
+      { length: 1_500 },
+      (_, index) => `a${index}: ${index % 10}`,
+    ).join(', ');
+    const document = (n: number) =>
+      `query Q${n} { _entities(representations: [{ __typename: "Channel", id: "2812614", ${representation} }]) { __typename } }`;
+    expect(Buffer.byteLength(document(299))).toBeGreaterThan(12_000);
+    const before = heapMb();
+    for (let n = 0; n < 300; n++) {
+      const answer = await stack.graphql(document(n));
+      expect(answer.status).toBe(200);
+    }
+    const growth = heapMb() - before;
+    console.log(`300 distinct 12 kB documents sent once: heap +${growth.toFixed(0)} MB`);
+    // 242 MB before; the prepare step keeps 32 MB of documents (estimated).
+    expect(growth).toBeLessThan(80);
+  }, 60_000);
 });

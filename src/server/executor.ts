@@ -46,8 +46,6 @@ type Gateway = ApolloServerOptionsWithGateway<never>['gateway'];
  * fresh documents), which graphql-js runs as it always did.
  */
 const COMPILED_DOCUMENTS = 100;
-/** Documents remembered as seen once, waiting for a second sighting. */
-const SEEN_DOCUMENTS = 1_000;
 
 /** An operation's compiled code with the canonical operation it was compiled from. */
 interface Compiled {
@@ -74,13 +72,15 @@ export function compiledExecutor(
   const plans = new LRUCache<DocumentNode, Map<OperationDefinitionNode, Plan>>({
     max: COMPILED_DOCUMENTS,
   });
-  const seenOnce = new LRUCache<DocumentNode, true>({ max: SEEN_DOCUMENTS });
+  // Held weakly: a document seen once lives only as long as the prepare step keeps it (a byte
+  // budget), never because it was seen here.
+  const seenOnce = new WeakSet<DocumentNode>();
   /** The operation's plan, or undefined while its document has been seen only once. */
   const planFor = (document: DocumentNode, operation: OperationDefinitionNode) => {
     let byOperation = plans.get(document);
     if (!byOperation) {
       if (!seenOnce.has(document)) {
-        seenOnce.set(document, true);
+        seenOnce.add(document);
         return undefined;
       }
       seenOnce.delete(document);
