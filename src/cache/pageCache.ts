@@ -9,6 +9,15 @@
  *   replica holding it fetches, the others wait for its answer to land in the cache.
  * - `fresh` (a client's Cache-Control: no-cache) skips the read but still shares a fetch in
  *   flight and refreshes the cache; it still passes the upstream guard like any call.
+ *
+ * Why ours and not a library: the caches that coalesce (cache-manager's `wrap`, keyv wrappers,
+ * @apollo/datasource-rest's request deduplication) do so within one process; behind a load
+ * balancer every replica would then ask Polyv for the same page, and the upstream budget is the
+ * account's, shared by all of them. Measured (test/redis.test.ts): 60 identical dashboard
+ * queries spread over 3 replicas, Polyv at 100 ms, make exactly one call per distinct page (2),
+ * where per-process coalescing makes up to one per replica (6). The lock is a plain
+ * `SET NX PX` with a 5 s expiry and waiters polling the cache: a lock lost to a crash costs one
+ * extra fetch, never a wrong answer, so it needs none of Redlock's multi-master quorum.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';

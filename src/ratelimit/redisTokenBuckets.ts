@@ -4,7 +4,9 @@
  * together let at most burst + rate × t calls through in any t seconds.
  *
  * If Redis fails, each replica falls back to an in-process bucket holding its share of the rate
- * (rate / replicas), so an outage never multiplies the global rate.
+ * (rate / replicas), so an outage never multiplies the global rate. (Why not a library's Redis
+ * limiter: see tokenBucket.ts; the arithmetic is one Lua script on Redis's own clock, so
+ * replicas with skewed clocks still share one bound.)
  */
 import type { SharedRedis } from '../cache/redis.js';
 import {
