@@ -90,7 +90,10 @@ async function victimLatencies(url: string, ms: number): Promise<number[]> {
     });
     const body = (await response.json()) as { data?: unknown };
     if (!body.data) throw new Error(`the victim's query failed: ${JSON.stringify(body)}`);
-    latencies.push(performance.now() - started);
+    const took = performance.now() - started;
+    latencies.push(took);
+    // A dashboard's pace, within the victim's own rate limit (20/s).
+    await sleep(Math.max(0, 100 - took));
   }
   return latencies.sort((a, b) => a - b);
 }

@@ -185,6 +185,11 @@ function tracked<T>(
   let sawSnapshot = false;
   return {
     async next() {
+      // Each item is executed and written in a turn of the event loop of its own. Queued items
+      // are otherwise read, executed and sent in one chain of microtasks (ws calls back a write
+      // that the kernel took at once before any I/O runs): a snapshot of 100 heavy events, then
+      // the next one admitted by the gate, held every other request's I/O for seconds.
+      await new Promise((resolve) => setImmediate(resolve));
       const next = stream.next();
       if (sawSnapshot) {
         // Nothing ready now: every item of the snapshot has been read and written.
