@@ -250,7 +250,10 @@ describe('a snapshot takes its turn in the execution gate, as the query reading 
         // One operation at a time and no queue: whose turn it is shows in every answer.
         GATEWAY_MAX_CONCURRENT_OPERATIONS: '1',
         GATEWAY_MAX_QUEUED_OPERATIONS: '0',
-        GATEWAY_LIVE_POLL_MS: '500',
+        // One poll when the channel is first followed, then none while the test runs: every
+        // Polyv call in flight after it is the test's own query.
+        GATEWAY_LIVE_POLL_MS: '60000',
+        GATEWAY_LIVE_LEASE_MS: '180000',
       },
     });
   });
@@ -269,27 +272,34 @@ describe('a snapshot takes its turn in the execution gate, as the query reading 
     // The channel is followed: its state is known, so later snapshots are ready at once.
     socket.subscribe('first', SNAPSHOT);
     await socket.next('first', ['next']);
+    const turnFree = async () => {
+      for (let waited = 0; waited < 10_000; waited += 50) {
+        if ((await stack.graphql(PAGE)).errors === undefined) return true;
+        await sleep(50);
+      }
+      return false;
+    };
+    // Its snapshot read, the turn is free again.
+    expect(await turnFree()).toBe(true);
 
     // A slow query takes the one turn.
-    stack.emulator.setLatency(1_500);
+    stack.emulator.setLatency(3_000);
     const slow = stack.graphql(PAGE.replace('first: 100', 'first: 99'));
-    await sleep(300);
-    stack.emulator.setLatency(0);
+    // Its Polyv call is under way: it holds the turn until that call answers.
+    for (let waited = 0; stack.emulator.inFlight === 0 && waited < 10_000; waited += 10)
+      await sleep(10);
+    expect(stack.emulator.inFlight).toBeGreaterThan(0);
     socket.subscribe('busy', SNAPSHOT);
     const refused = (await socket.next('busy', ['next'])).payload as Result;
     expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'SERVER_BUSY' });
+    stack.emulator.setLatency(0);
     expect((await slow).errors).toBeUndefined();
 
     // With the turn free, the snapshot takes it, goes out whole, and gives it back.
     socket.subscribe('next', SNAPSHOT);
     const snapshot = (await socket.next('next', ['next'])).payload as Result;
     expect(snapshot.data?.redPackEvents.kind).toBe('SNAPSHOT');
-    let admitted = false;
-    for (let waited = 0; waited < 5_000 && !admitted; waited += 50) {
-      admitted = (await stack.graphql(PAGE)).errors === undefined;
-      if (!admitted) await sleep(50);
-    }
-    expect(admitted).toBe(true);
+    expect(await turnFree()).toBe(true);
     socket.close();
   });
 });
