@@ -55,13 +55,13 @@ export function loadConfig(
   return config;
 }
 
-const declaration = (name: SettingName) => SETTINGS[name] as Setting<unknown, boolean>;
+const declaration = (name: SettingName): Setting => SETTINGS[name];
 const NAMES = Object.keys(SETTINGS) as SettingName[];
 
 /**
  * Every setting's value: the environment's (an empty variable counts as not set: that is how
- * shells and .env files say it), else the file's, else its default, a default that is a function
- * computed from the other settings once they are known.
+ * shells and .env files say it), else the file's, else its default. Defaults are worked out in
+ * the order of the declarations, so a function finds the settings it reads already known.
  */
 function readSettings(env: NodeJS.ProcessEnv): {
   settings: Settings;
@@ -88,26 +88,16 @@ function readSettings(env: NodeJS.ProcessEnv): {
   if (problems.length > 0) throw new ConfigError(problems);
 
   const given: ReadonlySet<SettingName> = new Set(values.keys());
-  const resolving: SettingName[] = [];
-  const settings = {} as Settings;
-  const resolve = (name: SettingName): unknown => {
-    if (values.has(name)) return values.get(name);
+  const settings: Record<string, unknown> = {};
+  for (const name of NAMES) {
     const fallback = declaration(name).default;
-    if (typeof fallback !== 'function') return fallback;
-    if (resolving.includes(name))
-      throw new Error(`the defaults of ${[...resolving, name].join(' → ')} go round in a circle`);
-    resolving.push(name);
-    const value: unknown = fallback(settings);
-    resolving.pop();
-    values.set(name, value);
-    return value;
-  };
-  for (const name of NAMES)
-    Object.defineProperty(settings, name, { enumerable: true, get: () => resolve(name) });
-  return {
-    settings: Object.fromEntries(NAMES.map((name) => [name, resolve(name)])) as Settings,
-    given,
-  };
+    settings[name] = values.has(name)
+      ? values.get(name)
+      : typeof fallback === 'function'
+        ? (fallback as (above: Record<string, unknown>) => unknown)(settings)
+        : fallback;
+  }
+  return { settings: settings as Settings, given };
 }
 
 /**

@@ -86,7 +86,9 @@ The OpenTelemetry exporter and SDK read more \`OTEL_*\` variables themselves, fr
 environment only, and the gateway neither reads nor checks them: \`OTEL_EXPORTER_OTLP_HEADERS\`,
 \`OTEL_EXPORTER_OTLP_TIMEOUT\`, \`OTEL_EXPORTER_OTLP_COMPRESSION\` (and their \`_TRACES_\` forms),
 \`OTEL_TRACES_SAMPLER\` and \`OTEL_TRACES_SAMPLER_ARG\`, \`OTEL_BSP_*\` (the batch of spans sent
-at once) and the span limits (\`OTEL_SPAN_*\`, \`OTEL_ATTRIBUTE_*\`).
+at once) and the span limits (\`OTEL_SPAN_*\`, \`OTEL_ATTRIBUTE_*\`). \`OTEL_SERVICE_NAME\` and
+\`OTEL_RESOURCE_ATTRIBUTES\` are not applied: the tracer provider is registered without resource
+detection (src/observability/tracing.ts), so spans carry \`service.name\` \`unknown_service:node\`.
 
 ## ${FILE_HEADING}
 
