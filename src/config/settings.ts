@@ -7,6 +7,9 @@
  *
  * A default is a value, or a function of the settings declared above it (so a setting comes
  * after those its default depends on); a function needs `defaultWords`, the docs' account of it.
+ *
+ * A new setting: declare it here, place it in GatewayConfig (`gatewayConfig` in ./index.ts; a
+ * misspelt name fails tsc there), and run `npm run docs:config`.
  */
 import { DEFAULT_CACHE_TTL_S } from './endpoints.js';
 import {
