@@ -48,10 +48,7 @@ export function readConfigFile(
       );
       continue;
     }
-    const { environmentOnly, secret } = SETTINGS[key] as {
-      environmentOnly?: string;
-      secret?: true;
-    };
+    const { environmentOnly, secret } = SETTINGS[key];
     if (environmentOnly) {
       problems.push(`${where}: set it in the environment, not in the file: ${environmentOnly}`);
       continue;
