@@ -101,6 +101,11 @@ class Declarations<S> {
 }
 
 const MB = 1024 * 1024;
+const httpUrl = url({
+  protocol: /^https?$/,
+  expected: 'an http(s) URL',
+  accepts: 'an http(s) URL',
+});
 
 const DECLARED = Declarations.start()
   // First, as the defaults of others depend on it; its row is under HTTP and the process.
@@ -129,7 +134,7 @@ const DECLARED = Declarations.start()
       'The Polyv account id whose income `incomeRecords` reports. Required with credentials.',
   })
   .add('POLYV_BASE_URL', {
-    type: url({ protocol: /^https?$/, expected: 'an http(s) URL', accepts: 'an http(s) URL' }),
+    type: httpUrl,
     default: 'https://api.polyv.net',
     meaning: 'Where Polyv is.',
   })
@@ -586,7 +591,7 @@ const DECLARED = Declarations.start()
     type: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     default: 'info',
     meaning:
-      "Log level (see [Operations → Logs](operations.md#logs)). The environment's applies from the first line; a level set in the file, once the configuration is read. A bad one is refused with the rest of the configuration (logged at `info`).",
+      "Log level (see [Operations → Logs](operations.md#logs)): the environment's from the first line, the file's once the file is read. A bad one stops the gateway as any bad setting does (the logger starts at `info` to say so).",
   })
   .add('OTEL_SDK_DISABLED', {
     type: trueFalse,
@@ -602,13 +607,13 @@ const DECLARED = Declarations.start()
       '`otlp` exports traces over OTLP/HTTP (see [Operations → Traces](operations.md#traces)); `none` does not, even with an endpoint set. The gateway has no other exporter.',
   })
   .add('OTEL_EXPORTER_OTLP_ENDPOINT', {
-    type: url({ protocol: /^https?$/, expected: 'an http(s) URL', accepts: 'an http(s) URL' }),
+    type: httpUrl,
     defaultWords: 'none; with `otlp`, `http://localhost:4318`',
     environmentOnly: 'the exporter reads it there itself',
     meaning: 'Where traces go (the SDK adds `/v1/traces`); setting it switches exporting on.',
   })
   .add('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', {
-    type: url({ protocol: /^https?$/, expected: 'an http(s) URL', accepts: 'an http(s) URL' }),
+    type: httpUrl,
     defaultWords: 'none',
     environmentOnly: 'the exporter reads it there itself',
     meaning:
