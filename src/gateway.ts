@@ -20,7 +20,7 @@ import {
   type TokenBuckets,
 } from './ratelimit/tokenBucket.js';
 import { GatewayMetrics } from './observability/metrics.js';
-import { startTracing, tracingRequested } from './observability/tracing.js';
+import { startTracing } from './observability/tracing.js';
 import { startLive } from './live/index.js';
 import { startGatewayServer, type GatewayServer } from './server/app.js';
 import { createErrorFormatter } from './server/errorFormatter.js';
@@ -94,7 +94,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
 
   /** Set on stop: readiness fails first, so load balancers drain us before we stop accepting. */
   let draining = false;
-  const tracing = tracingRequested(process.env) ? await startTracing() : undefined;
+  const tracing = config.tracing.enabled ? await startTracing() : undefined;
   if (tracing) logger.info('tracing: exporting spans as the OTEL_* variables say');
 
   const limits = config.polyvCalls;

@@ -1,12 +1,18 @@
 /** Entry point of `npm start`: read the configuration, start the gateway, stop on a signal. */
-import { ConfigError, loadConfig } from './config/index.js';
+import { ConfigError, fromEnvironment, loadConfig } from './config/index.js';
 import { startGateway } from './gateway.js';
 import { createLogger } from './logger.js';
 
-const logger = createLogger();
+// Before the configuration, from the environment alone, so that a bad configuration is logged;
+// a level set in the configuration file applies once it is read.
+const logger = createLogger({
+  level: fromEnvironment('LOG_LEVEL'),
+  pretty: process.stdout.isTTY && fromEnvironment('NODE_ENV') !== 'production',
+});
 
 try {
-  const config = loadConfig();
+  const config = loadConfig(process.env, { warn: (message) => logger.warn(message) });
+  logger.level = config.log.level;
   const gateway = await startGateway(config, logger);
   let stopping = false;
   const stop = async (signal: string) => {

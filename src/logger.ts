@@ -23,14 +23,17 @@ export const REDACTED_PATHS = [
   '*.headers["x-api-key"]',
 ];
 
+/**
+ * `level`: pino's own default (`info`) when not given. `pretty`: human-readable lines, for a
+ * person at a terminal (src/index.ts decides, from the configuration); never with a destination.
+ */
 export function createLogger(
-  options: { level?: string; destination?: DestinationStream } = {},
+  options: { level?: string; destination?: DestinationStream; pretty?: boolean } = {},
 ): Logger {
-  const pretty =
-    !options.destination && process.stdout.isTTY && process.env.NODE_ENV !== 'production';
+  const pretty = !options.destination && options.pretty === true;
   return pino(
     {
-      level: options.level ?? process.env.LOG_LEVEL ?? 'info',
+      ...(options.level ? { level: options.level } : {}),
       base: { service: 'polyv-graphql' },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       ...(pretty

@@ -16,7 +16,7 @@ const DASHBOARD = `{ channel(id: "2812612") {
 let stack: Stack;
 beforeAll(async () => {
   stack = await startStack({
-    env: { GATEWAY_CACHE: 'on', POLYV_CACHE_TTL_RED_PACKS_S: '1', POLYV_CACHE_TTL_INCOME_S: '60' },
+    env: { GATEWAY_CACHE: 'on', POLYV_CACHE_TTL_S: 'redPackStatistics=1,incomeDetail=60' },
   });
 });
 afterAll(() => stack.close());

@@ -2,13 +2,19 @@
  * Configuration: defaults, safe auth defaults, production defaults, messages that name the
  * variable, and docs/configuration.md as the config module describes every variable.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { hashApiKey } from '../src/auth/apiKeys.js';
 import * as prettier from 'prettier';
-import { ConfigError, describeVariables, loadConfig } from '../src/config/index.js';
+import {
+  ConfigError,
+  describeVariables,
+  fromEnvironment,
+  KNOWN_ENDPOINT_IDS,
+  loadConfig,
+} from '../src/config/index.js';
 import { configurationMarkdown } from '../src/tools/configDocs.js';
 
 const credentials = { POLYV_APP_ID: 'app', POLYV_APP_SECRET: 'secret', POLYV_USER_ID: 'user' };
@@ -102,6 +108,9 @@ describe('configuration', () => {
       },
       playground: true,
       environment: 'development',
+      // New with LOG_LEVEL and OTEL_* declared with the rest (they were read elsewhere).
+      log: { level: 'info' },
+      tracing: { enabled: false },
     });
   });
 
@@ -171,6 +180,12 @@ describe('configuration', () => {
     ).toThrow(/GATEWAY_PLAYGROUND: on needs GATEWAY_INTROSPECTION=on/);
   });
 
+  it('refuses the emulator switched off without credentials, in development too', () => {
+    expect(problemsOf({ POLYV_EMULATOR: 'off' })).toMatch(
+      /POLYV_APP_ID, POLYV_APP_SECRET, POLYV_USER_ID: required with POLYV_EMULATOR=off/,
+    );
+  });
+
   it('closes CORS and turns off introspection and stack traces in production', () => {
     expect(loadConfig({ NODE_ENV: 'production', ...noAuth }).http).toEqual({
       corsOrigins: [],
@@ -203,7 +218,7 @@ describe('configuration', () => {
       compiled: false,
     });
     expect(problemsOf({ GATEWAY_COMPILED_EXECUTION: 'yes' })).toMatch(
-      /GATEWAY_COMPILED_EXECUTION: /,
+      /GATEWAY_COMPILED_EXECUTION: must be on or off; got "yes"/,
     );
   });
 
@@ -355,6 +370,266 @@ describe('authentication settings', () => {
     expect(problemsOf({ ...credentials, GATEWAY_API_KEYS_FILE: '/nonexistent/keys.json' })).toMatch(
       /GATEWAY_API_KEYS_FILE: cannot read \/nonexistent\/keys.json/,
     );
+  });
+});
+
+describe('cache TTLs by endpoint', () => {
+  const ttl = (env: Record<string, string>) => loadConfig(env).cache.ttlMs;
+
+  it('reads seconds by endpoint id, an endpoint left out keeping its default', () => {
+    expect(ttl({})).toEqual({ redPackStatistics: 30_000, incomeDetail: 60_000 });
+    expect(ttl({ POLYV_CACHE_TTL_S: 'redPackStatistics=5' })).toEqual({
+      redPackStatistics: 5_000,
+      incomeDetail: 60_000,
+    });
+    expect(ttl({ POLYV_CACHE_TTL_S: ' incomeDetail = 0 , redPackStatistics=1e1 ' })).toEqual({
+      redPackStatistics: 10_000,
+      incomeDetail: 0,
+    });
+    // One entry per endpoint the config module is given, and no other.
+    expect(Object.keys(ttl({})).sort()).toEqual([...KNOWN_ENDPOINT_IDS].sort());
+  });
+
+  it.each([
+    ['redPacks=5', 'unknown endpoint "redPacks" (known: redPackStatistics, incomeDetail)'],
+    [
+      '30',
+      'must be endpoint=seconds pairs separated by commas, e.g. `redPackStatistics=30,incomeDetail=60`; got "30"',
+    ],
+    ['red_packs=5', 'must be endpoint=seconds pairs separated by commas'],
+    ['incomeDetail=-1', 'incomeDetail: must be an integer of at least 0; got "-1"'],
+    ['incomeDetail=1,incomeDetail=2', 'incomeDetail is given twice'],
+  ])('refuses POLYV_CACHE_TTL_S=%s, saying why', (setting, message) => {
+    expect(problemsOf({ POLYV_CACHE_TTL_S: setting })).toContain(`POLYV_CACHE_TTL_S: ${message}`);
+  });
+
+  it('still reads the variables it replaced, with a warning naming the replacement', () => {
+    const warnings: string[] = [];
+    const config = loadConfig(
+      { POLYV_CACHE_TTL_RED_PACKS_S: '1', POLYV_CACHE_TTL_INCOME_S: '0' },
+      { warn: (message) => warnings.push(message) },
+    );
+    expect(config.cache.ttlMs).toEqual({ redPackStatistics: 1_000, incomeDetail: 0 });
+    expect(warnings).toEqual([
+      'POLYV_CACHE_TTL_RED_PACKS_S is deprecated: use POLYV_CACHE_TTL_S=redPackStatistics=<seconds>',
+      'POLYV_CACHE_TTL_INCOME_S is deprecated: use POLYV_CACHE_TTL_S=incomeDetail=<seconds>',
+    ]);
+    expect(problemsOf({ POLYV_CACHE_TTL_INCOME_S: 'x' })).toMatch(
+      /^ {2}- POLYV_CACHE_TTL_INCOME_S: must be an integer of at least 0; got "x"$/m,
+    );
+  });
+
+  it('refuses an old variable beside the new one rather than guess which is meant', () => {
+    expect(
+      problemsOf({ POLYV_CACHE_TTL_S: 'incomeDetail=5', POLYV_CACHE_TTL_RED_PACKS_S: '10' }),
+    ).toContain(
+      'POLYV_CACHE_TTL_RED_PACKS_S: deprecated, and POLYV_CACHE_TTL_S is set too: move it there (redPackStatistics=10) and unset POLYV_CACHE_TTL_RED_PACKS_S',
+    );
+  });
+});
+
+describe('the configuration file', () => {
+  function configFile(content: string, name = 'gateway.config.yaml'): string {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'config-')), name);
+    writeFileSync(file, content);
+    return file;
+  }
+  const withFile = (content: string, env: Record<string, string> = {}, name?: string) => {
+    const file = configFile(content, name);
+    return { file, env: { GATEWAY_CONFIG_FILE: file, ...env } };
+  };
+
+  it('sets settings by their variable names, each read by its own declaration', () => {
+    const { env } = withFile(`
+GATEWAY_MAX_DEPTH: 8
+GATEWAY_CACHE: off
+GATEWAY_STACK_TRACES: false
+POLYV_CACHE_TTL_S:
+  incomeDetail: 5
+GATEWAY_CORS_ORIGINS: [https://a.example, https://b.example]
+GATEWAY_TRUST_PROXY: 1
+GATEWAY_MAX_COST: '1e5'
+LOG_LEVEL: debug
+`);
+    const config = loadConfig(env);
+    expect(config.limits.maxDepth).toBe(8);
+    expect(config.limits.maxCost).toBe(100_000);
+    expect(config.cache.enabled).toBe(false);
+    expect(config.cache.ttlMs).toEqual({ redPackStatistics: 30_000, incomeDetail: 5_000 });
+    expect(config.http).toMatchObject({
+      stackTraces: false,
+      corsOrigins: ['https://a.example', 'https://b.example'],
+      trustProxy: 1,
+    });
+    expect(config.log.level).toBe('debug');
+  });
+
+  it('reads JSON too', () => {
+    const { env } = withFile(
+      '{ "PORT": 8081, "POLYV_CACHE_TTL_S": { "redPackStatistics": 0 } }',
+      {},
+      'gateway.json',
+    );
+    expect(loadConfig(env)).toMatchObject({
+      server: { port: 8081 },
+      cache: { ttlMs: { redPackStatistics: 0 } },
+    });
+  });
+
+  it('gives way to the environment, which every setting can still be set in', () => {
+    const { env } = withFile('PORT: 5000\nGATEWAY_MAX_DEPTH: 8\n');
+    expect(loadConfig(env).server.port).toBe(5000);
+    const config = loadConfig({ ...env, PORT: '6000', GATEWAY_MAX_DEPTH: '' });
+    // A set variable wins; an empty one counts as not set, so the file's value holds.
+    expect(config.server.port).toBe(6000);
+    expect(config.limits.maxDepth).toBe(8);
+  });
+
+  it('checks its values with the same messages, naming the file, even where the environment wins', () => {
+    const { file, env } = withFile('PORT: 99999\nGATEWAY_CACHE: maybe\n');
+    const message = problemsOf({ ...env, PORT: '4000' });
+    expect(message).toContain(`PORT (in ${file}): must be an integer from 0 to 65535; got "99999"`);
+    expect(message).toContain(`GATEWAY_CACHE (in ${file}): must be on or off; got "maybe"`);
+  });
+
+  it('takes variables of the environment as ${env.NAME}, secrets only that way', () => {
+    const secret = { POLYV_APP_ID: 'app', POLYV_USER_ID: 'user', GATEWAY_AUTH: 'off' };
+    const { env } = withFile(
+      'POLYV_APP_SECRET: ${env.FROM_THE_VAULT}\nGATEWAY_REDIS_PREFIX: "${env.TEAM}-graphql:"\n',
+      { ...secret, FROM_THE_VAULT: 'hush-hush', TEAM: 'ops' },
+    );
+    const config = loadConfig(env);
+    expect(config.polyv).toMatchObject({ credentials: { appSecret: 'hush-hush' } });
+
+    const literal = withFile(
+      'POLYV_APP_SECRET: hush-hush\nMETRICS_TOKEN: a-long-enough-token\n',
+      secret,
+    );
+    const message = problemsOf(literal.env);
+    expect(message).toContain(
+      `POLYV_APP_SECRET (in ${literal.file}): a secret: write \${env.NAME} and set that variable, or set POLYV_APP_SECRET in the environment`,
+    );
+    expect(message).toMatch(/METRICS_TOKEN \(in .*\): a secret/);
+    expect(message).not.toContain('hush-hush');
+    expect(message).not.toContain('a-long-enough-token');
+  });
+
+  it.each([
+    [
+      'GATEWAY_MAX_DEPTH: ${env.UNSET_HERE}',
+      'GATEWAY_MAX_DEPTH (in <file>): ${env.UNSET_HERE}: UNSET_HERE is not set',
+    ],
+    [
+      'HOST: ${HOSTNAME}',
+      'HOST (in <file>): ${…} takes a variable of the environment only: ${env.NAME}',
+    ],
+    [
+      'port: 4000',
+      'port (in <file>): not a setting; did you mean PORT? (see docs/configuration.md)',
+    ],
+    [
+      'NODE_ENV: production',
+      'NODE_ENV (in <file>): set it in the environment, not in the file: libraries (Express, React) read it there',
+    ],
+    [
+      'GATEWAY_CONFIG_FILE: other.yaml',
+      'GATEWAY_CONFIG_FILE (in <file>): set it in the environment, not in the file: it names the file',
+    ],
+    [
+      'OTEL_EXPORTER_OTLP_ENDPOINT: http://collector:4318',
+      'OTEL_EXPORTER_OTLP_ENDPOINT (in <file>): set it in the environment',
+    ],
+    [
+      'GATEWAY_MAX_DEPTH: [1, 2]',
+      'GATEWAY_MAX_DEPTH (in <file>): must be an integer of at least 1; got a list',
+    ],
+    ['- PORT: 4000', 'GATEWAY_CONFIG_FILE: <file> must be a map of settings (NAME: value)'],
+    ['PORT: 1\nPORT: 2', 'GATEWAY_CONFIG_FILE: cannot read <file>: Map keys must be unique'],
+  ])('refuses %j', (content, expected) => {
+    const { file, env } = withFile(content);
+    expect(problemsOf(env)).toContain(expected.replaceAll('<file>', file));
+  });
+
+  it('refuses a file it cannot read', () => {
+    expect(problemsOf({ GATEWAY_CONFIG_FILE: '/nonexistent/gateway.yaml' })).toMatch(
+      /GATEWAY_CONFIG_FILE: cannot read \/nonexistent\/gateway.yaml: ENOENT/,
+    );
+  });
+
+  it('loads the example of docs/configuration.md', () => {
+    const page = readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8');
+    const example = /```yaml\n(# gateway\.config\.yaml[^]*?)```/.exec(page)?.[1];
+    expect(example).toBeDefined();
+    const keys = keysFile([{ name: 'router', sha256: hashApiKey('k') }]);
+    const { env } = withFile(example!, {
+      POLYV_SECRET: 'from-the-secret-store',
+      REDIS_PASSWORD: 'p4ss',
+      // The example's keys file is where the image mounts it; here the environment wins.
+      GATEWAY_API_KEYS_FILE: keys,
+    });
+    const config = loadConfig(env);
+    expect(config).toMatchObject({
+      polyv: { mode: 'polyv', credentials: { appSecret: 'from-the-secret-store' } },
+      auth: { mode: 'keys' },
+      redis: { url: 'redis://:p4ss@redis:6379' },
+      cache: { ttlMs: { redPackStatistics: 10_000, incomeDetail: 60_000 } },
+      live: { pollMs: 5_000, leaseMs: 15_000 },
+    });
+  });
+});
+
+describe('logs and traces', () => {
+  it('declares LOG_LEVEL with the rest, and reads it early from the environment alone', () => {
+    expect(loadConfig({ LOG_LEVEL: 'warn' }).log.level).toBe('warn');
+    expect(problemsOf({ LOG_LEVEL: 'verbose' })).toContain(
+      'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace or silent; got "verbose"',
+    );
+    // The logger starts before the configuration is read: a bad level leaves it at the default,
+    // so that the problem above can be logged.
+    expect(fromEnvironment('LOG_LEVEL', { LOG_LEVEL: 'debug' })).toBe('debug');
+    expect(fromEnvironment('LOG_LEVEL', { LOG_LEVEL: 'verbose' })).toBe('info');
+    expect(fromEnvironment('NODE_ENV', {})).toBe('development');
+  });
+
+  it.each([
+    [{}, false],
+    [{ OTEL_TRACES_EXPORTER: 'otlp' }, true],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, true],
+    [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces' }, true],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_TRACES_EXPORTER: 'none' }, false],
+    [{ OTEL_TRACES_EXPORTER: 'otlp', OTEL_SDK_DISABLED: 'TRUE' }, false],
+  ])('exports traces for %j: %p', (env, enabled) => {
+    expect(loadConfig(env).tracing.enabled).toBe(enabled);
+  });
+
+  it('refuses an exporter it does not have', () => {
+    expect(problemsOf({ OTEL_TRACES_EXPORTER: 'console' })).toContain(
+      'OTEL_TRACES_EXPORTER: must be otlp or none; got "console"',
+    );
+  });
+});
+
+describe('the declarations', () => {
+  it('are what src/ reads: no variable is read from the environment anywhere else', () => {
+    const src = new URL('../src/', import.meta.url).pathname;
+    const reads: string[] = [];
+    for (const entry of readdirSync(src, { recursive: true, withFileTypes: true })) {
+      const file = path.relative(src, path.join(entry.parentPath, entry.name));
+      // The emulator is a test double with variables of its own (its --help lists them).
+      if (!entry.isFile() || !file.endsWith('.ts') || /^(config|emulator)\//.test(file)) continue;
+      readFileSync(path.join(src, file), 'utf8')
+        .split('\n')
+        .forEach((line) => {
+          if (/^\s*(\*|\/\/)/.test(line)) return;
+          // process.env, env.NAME or env[…], but not the file's ${env.NAME}.
+          if (/process\.env|(?<!\$\{)\benv\.[A-Z_]|\benv\[/.test(line))
+            reads.push(`${file}: ${line.trim()}`);
+        });
+    }
+    // The entry point hands the environment to the configuration, and reads nothing itself.
+    expect(reads).toEqual([
+      'index.ts: const config = loadConfig(process.env, { warn: (message) => logger.warn(message) });',
+    ]);
   });
 });
 

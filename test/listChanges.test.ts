@@ -39,7 +39,9 @@ describe('with the page cache holding pages from before new records arrived', ()
   let stack: Stack;
   beforeAll(async () => {
     // A TTL far longer than the test, so cached pages are still there when they matter.
-    stack = await startStack({ env: { GATEWAY_CACHE: 'on', POLYV_CACHE_TTL_RED_PACKS_S: '600' } });
+    stack = await startStack({
+      env: { GATEWAY_CACHE: 'on', POLYV_CACHE_TTL_S: 'redPackStatistics=600' },
+    });
   });
   afterAll(() => stack.close());
 

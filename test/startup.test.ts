@@ -5,7 +5,10 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createDemoDataset, redPackBalanceFen, startEmulator } from '../src/emulator/index.js';
@@ -20,6 +23,12 @@ import {
   type LogLine,
 } from './support/process.js';
 import { postGraphQL } from './support/stack.js';
+
+function configFile(content: string): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'gateway-config-')), 'gateway.yaml');
+  writeFileSync(file, content);
+  return file;
+}
 
 describe('npm start without credentials', () => {
   let gateway: Awaited<ReturnType<typeof startProcess>>;
@@ -144,11 +153,44 @@ describe('configuration refusals', () => {
     ],
     // No demo data in production unless asked for: a deployment missing its credentials stops.
     [{ NODE_ENV: 'production' }, /required in production .*POLYV_EMULATOR=on/],
+    // The logger starts at the default level, so a bad level is logged as any bad setting.
+    [
+      { LOG_LEVEL: 'verbose' },
+      /LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace or silent; got \\"verbose\\"/,
+    ],
+    [
+      { GATEWAY_CONFIG_FILE: configFile('PORT: eighty\n') },
+      /PORT \(in .*\.yaml\): must be an integer/,
+    ],
   ])('refuses %j and names the variable', async (env, message) => {
     const { code, output } = await refusal(cleanEnv({ PORT: '0', ...env }));
     expect(code).toBe(1);
     expect(output).toMatch(message);
     expect(output).not.toContain('xyz');
+  });
+});
+
+describe('a configuration file', () => {
+  it('applies its log level once read, and deprecated settings are logged as warnings', async () => {
+    const file = configFile('LOG_LEVEL: debug\nPOLYV_CACHE_TTL_RED_PACKS_S: 5\n');
+    const { child, url, lines } = await startProcess(
+      cleanEnv({ PORT: '0', HOST: '127.0.0.1', GATEWAY_CONFIG_FILE: file }),
+    );
+    try {
+      expect(lines).toContainEqual(
+        expect.objectContaining({
+          level: 40,
+          msg: 'POLYV_CACHE_TTL_RED_PACKS_S is deprecated: use POLYV_CACHE_TTL_S=redPackStatistics=<seconds>',
+        }),
+      );
+      await postGraphQL(`${url}/graphql`, '{ channel(id: "2812610") { redPacks { totalCount } } }');
+      // Polyv calls are logged at debug only: the file's level is the one in force.
+      while (!lines.some((line) => line.msg === 'polyv call'))
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(lines.find((line) => line.msg === 'polyv call')!.level).toBe(20);
+    } finally {
+      await stopProcess(child);
+    }
   });
 });
 

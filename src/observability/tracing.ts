@@ -1,23 +1,14 @@
 /**
  * OpenTelemetry traces. The gateway only uses @opentelemetry/api: without a registered tracer
- * provider every span is a no-op. `startTracing` registers one when the standard OTEL_*
- * variables ask for an exporter (off by default), with W3C trace-context propagation so a
- * federated router's trace continues through us.
+ * provider every span is a no-op. `startTracing` registers one when the configuration says
+ * the standard OTEL_* variables ask for an exporter (`tracing.enabled`, off by default), with
+ * W3C trace-context propagation so a federated router's trace continues through us.
  */
 import { context, propagation, trace, type Context, type Tracer } from '@opentelemetry/api';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 
 export const tracer = (): Tracer => trace.getTracer('polyv-graphql');
-
-/** Whether the environment asks for traces: OTEL_TRACES_EXPORTER=otlp or an OTLP endpoint, and the SDK not disabled. */
-export function tracingRequested(env: NodeJS.ProcessEnv): boolean {
-  if (env.OTEL_SDK_DISABLED === 'true' || env.OTEL_TRACES_EXPORTER === 'none') return false;
-  return (
-    env.OTEL_TRACES_EXPORTER === 'otlp' ||
-    Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
-  );
-}
 
 /**
  * Registers a tracer provider exporting to `exporter` (OTLP over HTTP, configured by OTEL_*, by
