@@ -135,6 +135,15 @@ const envSchema = z.object({
    * many pages against GATEWAY_MAX_UPSTREAM_CALLS, so the default lets a query hold four.
    */
   GATEWAY_SUMMARY_MAX_RECORDS: int(50_000),
+  /**
+   * The most records (red packs, income records) one export may walk (GET /export/…): refused
+   * up front, from the list's first page, past it. Exports let each page go once it is sent.
+   */
+  GATEWAY_EXPORT_MAX_RECORDS: int(100_000),
+  /** Exports streaming at once in one replica; past it, SERVER_BUSY (503). */
+  GATEWAY_EXPORT_MAX_IN_FLIGHT: int(4),
+  /** Exports one API key (one address with keys off) may stream at once in one replica; past it, 429. */
+  GATEWAY_EXPORT_MAX_PER_CLIENT: int(2),
   /** Longest `ids` list of `channels` (and `representations` list of `_entities`). */
   GATEWAY_MAX_IDS: int(200),
   /** Largest answer, in bytes of JSON: past it the answer is an error, never a truncated one. */
@@ -416,6 +425,21 @@ export const VARIABLE_DOCS: Record<EnvVariable, VariableDoc> = {
     section: 'How much they may ask',
     meaning:
       'The most records one summary may add up; a summary counts as this ÷ 1,000 pages (50) against `GATEWAY_MAX_UPSTREAM_CALLS`.',
+  },
+  GATEWAY_EXPORT_MAX_RECORDS: {
+    section: 'How much they may ask',
+    meaning:
+      "The most records (red packs, income records) one export may walk (see [Exports](exports.md)): past it the export is refused before any row, from the list's first page (`QUERY_LIMIT_EXCEEDED`, `limit: \"exportRecords\"`). An export holds the pages in flight, not the rows it sent.",
+  },
+  GATEWAY_EXPORT_MAX_IN_FLIGHT: {
+    section: 'How much they may ask',
+    meaning:
+      'Exports streaming at once in one replica (each holds up to eight Polyv pages in flight); past it, `SERVER_BUSY` (HTTP 503).',
+  },
+  GATEWAY_EXPORT_MAX_PER_CLIENT: {
+    section: 'How much they may ask',
+    meaning:
+      'Exports one API key (one client address with keys off) may stream at once in one replica; past it, `RATE_LIMITED` (HTTP 429).',
   },
   GATEWAY_MAX_IDS: {
     section: 'How much they may ask',
@@ -699,6 +723,8 @@ export interface GatewayConfig {
   };
   /** How operations run: compiled by graphql-jit from their second request (server/executor.ts), or not. */
   execution: { compiled: boolean };
+  /** Exports (GET /export/…): the records one may walk, and how many may stream at once. */
+  exports: { maxRecords: number; maxInFlight: number; maxPerClient: number };
   /** Subscriptions: how often channels are polled, and what a subscriber may hold. */
   live: {
     pollMs: number;
@@ -834,6 +860,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       trustProxy,
     },
     execution: { compiled: defaultOn(vars.GATEWAY_COMPILED_EXECUTION, true) },
+    exports: {
+      maxRecords: vars.GATEWAY_EXPORT_MAX_RECORDS,
+      maxInFlight: vars.GATEWAY_EXPORT_MAX_IN_FLIGHT,
+      maxPerClient: vars.GATEWAY_EXPORT_MAX_PER_CLIENT,
+    },
     live: {
       pollMs: vars.GATEWAY_LIVE_POLL_MS,
       leaseMs: vars.GATEWAY_LIVE_LEASE_MS,
