@@ -30,8 +30,7 @@ import { stringify, type Options } from 'csv-stringify/sync';
 const FORMULA_START = /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
 
 /** Text from outside as a cell no spreadsheet runs: a formula's start gets a leading `'`. */
-export const neutralise = (text: string): string =>
-  FORMULA_START.test(text) ? `'${text}` : text;
+export const neutralise = (text: string): string => (FORMULA_START.test(text) ? `'${text}` : text);
 
 const OPTIONS: Options = {
   record_delimiter: 'windows',

@@ -267,7 +267,10 @@ function readParameters(request: Request, kind: ExportKind): Parameters {
 function readFormat(value: string | undefined): ExportFormat {
   if (value === undefined || value === 'csv') return 'csv';
   if (value === 'ndjson') return 'ndjson';
-  throw badUserInput(`\`format\` is \`csv\` or \`ndjson\`; got ${JSON.stringify(value)}.`, 'format');
+  throw badUserInput(
+    `\`format\` is \`csv\` or \`ndjson\`; got ${JSON.stringify(value)}.`,
+    'format',
+  );
 }
 
 /** A failure as clients see it: its message and extensions, code included. */
