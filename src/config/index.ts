@@ -429,7 +429,7 @@ export const VARIABLE_DOCS: Record<EnvVariable, VariableDoc> = {
   GATEWAY_EXPORT_MAX_RECORDS: {
     section: 'How much they may ask',
     meaning:
-      "The most records (red packs, income records) one export may walk (see [Exports](exports.md)): past it the export is refused before any row, from the list's first page (`QUERY_LIMIT_EXCEEDED`, `limit: \"exportRecords\"`). An export holds the pages in flight, not the rows it sent.",
+      'The most records (red packs, income records) one export may walk (see [Exports](exports.md)): past it the export is refused before any row, from the list\'s first page (`QUERY_LIMIT_EXCEEDED`, `limit: "exportRecords"`). An export holds the pages in flight, not the rows it sent.',
   },
   GATEWAY_EXPORT_MAX_IN_FLIGHT: {
     section: 'How much they may ask',
