@@ -75,6 +75,10 @@ class InOrderReader<T> implements WholeListReading<T> {
   private readonly inFlight: number;
   /** Pages asked for and not yet taken, by number. */
   private readonly requested = new Map<number, Promise<Page<T>>>();
+  /** Pages asked for whose answer has not arrived (taken or not, used or not). */
+  private pending = 0;
+  /** The reader stopped (done, failed or given up): nothing more is asked for. */
+  private stopped = false;
   /** The next page number to ask for. */
   private nextToAsk = 2;
   /** The first pages, checked and held until `pages()` hands them on. */
@@ -121,6 +125,15 @@ class InOrderReader<T> implements WholeListReading<T> {
   }
 
   async *pages(): AsyncGenerator<readonly T[], void, undefined> {
+    try {
+      yield* this.inOrder();
+    } finally {
+      this.stopped = true;
+      this.requested.clear();
+    }
+  }
+
+  private async *inOrder(): AsyncGenerator<readonly T[], void, undefined> {
     const head = this.head;
     this.head = [];
     let previous: Page<T> | undefined;
@@ -178,16 +191,33 @@ class InOrderReader<T> implements WholeListReading<T> {
   }
 
   private fetch(pageNumber: number): Promise<Page<T>> {
+    this.pending++;
     const page = this.list.fetchWholePage(pageNumber, MAX_PAGE_SIZE, this.fresh);
     // Pages asked for ahead may fail before they are taken (or never be taken): the failure
-    // is reported by `take`, never as an unhandled rejection.
-    page.catch(() => undefined);
+    // is reported by `take`, never as an unhandled rejection. An answer frees its place.
+    page.then(
+      () => {
+        this.pending--;
+        this.askAhead();
+      },
+      () => {
+        this.pending--;
+      },
+    );
     return page;
   }
 
-  /** Keeps up to `inFlight` pages asked for ahead of the one being taken. */
+  /**
+   * Keeps the walk busy within bounds: at most `inFlight` pages whose answers are awaited, and
+   * at most `inFlight` answers waiting to be taken (a reader slower than Polyv holds no more).
+   */
   private askAhead(): void {
-    while (this.nextToAsk <= this.pageCount && this.requested.size < this.inFlight) {
+    while (
+      !this.stopped &&
+      this.nextToAsk <= this.pageCount &&
+      this.requested.size < this.inFlight &&
+      this.pending < this.inFlight
+    ) {
       this.requested.set(this.nextToAsk, this.fetch(this.nextToAsk));
       this.nextToAsk++;
     }
