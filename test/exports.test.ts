@@ -10,7 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { parse } from 'csv-parse/sync';
 import { BIG_CHANNEL_ID } from '../src/emulator/index.js';
 import { bearer, KEYS, writeKeysFile } from './support/keys.js';
-import { startStack, type Stack } from './support/stack.js';
+import { startStack, type GraphQLResponse, type Stack } from './support/stack.js';
 
 /** With keys off, a GET must show it is no cross-site request (as for GET /graphql). */
 const PREFLIGHT = { 'apollo-require-preflight': 'true' };
@@ -118,12 +118,10 @@ async function allRedPacks(stack: Stack, filter: RedPackFilter): Promise<RedPack
   const nodes: RedPack[] = [];
   let after: string | null = null;
   for (;;) {
-    const answer = await stack.graphql<{ channel: { redPacks: Connection<RedPack> } }>(RED_PACKS, {
-      ...redPackVariables(filter),
-      after,
-    });
+    const answer: GraphQLResponse<{ channel: { redPacks: Connection<RedPack> } }> =
+      await stack.graphql(RED_PACKS, { ...redPackVariables(filter), after });
     expect(answer.errors).toBeUndefined();
-    const page = answer.data!.channel.redPacks;
+    const page: Connection<RedPack> = answer.data!.channel.redPacks;
     nodes.push(...page.nodes);
     if (!page.pageInfo.hasNextPage) return nodes;
     after = page.pageInfo.endCursor;
@@ -150,10 +148,10 @@ async function allIncome(stack: Stack, filter: IncomeFilter) {
   const nodes: IncomeRecord[] = [];
   let after: string | null = null;
   for (;;) {
-    const answer = await stack.graphql<{
+    const answer: GraphQLResponse<{
       incomeRecords: Connection<IncomeRecord>;
       incomeSummary: { count: number; total: { fen: number } };
-    }>(INCOME_RECORDS, { ...filter, after });
+    }> = await stack.graphql(INCOME_RECORDS, { ...filter, after });
     expect(answer.errors).toBeUndefined();
     nodes.push(...answer.data!.incomeRecords.nodes);
     if (!answer.data!.incomeRecords.pageInfo.hasNextPage)
