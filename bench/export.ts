@@ -16,7 +16,7 @@
 import http from 'node:http';
 import got from 'got';
 import { BIG_CHANNEL_ID, DEMO_CREDENTIALS } from '../src/emulator/index.js';
-import { WALK_PAGES_IN_FLIGHT } from '../src/pagination/walk.js';
+import { EXPORT_PAGES_IN_FLIGHT } from '../src/server/exports/index.js';
 import { signedParams } from '../src/polyv/sign.js';
 import { peakRssMb, rssMb, startEmulatorProcess, startGatewayProcess, stop } from './processes.js';
 
@@ -144,11 +144,11 @@ export async function measureExportCost(
     }
     const peak = peakRssMb(gateway.child);
     const pages = Math.ceil(EXPORT_RED_PACKS / 1000);
-    await fetchDirectly(emulatorUrl, pages, WALK_PAGES_IN_FLIGHT); // warm-up
+    await fetchDirectly(emulatorUrl, pages, EXPORT_PAGES_IN_FLIGHT); // warm-up
     const direct = Math.min(
-      await fetchDirectly(emulatorUrl, pages, WALK_PAGES_IN_FLIGHT),
-      await fetchDirectly(emulatorUrl, pages, WALK_PAGES_IN_FLIGHT),
-      await fetchDirectly(emulatorUrl, pages, WALK_PAGES_IN_FLIGHT),
+      await fetchDirectly(emulatorUrl, pages, EXPORT_PAGES_IN_FLIGHT),
+      await fetchDirectly(emulatorUrl, pages, EXPORT_PAGES_IN_FLIGHT),
+      await fetchDirectly(emulatorUrl, pages, EXPORT_PAGES_IN_FLIGHT),
     );
     for (const run of runs)
       if (!run.complete || run.rows !== EXPORT_RED_PACKS)
@@ -162,7 +162,7 @@ export async function measureExportCost(
       peakRssMb: peak,
       calls,
       pages,
-      concurrency: WALK_PAGES_IN_FLIGHT,
+      concurrency: EXPORT_PAGES_IN_FLIGHT,
     };
   } finally {
     await stop(gateway);

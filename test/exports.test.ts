@@ -315,7 +315,10 @@ function expectSame(actual: unknown, expected: unknown): void {
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack();
+  // Tests read a list's exports side by side (the defaults allow one a client, two a replica).
+  stack = await startStack({
+    env: { GATEWAY_EXPORT_MAX_PER_CLIENT: '4', GATEWAY_EXPORT_MAX_IN_FLIGHT: '4' },
+  });
 });
 afterAll(() => stack?.close());
 // The gateway answers from this process: after a test kept it busy, let the timers that fell

@@ -141,9 +141,9 @@ const envSchema = z.object({
    */
   GATEWAY_EXPORT_MAX_RECORDS: int(100_000),
   /** Exports streaming at once in one replica; past it, SERVER_BUSY (503). */
-  GATEWAY_EXPORT_MAX_IN_FLIGHT: int(4),
+  GATEWAY_EXPORT_MAX_IN_FLIGHT: int(2),
   /** Exports one API key (one address with keys off) may stream at once in one replica; past it, 429. */
-  GATEWAY_EXPORT_MAX_PER_CLIENT: int(2),
+  GATEWAY_EXPORT_MAX_PER_CLIENT: int(1),
   /** Longest `ids` list of `channels` (and `representations` list of `_entities`). */
   GATEWAY_MAX_IDS: int(200),
   /** Largest answer, in bytes of JSON: past it the answer is an error, never a truncated one. */
@@ -434,7 +434,7 @@ export const VARIABLE_DOCS: Record<EnvVariable, VariableDoc> = {
   GATEWAY_EXPORT_MAX_IN_FLIGHT: {
     section: 'How much they may ask',
     meaning:
-      'Exports streaming at once in one replica (each holds up to eight Polyv pages in flight); past it, `SERVER_BUSY` (HTTP 503).',
+      'Exports streaming at once in one replica (each holds up to four Polyv pages, asked for and not yet written: see [Security → Limits](security.md#limits)); past it, `SERVER_BUSY` (HTTP 503).',
   },
   GATEWAY_EXPORT_MAX_PER_CLIENT: {
     section: 'How much they may ask',

@@ -17,7 +17,7 @@
  * connection is destroyed: with chunked encoding the terminating chunk never comes, and every
  * HTTP client reports an incomplete transfer.
  *
- * Memory: the pages in flight (WALK_PAGES_IN_FLIGHT) and one page's text; a client that reads
+ * Memory: the pages in flight (EXPORT_PAGES_IN_FLIGHT) and one page's text; a client that reads
  * slowly holds the walk (backpressure), one that stops reading for a request's timeout is cut.
  */
 import type { Request, RequestHandler, Response } from 'express';
@@ -28,7 +28,6 @@ import type { Logger } from '../../logger.js';
 import { recordOf, type ExportRecord } from '../../observability/requests.js';
 import type { GatewayMetrics } from '../../observability/metrics.js';
 import { MAX_PAGE_SIZE } from '../../pagination/page.js';
-import { WALK_PAGES_IN_FLIGHT } from '../../pagination/walk.js';
 import { CallBudget, RecordBudget, type PolyvPages } from '../../polyv/pages.js';
 import { ErrorCode } from '../../publicErrors.js';
 import { badUserInput } from '../../schema/clientErrors.js';
@@ -47,6 +46,13 @@ import {
 
 /** Where exports are served: `${EXPORT_PATH}/<list>.csv`. */
 export const EXPORT_PATH = '/export';
+
+/**
+ * Polyv pages one export asks for at once (asked for and not yet written): half a summary's
+ * WALK_PAGES_IN_FLIGHT. A summary adds a page up as it arrives; an export's pages may wait for
+ * a slow client, converted, so they are what an export holds (docs/security.md, Limits).
+ */
+export const EXPORT_PAGES_IN_FLIGHT = 4;
 
 /** Seconds a client refused for too many exports at once is told to wait. */
 const BUSY_RETRY_AFTER_S = 10;
@@ -91,7 +97,7 @@ export function exportHandler(options: ExportOptions): RequestHandler {
   const admission = new ExportAdmission(options.limits);
   // Every page once, and what one re-read past the cache may ask for again (stream.ts).
   const maxCalls =
-    Math.ceil(options.limits.maxRecords / MAX_PAGE_SIZE) + 2 * (WALK_PAGES_IN_FLIGHT + 2);
+    Math.ceil(options.limits.maxRecords / MAX_PAGE_SIZE) + 2 * (EXPORT_PAGES_IN_FLIGHT + 2);
 
   return async (request, response, next) => {
     const file = /^\/([\w-]+)\.csv$/.exec(request.path)?.[1];
@@ -183,7 +189,12 @@ export function exportHandler(options: ExportOptions): RequestHandler {
             // Nothing is kept for the request: each page is let go once it is sent.
             held: new RecordBudget(0),
           },
-          { maxRecords: options.limits.maxRecords, limitName: 'exportRecords', fresh },
+          {
+            maxRecords: options.limits.maxRecords,
+            limitName: 'exportRecords',
+            fresh,
+            pagesInFlight: EXPORT_PAGES_IN_FLIGHT,
+          },
         );
       } catch (error) {
         if (!gone.closed) refuse(error);
