@@ -122,7 +122,7 @@ export function exportHandler(options: ExportOptions): RequestHandler {
     const refuse = (error: unknown, headers: Record<string, string> = {}) => {
       const { message, extensions } = publicFailure(options.formatError, error);
       const { code, ...rest } = extensions;
-      sendGraphQLError(response, STATUS[code] ?? 500, code as ErrorCode, message, {
+      sendGraphQLError(response, STATUS[code] ?? 500, code, message, {
         extensions: rest,
         headers,
         graphqlLevel: false,
@@ -232,15 +232,13 @@ export function exportHandler(options: ExportOptions): RequestHandler {
           figures.outcome = 'disconnected';
           return;
         }
-        // Part way: nothing in the file can say so without it looking whole. Cut it.
+        // Part way: nothing in the file can say so without it looking whole. Cut it. (A client
+        // that stopped reading is cut too; it is told nothing, so no code is recorded.)
         const { message, extensions } =
           error instanceof Stalled
-            ? {
-                message: error.message,
-                extensions: { code: ErrorCode.BadRequest, reason: 'CLIENT_STALLED' },
-              }
+            ? { message: error.message, extensions: { stalled: true } }
             : publicFailure(options.formatError, error);
-        record?.errorCodes.push(String(extensions.code));
+        if ('code' in extensions) record?.errorCodes.push(extensions.code);
         figures.outcome = 'failed';
         options.logger.warn(
           { requestId: record?.requestId, list: kind.name, rows: figures.rows, ...extensions },
@@ -288,7 +286,7 @@ function readFormat(value: string | undefined): ExportFormat {
 function publicFailure(
   formatError: ExportOptions['formatError'],
   error: unknown,
-): { message: string; extensions: Record<string, unknown> & { code: string } } {
+): { message: string; extensions: Record<string, unknown> & { code: ErrorCode } } {
   const formatted = formatError(
     {
       message: error instanceof Error ? error.message : String(error),
@@ -296,14 +294,10 @@ function publicFailure(
     },
     error,
   );
-  const code = formatted.extensions?.code;
-  return {
-    message: formatted.message,
-    extensions: {
-      ...formatted.extensions,
-      code: typeof code === 'string' ? code : ErrorCode.InternalServerError,
-    },
-  };
+  const code =
+    Object.values(ErrorCode).find((known) => known === formatted.extensions?.code) ??
+    ErrorCode.InternalServerError;
+  return { message: formatted.message, extensions: { ...formatted.extensions, code } };
 }
 
 /** The client went away before the export ended. */
