@@ -6,6 +6,7 @@
  * and failure part way is an incomplete transfer, never a file that looks whole.
  */
 import http from 'node:http';
+import net from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { parse } from 'csv-parse/sync';
 import { BIG_CHANNEL_ID } from '../src/emulator/index.js';
@@ -787,7 +788,8 @@ describe('failure part way', () => {
     big = await startStack({
       emulator: { bigChannelRedPacks: 20_000, latencyMs: 40 },
       // The faults below open the breaker: let it probe again soon after.
-      env: { POLYV_BREAKER_RESET_MS: '300' },
+      // A client that reads nothing is cut after a request's timeout: 2 s here.
+      env: { POLYV_BREAKER_RESET_MS: '300', GATEWAY_REQUEST_TIMEOUT_MS: '2000' },
     });
   });
   afterAll(() => big?.close());
@@ -824,6 +826,29 @@ describe('failure part way', () => {
         .some((entry) => String(entry.msg).startsWith('export aborted part way')),
     ).toBe(true);
   });
+
+  it('a client that stops reading is cut after the request timeout, its slot given back', async () => {
+    const before = big.logs.length;
+    const { hostname, port } = new URL(big.gateway.url);
+    const socket = net.connect(Number(port), hostname, () =>
+      socket.write(
+        `GET /export/red-packs.csv?channelId=${BIG_CHANNEL_ID}&format=ndjson HTTP/1.1\r\n` +
+          `Host: ${hostname}\r\napollo-require-preflight: true\r\n\r\n`,
+      ),
+    );
+    // Reads nothing: about 14 MB of JSON lines fill the socket's buffers, then the writes wait.
+    socket.pause();
+    const aborted = () => big.logs.slice(before).find((entry) => entry.msg === 'export request');
+    for (let waited = 0; !aborted() && waited < 20_000; waited += 100)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    socket.destroy();
+    expect(aborted()).toMatchObject({ errorCodes: [], export: { outcome: 'failed' } });
+    expect(
+      big.logs.slice(before).find((entry) => String(entry.msg).startsWith('export aborted')),
+    ).toMatchObject({ stalled: true });
+    const metrics = await (await fetch(`${big.gateway.url}/metrics`)).text();
+    expect(metrics).toMatch(/^gateway_exports_in_flight 0$/m);
+  }, 30_000);
 
   it('a list that changes under it: read again once past the cache, then LIST_CHANGING, cut', async () => {
     // The breaker the faults opened probes again after 300 ms.
