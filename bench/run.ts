@@ -16,6 +16,9 @@
  *    upstream latency, next to the same pages fetched directly with the same concurrency.
  * 6. Live updates: Polyv calls per minute and the gateway's memory with 1,000 idle subscribers
  *    over ten channels, next to the same channels with one subscriber each (bench/live.ts).
+ * 7. An export of 100,000 red packs as CSV (GET /export/red-packs.csv): the gateway's RSS growth
+ *    and its time next to the same pages fetched directly with the same concurrency
+ *    (bench/export.ts).
  */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -24,6 +27,13 @@ import got from 'got';
 import { BIG_CHANNEL_ID, DEMO_CREDENTIALS } from '../src/emulator/index.js';
 import { WALK_PAGES_IN_FLIGHT } from '../src/pagination/walk.js';
 import { signedParams } from '../src/polyv/sign.js';
+import {
+  EXPORT_LATENCY_MS,
+  EXPORT_RED_PACKS,
+  EXPORT_VARIANTS,
+  describeExportCost,
+  measureExportCost,
+} from './export.js';
 import { LIVE_EXTRA_CHANNELS, measureLiveCost } from './live.js';
 import { closedLoop, type LoadResult } from './load.js';
 import {
@@ -380,6 +390,41 @@ for (const latency of [0, 20]) {
     });
   } finally {
     await stop(gateway, emulator);
+  }
+}
+// An export of a whole big channel: what it holds while it streams, and how long it takes.
+{
+  const emulator = await startEmulatorProcess(EXPORT_LATENCY_MS, [
+    '--big-channel-red-packs',
+    String(EXPORT_RED_PACKS),
+  ]);
+  try {
+    for (const variant of EXPORT_VARIANTS) {
+      const cost = await measureExportCost(emulator.url, UNTHROTTLED, variant);
+      const best = Math.min(...cost.runs.map((run) => run.ms));
+      const growth = cost.peakRssMb - cost.baselineRssMb;
+      rows.push([
+        `export of ${EXPORT_RED_PACKS.toLocaleString('en')} red packs as CSV, cache ${cost.cache}, ${variant.heap === 'image' ? "the image's heap limit" : "Node's default heap limit"}, ${EXPORT_LATENCY_MS} ms upstream`,
+        String(cost.runs.length),
+        '0',
+        '',
+        `best ${ms(best)}`,
+        '',
+        `best ${times(best, cost.direct)} the direct fetch`,
+        mb(cost.peakRssMb),
+        describeExportCost(cost),
+      ]);
+      // The export's own footprint: with the page cache on, the cache also fills its share of
+      // GATEWAY_CACHE_MAX_MB (32 MB of 64) with the pages, as a summary's walk does.
+      if (variant.heap === 'image' && variant.cache === 'off')
+        targets.push({
+          name: `7. export of ${EXPORT_RED_PACKS.toLocaleString('en')} red packs, page cache off, as the image runs: gateway RSS growth < 50 MB`,
+          met: growth < 50,
+          detail: `${mb(growth)} (${mb(cost.baselineRssMb)} → peak ${mb(cost.peakRssMb)}); ${times(best, cost.direct)} the same pages fetched directly (${ms(best)} vs ${ms(cost.direct)})`,
+        });
+    }
+  } finally {
+    await stop(emulator);
   }
 }
 // Live updates: what 1,000 idle subscribers cost, next to ten (one per channel).

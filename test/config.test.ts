@@ -91,6 +91,7 @@ describe('configuration', () => {
         trustProxy: false,
       },
       execution: { compiled: true },
+      exports: { maxRecords: 100_000, maxInFlight: 2, maxPerClient: 1 },
       live: {
         pollMs: 3_000,
         leaseMs: 10_000,

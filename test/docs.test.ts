@@ -60,7 +60,7 @@ const DOCUMENTED_URL = 'http://localhost:4000';
 /** npm scripts cheap enough to run here, exactly as written. */
 const NPM_RUNS = ['npm run --silent sdl', 'npm run --silent emulator -- --help'];
 /** Programs a command may pipe into. */
-const FILTERS = /^(head|cut|sha256sum|grep|sort|wc)\b/;
+const FILTERS = /^(head|tail|cut|tr|sha256sum|grep|sort|wc)\b/;
 const MARKERS = /^(with API keys|codegen|not run: .+)$/;
 
 interface Block {

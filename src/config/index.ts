@@ -202,6 +202,12 @@ function gatewayConfig(s: Settings, given: ReadonlySet<SettingName>, problems: s
     },
     /** How operations run: compiled by graphql-jit from their second request (server/executor.ts), or not. */
     execution: { compiled: s.GATEWAY_COMPILED_EXECUTION },
+    /** Streamed exports (server/exports/): what one may walk, and how many run at once. */
+    exports: {
+      maxRecords: s.GATEWAY_EXPORT_MAX_RECORDS,
+      maxInFlight: s.GATEWAY_EXPORT_MAX_IN_FLIGHT,
+      maxPerClient: s.GATEWAY_EXPORT_MAX_PER_CLIENT,
+    },
     /** Subscriptions: how often channels are polled, and what a subscriber may hold. */
     live: {
       pollMs: s.GATEWAY_LIVE_POLL_MS,

@@ -367,6 +367,24 @@ const DECLARED = Declarations.start()
     meaning:
       'The most records one summary may add up; a summary counts as this ÷ 1,000 pages (50) against `GATEWAY_MAX_UPSTREAM_CALLS`.',
   })
+  .add('GATEWAY_EXPORT_MAX_RECORDS', {
+    type: integer(1),
+    default: 100_000,
+    meaning:
+      'The most records (red packs, income records) one export may walk (see [Exports](exports.md)): past it the export is refused before any row, from the list\'s first page (`QUERY_LIMIT_EXCEEDED`, `limit: "exportRecords"`). An export holds the pages in flight, not the rows it sent.',
+  })
+  .add('GATEWAY_EXPORT_MAX_IN_FLIGHT', {
+    type: integer(1),
+    default: 2,
+    meaning:
+      'Exports streaming at once in one replica (each holds up to four Polyv pages, asked for and not yet written: see [Security → Limits](security.md#limits)); past it, `SERVER_BUSY` (HTTP 503).',
+  })
+  .add('GATEWAY_EXPORT_MAX_PER_CLIENT', {
+    type: integer(1),
+    default: 1,
+    meaning:
+      'Exports one API key (one client address with keys off) may stream at once in one replica; past it, `RATE_LIMITED` (HTTP 429).',
+  })
   .add('GATEWAY_MAX_IDS', {
     type: integer(1),
     default: 200,

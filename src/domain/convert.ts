@@ -126,6 +126,16 @@ export function cstDayOf(instant: Date | number): string {
   return new Date(ms + CST_OFFSET_MS).toISOString().slice(0, 10);
 }
 
+/**
+ * An instant as CST wall-clock time, `yyyy-MM-dd HH:mm:ss` (with `.SSS` when it has
+ * milliseconds): what a spreadsheet reads as a date and time (exports name the zone).
+ */
+export function cstDateTimeOf(instant: Date | number): string {
+  const ms = typeof instant === 'number' ? instant : instant.getTime();
+  const iso = new Date(ms + CST_OFFSET_MS).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${ms % 1000 === 0 ? '' : iso.slice(19, 23)}`;
+}
+
 /** The first millisecond of a CST day, as a UTC timestamp. */
 export function cstDayStartMillis(day: string): number {
   return Date.parse(`${day}T00:00:00.000Z`) - CST_OFFSET_MS;

@@ -77,6 +77,25 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly exportDuration = new client.Histogram({
+    name: 'gateway_export_duration_seconds',
+    help: 'Exports (GET /export/…) by list, format and outcome (complete, refused, failed, disconnected), from arrival to the last byte or the abort.',
+    labelNames: ['list', 'format', 'outcome'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+    registers: [this.registry],
+  });
+  readonly exportRows = new client.Counter({
+    name: 'gateway_export_rows_total',
+    help: 'Rows sent by exports, by list and format.',
+    labelNames: ['list', 'format'],
+    registers: [this.registry],
+  });
+  readonly exportsInFlight = new client.Gauge({
+    name: 'gateway_exports_in_flight',
+    help: 'Exports streaming (or reading their first pages) in this process.',
+    registers: [this.registry],
+  });
+
   readonly liveSubscriptions = new client.Gauge({
     name: 'gateway_live_subscriptions',
     help: 'Subscriptions open in this process, by field.',

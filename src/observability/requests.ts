@@ -1,8 +1,8 @@
 /**
- * One record per GraphQL request, filled in as the request goes (who asked, which operation,
- * how many upstream calls and cache hits, which error codes), and turned at the end into one
- * log line, metrics, and the request's span. An incoming x-request-id is honoured and echoed;
- * an incoming traceparent is continued.
+ * One record per GraphQL request (and per export, server/exports/), filled in as the request
+ * goes (who asked, which operation, how many upstream calls and cache hits, which error codes),
+ * and turned at the end into one log line, metrics, and the request's span. An incoming
+ * x-request-id is honoured and echoed; an incoming traceparent is continued.
  */
 import { randomUUID } from 'node:crypto';
 import type { ApolloServerPlugin } from '@apollo/server';
@@ -22,7 +22,22 @@ export interface RequestRecord {
   responseCache: 'hit' | 'miss' | undefined;
   /** What ran the operation (server/executor.ts); undefined: nothing did (refused, or cached). */
   execution: 'compiled' | 'graphql-js' | undefined;
+  /** An export's own figures (server/exports/); absent for GraphQL requests. */
+  export?: ExportRecord | undefined;
   span: Span;
+}
+
+/** What an export did: its list and format, what it sent, and how it ended. */
+export interface ExportRecord {
+  list: string;
+  format: string;
+  /** The list's length as its first page said (red packs, income records); unknown if refused. */
+  records: number | undefined;
+  /** Rows sent (receives for the receives export). */
+  rows: number;
+  bytes: number;
+  /** `complete`; `refused` (a JSON error, nothing streamed); `failed` or `disconnected` part way. */
+  outcome: 'complete' | 'refused' | 'failed' | 'disconnected';
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -36,7 +51,14 @@ export function observeRequests(options: {
   metrics: GatewayMetrics;
   /** The API key name that asked (from the access middleware). */
   principalName: (response: Response) => string;
+  /**
+   * `export`: a streamed export (server/exports/): its span and log line are named so, its
+   * duration goes to the export metrics, and it is recorded when the connection closes, since
+   * an export aborted part way never finishes. Default `graphql`.
+   */
+  kind?: 'graphql' | 'export';
 }): RequestHandler {
+  const kind = options.kind ?? 'graphql';
   return (request, response, next) => {
     const started = performance.now();
     const incoming = request.headers['x-request-id'];
@@ -45,7 +67,7 @@ export function observeRequests(options: {
     response.setHeader('x-request-id', requestId);
     const parent = incomingContext(request.headers);
     const span = tracer().startSpan(
-      'graphql',
+      kind,
       { kind: SpanKind.SERVER, attributes: { 'http.request.method': request.method } },
       parent,
     );
@@ -61,18 +83,27 @@ export function observeRequests(options: {
     };
     records.set(response, record);
 
-    response.on('finish', () => {
+    let recorded = false;
+    response.on(kind === 'export' ? 'close' : 'finish', () => {
+      if (recorded) return;
+      recorded = true;
       const seconds = (performance.now() - started) / 1000;
       const operation = options.metrics.operationLabel(record.operation);
       const apiKey = options.principalName(response);
-      options.metrics.graphqlDuration.observe({ operation }, seconds);
+      const exported = record.export;
+      if (kind === 'graphql') options.metrics.graphqlDuration.observe({ operation }, seconds);
+      else if (exported)
+        options.metrics.exportDuration.observe(
+          { list: exported.list, format: exported.format, outcome: exported.outcome },
+          seconds,
+        );
       for (const code of record.errorCodes) options.metrics.graphqlErrors.inc({ code });
       // Whichever status it went out with (429, or 200 to application/json clients).
       if (record.errorCodes.includes(ErrorCode.RateLimited))
         options.metrics.rateLimited.inc({ key: apiKey });
       if (record.responseCache === 'hit') options.metrics.responseCacheHits.inc();
 
-      span.updateName(`graphql ${record.operation ?? 'anonymous'}`);
+      span.updateName(`${kind} ${record.operation ?? 'anonymous'}`);
       span.setAttributes({
         'graphql.operation.name': record.operation ?? '',
         'http.response.status_code': response.statusCode,
@@ -97,8 +128,9 @@ export function observeRequests(options: {
           responseCache: record.responseCache ?? null,
           execution: record.execution ?? null,
           errorCodes: record.errorCodes,
+          ...(exported ? { export: exported } : {}),
         },
-        'graphql request',
+        `${kind} request`,
       );
     });
     // Everything downstream (Apollo, resolvers, upstream calls) runs inside the request's span.

@@ -76,12 +76,18 @@ export function clientOf(request: Request, response: Response): string {
   return principal === ANONYMOUS ? `ip:${addressOf(request)}` : `key:${principal.name}`;
 }
 
-/** One token bucket per client (clientOf). */
-export function rateLimiting(buckets: TokenBuckets): RequestHandler {
+/**
+ * One token bucket per client (clientOf). `graphqlLevel: false` (exports): the refusal keeps
+ * its 429 for every client, as a download must not look like a 200.
+ */
+export function rateLimiting(
+  buckets: TokenBuckets,
+  options: { graphqlLevel: boolean } = { graphqlLevel: true },
+): RequestHandler {
   return (request, response, next) => {
     buckets.take(clientOf(request, response)).then((taken) => {
       if (taken.ok) return next();
-      tooManyRequests(response, taken.retryAfterMs, { graphqlLevel: true });
+      tooManyRequests(response, taken.retryAfterMs, options);
     }, next);
   };
 }

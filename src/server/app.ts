@@ -43,11 +43,12 @@ import { checkDashboardAssets, DASHBOARD_PATH, dashboardRouter } from './dashboa
 import { landingRouter, type DemoChannelSummary } from './landing.js';
 import type { LiveHub } from '../live/hub.js';
 import { liveTransports } from './subscriptions.js';
+import { EXPORT_PATH, exportHandler } from './exports/index.js';
 
 export interface GatewayServerOptions {
   config: Pick<
     GatewayConfig,
-    'auth' | 'limits' | 'server' | 'http' | 'cache' | 'live' | 'execution'
+    'auth' | 'limits' | 'server' | 'http' | 'cache' | 'live' | 'execution' | 'exports'
   >;
   /** Polyv, through the page cache. */
   pages: PolyvPages;
@@ -224,6 +225,28 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     );
     app.use(dashboardRouter({ endpoint: GRAPHQL_PATH, ...options.playground }));
   }
+
+  // Exports (exports/): the same key, rate limit and CSRF checks as GraphQL, in the same order.
+  app.use(
+    EXPORT_PATH,
+    observeRequests({
+      logger,
+      metrics: options.metrics,
+      principalName: (response) => principalOf(response).name,
+      kind: 'export',
+    }),
+    authentication(config.auth, options.clientBuckets),
+    rateLimiting(options.clientBuckets, { graphqlLevel: false }),
+    ...(config.auth.mode === 'off' ? [csrfPrevention()] : []),
+    exportHandler({
+      pages: options.pages,
+      accountId: options.accountId,
+      limits: { ...config.exports, stallMs: config.limits.requestTimeoutMs },
+      metrics: options.metrics,
+      logger,
+      formatError,
+    }),
+  );
 
   app.use(
     GRAPHQL_PATH,

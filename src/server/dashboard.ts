@@ -22,6 +22,7 @@ export const DASHBOARD_PATH = '/dashboard';
 const ASSETS: Record<string, string> = {
   'chart.umd.min.js': path.join(chartJsDist, 'chart.umd.min.js'),
   'live.js': path.join(publicDir, 'live.js'),
+  'export.js': path.join(publicDir, 'export.js'),
   'dashboard.js': path.join(publicDir, 'dashboard.js'),
   'dashboard.css': path.join(publicDir, 'dashboard.css'),
 };
@@ -108,12 +109,19 @@ function renderPage({ endpoint, exampleVariables }: DashboardOptions): string {
       <section data-range-only><h2>Income by pay type</h2><div class="table-scroll"><table id="paytypes"><thead><tr><th>Pay type</th><th>Count</th><th>Amount</th></tr></thead><tbody></tbody></table></div></section>
       <section id="redpacktypes-section"><h2>Red packs by type<span data-live-only hidden> (all time)</span></h2><div class="table-scroll"><table id="redpacktypes"><thead><tr><th>Type</th><th>Count</th><th>Amount</th></tr></thead><tbody></tbody></table></div></section>
       <section class="wide"><h2>Latest red packs<span data-live-only hidden> (live)</span></h2><div class="table-scroll"><table id="redpacks"><thead><tr><th>Time (CST)</th><th>Type</th><th>Sender</th><th>Amount</th><th>Receives</th></tr></thead><tbody></tbody></table></div></section>
+      <section class="wide exports" data-range-only><h2>Download</h2>
+        <p>Every record of the channel and days in the form, as CSV for a spreadsheet (<a href="${asset('export.js')}">export.js</a>).</p>
+        <div class="export-buttons"><button type="button" data-export="red-packs">Download CSV: red packs</button>
+          <button type="button" data-export="red-pack-receives">Download CSV: receives</button>
+          <button type="button" data-export="income">Download CSV: income</button></div>
+        <p id="export-status" class="export-status" role="status" data-testid="export-status"></p></section>
       <p class="as-of">Totals as of <span data-testid="as-of"></span></p>
     </main>
     <script id="dashboard-config" type="application/json">${config}</script>
     <script src="${asset('chart.umd.min.js')}"></script>
     <script src="${asset('live.js')}"></script>
     <script src="${asset('dashboard.js')}"></script>
+    <script src="${asset('export.js')}"></script>
   </body>
 </html>
 `;
