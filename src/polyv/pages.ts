@@ -15,6 +15,8 @@ import { wireParams, type CallOptions, type PolyvHttpClient, type PolyvRequest }
 export interface PolyvCallOptions extends CallOptions {
   /** The client asked for fresh data (Cache-Control: no-cache): skip cache reads. */
   fresh?: boolean;
+  /** A bulk read (an export): use cached pages, but keep what it fetches out of the cache. */
+  noStore?: boolean;
   /** The request's tally, for its log line. */
   tally?: { upstreamCalls: number; cacheHits: number };
   /** The operation's upstream-call budget: the run-time bound behind the query limits' estimate. */
@@ -115,6 +117,7 @@ export class PolyvPages {
             params: stableKey(wireParams(request)),
             ttlMs: this.ttlMs[request.endpoint] ?? 0,
             fresh: options.fresh ?? false,
+            noStore: options.noStore ?? false,
             schema: request.data,
             fetch,
           })
