@@ -36,8 +36,8 @@ Options (or the environment variable after the slash):
   --live CHANNEL             / EMULATOR_LIVE                    default none; live red-pack activity on
                                that channel: a new red pack every few ticks, claims in between
   --live-every MS            / EMULATOR_LIVE_EVERY_MS           default ${DEFAULT_LIVE_EVERY_MS} (one tick every MS)
-  --last-day YYYY-MM-DD      / EMULATOR_LAST_DAY                default yesterday (China Standard Time); the
-                               demo data covers the ${DATA_PERIOD_DAYS} days up to it, the same for any day
+  --last-day YYYY-MM-DD      / EMULATOR_LAST_DAY                default yesterday (China Standard Time): the
+                               last of the ${DATA_PERIOD_DAYS} days of demo data (the same records, shifted, for any day)
   --help                     this text
 
 Point a gateway at it with the demo credentials it prints (API keys off, for trying it out):

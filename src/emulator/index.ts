@@ -62,7 +62,7 @@ export {
   type EmulatorCredentials,
 } from './endpoints.js';
 export { FAULTS, SLOW_FAULT_DELAY_MS, type Fault } from './faults.js';
-export { MAX_FAULT_COUNT, MAX_LATENCY_MS } from './control.js';
+export { CONTROL_ACTIONS, MAX_FAULT_COUNT, MAX_LATENCY_MS } from './control.js';
 export {
   POLYV_ERRORS,
   toPolyvIncome,
