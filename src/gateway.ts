@@ -207,7 +207,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       ? { store: cache('response:', 2), encodedMaxBytes: cacheShare(1) }
       : undefined,
     persistedQueries: cache('apq:', 1),
-    playground: config.playground ? { exampleVariables: exampleVariables(emulator) } : undefined,
+    playground: config.playground
+      ? { exampleVariables: exampleVariables(emulator), apiKeys: config.auth.mode === 'keys' }
+      : undefined,
     demo: emulator && {
       channels: emulator.store.channels,
       firstDay: emulator.store.period.firstDay,

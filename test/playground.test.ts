@@ -1,7 +1,8 @@
 /** The GraphiQL playground in a real headless Chromium: served offline, runs the example, shows data. */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Browser } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { launchBrowser, openWatchedPage, TEST_OUTPUT } from './support/browser.js';
+import { KEYS, writeKeysFile } from './support/keys.js';
 import { startStack, type Stack } from './support/stack.js';
 
 let stack: Stack;
@@ -115,6 +116,169 @@ describe('GraphiQL playground', () => {
     ]) {
       expect((await fetch(`${stack.gateway.url}${path}`)).status).toBe(404);
     }
+  });
+});
+
+interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** The element's box, which must exist. */
+async function boxOf(locator: Locator): Promise<Box> {
+  const box = await locator.boundingBox();
+  if (!box) throw new Error(`no box for ${String(locator)}`);
+  return box;
+}
+
+const inside = (box: Box, viewport: { width: number; height: number }) =>
+  box.x >= 0 &&
+  box.y >= 0 &&
+  box.x + box.width <= viewport.width &&
+  box.y + box.height <= viewport.height;
+
+/** Whether the element at the centre of `box` is `locator`'s element or inside it: nothing covers it. */
+async function uncovered(page: Page, locator: Locator, box: Box): Promise<boolean> {
+  const handle = await locator.elementHandle();
+  return page.evaluate(
+    ([element, x, y]) => {
+      const { document } = globalThis as unknown as {
+        document: { elementFromPoint(x: number, y: number): unknown };
+      };
+      const top = document.elementFromPoint(x, y) as { closest?: unknown } | null;
+      let node = top as { parentElement?: unknown } | null;
+      while (node && node !== element) node = node.parentElement as typeof node;
+      return node === element;
+    },
+    [handle, box.x + box.width / 2, box.y + box.height / 2] as const,
+  );
+}
+
+/** What a page shows sideways: nothing wider than the screen. */
+const sidewaysScroll = (page: Page) =>
+  page.evaluate(() => {
+    const root = (
+      globalThis as unknown as {
+        document: { documentElement: { scrollWidth: number; clientWidth: number } };
+      }
+    ).document.documentElement;
+    return root.scrollWidth - root.clientWidth;
+  });
+
+describe('the playground on a phone and on a wide screen', () => {
+  it.each([
+    { width: 390, height: 844, docsOpen: false },
+    { width: 1440, height: 900, docsOpen: true },
+  ])(
+    'at $width px: the editor in view with its run button, the docs explorer open only if it fits beside it',
+    async ({ docsOpen, ...viewport }) => {
+      const { page, offsiteRequests, problems } = await openWatchedPage(
+        browser,
+        stack.gateway.url,
+        viewport,
+      );
+      await page.goto(`${stack.gateway.url}/graphql`);
+      await page.locator('.graphiql-container').waitFor();
+      const run = page.locator('.graphiql-execute-button');
+      const editor = page.locator('.graphiql-query-editor');
+      await run.waitFor();
+
+      const runBox = await boxOf(run);
+      expect({ run: runBox, inView: inside(runBox, viewport) }).toMatchObject({ inView: true });
+      expect(await uncovered(page, run, runBox)).toBe(true);
+      const editorBox = await boxOf(editor);
+      expect(editorBox.width).toBeGreaterThanOrEqual(300);
+      expect(editorBox.x).toBeGreaterThanOrEqual(0);
+      expect(editorBox.x + editorBox.width).toBeLessThanOrEqual(viewport.width);
+      // The docs explorer: beside the editor on a wide screen, closed (off the page) on a phone.
+      const docs = page.locator('.graphiql-doc-explorer');
+      const docsBox = (await docs.count()) === 0 ? null : await docs.boundingBox();
+      const docsShown =
+        docsBox !== null && docsBox.x + docsBox.width > 0 && docsBox.x < viewport.width;
+      expect(docsShown).toBe(docsOpen);
+      if (docsOpen) expect(docsBox!.x + docsBox!.width).toBeLessThanOrEqual(editorBox.x);
+      expect(await sidewaysScroll(page)).toBe(0);
+
+      await run.click();
+      const result = page.locator('.result-window');
+      await result.getByText('"totalCount"').first().waitFor();
+      const resultBox = await boxOf(result);
+      expect(resultBox.x).toBeGreaterThanOrEqual(0);
+      expect(resultBox.x + resultBox.width).toBeLessThanOrEqual(viewport.width);
+      expect(resultBox.width).toBeGreaterThanOrEqual(300);
+      await page.screenshot({ path: `${TEST_OUTPUT}playground-${viewport.width}.png` });
+
+      if (!docsOpen) {
+        // One tap opens the docs, with the width to read them; another brings the editor back.
+        await page.getByRole('button', { name: 'Show Documentation Explorer' }).click();
+        await docs.getByText('Root Types').waitFor();
+        expect((await boxOf(docs)).width).toBeGreaterThanOrEqual(300);
+        await page.screenshot({ path: `${TEST_OUTPUT}playground-${viewport.width}-docs.png` });
+        await page.getByRole('button', { name: 'Hide Documentation Explorer' }).click();
+        await expect(boxOf(run).then((box) => inside(box, viewport))).resolves.toBe(true);
+      }
+      expect(offsiteRequests).toEqual([]);
+      expect(problems).toEqual([]);
+    },
+  );
+});
+
+describe('with API keys on', () => {
+  it('says where the key goes (the Headers tab, as a bearer token), and a key put there works', async () => {
+    const keyed = await startStack({
+      builtInEmulator: true,
+      env: { GATEWAY_AUTH: 'on', GATEWAY_API_KEYS_FILE: writeKeysFile() },
+    });
+    try {
+      const viewport = { width: 390, height: 844 };
+      const { page, offsiteRequests, problems } = await openWatchedPage(
+        browser,
+        keyed.gateway.url,
+        viewport,
+      );
+      await page.goto(`${keyed.gateway.url}/graphql`);
+      await page.locator('.graphiql-container').waitFor();
+      const hint = page.getByRole('note');
+      await expect(hint.innerText()).resolves.toMatch(
+        /API keys are on: put yours in the Headers tab[\s\S]*\{"Authorization": "Bearer <key>"\}/,
+      );
+      expect(inside(await boxOf(hint), viewport)).toBe(true);
+      // The Headers tab is the one open, on the header to fill in.
+      const headers = page.locator('.graphiql-editor-tool .CodeMirror:visible');
+      await expect(
+        page.locator('.graphiql-editor-tools button', { hasText: 'Headers' }).getAttribute('class'),
+      ).resolves.toMatch(/\bactive\b/);
+      await expect(headers.innerText()).resolves.toContain('"Authorization": "Bearer <key>"');
+      const run = page.locator('.graphiql-execute-button');
+      expect(inside(await boxOf(run), viewport)).toBe(true);
+      await page.screenshot({ path: `${TEST_OUTPUT}playground-390-keys.png` });
+
+      // Put there, a real key answers.
+      await headers.evaluate((element, key) => {
+        (
+          element as unknown as { CodeMirror: { setValue(text: string): void } }
+        ).CodeMirror.setValue(JSON.stringify({ Authorization: `Bearer ${key}` }));
+      }, KEYS.finance);
+      await run.click();
+      const result = page.locator('.result-window');
+      await result.getByText('"totalCount"').first().waitFor();
+      expect(await result.innerText()).toContain('"totalCount": 3500');
+      expect(offsiteRequests).toEqual([]);
+      // Before the key, the schema's introspection was refused: the browser reports that 401.
+      expect(problems.filter((problem) => !/status of 401/.test(problem))).toEqual([]);
+    } finally {
+      await keyed.close();
+    }
+  });
+
+  it('says nothing of keys when they are off', async () => {
+    const page = await (
+      await fetch(`${stack.gateway.url}/graphql`, { headers: { accept: 'text/html' } })
+    ).text();
+    expect(page).not.toContain('keys-hint');
+    expect(page).toContain('"apiKeys":false');
   });
 });
 
