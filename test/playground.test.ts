@@ -57,7 +57,12 @@ describe('GraphiQL playground', () => {
       playground: string;
       dashboard: string;
       health: string;
-      demo: { channels: { channelId: string; sessionIds: string[]; redPackCount: number }[] };
+      demo: {
+        channels: { channelId: string; sessionIds: string[]; redPackCount: number }[];
+        firstDay: string;
+        lastDay: string;
+        control: string;
+      };
     };
     expect(index).toMatchObject({
       graphql: '/graphql',
@@ -65,8 +70,13 @@ describe('GraphiQL playground', () => {
       dashboard: '/dashboard',
       health: '/healthz',
     });
-    // The emulator's own channels and sessions, not a copy of them.
+    // The emulator's own channels and sessions, not a copy of them; its days and control API.
     expect(index.demo.channels).toEqual(stack.emulator.store.channels);
+    expect(index.demo).toMatchObject({
+      firstDay: '2026-08-01',
+      lastDay: '2026-11-19',
+      control: stack.emulator.controlUrl,
+    });
 
     const { page, offsiteRequests, problems } = await openWatchedPage(browser, stack.gateway.url);
     await page.goto(stack.gateway.url);
@@ -77,6 +87,76 @@ describe('GraphiQL playground', () => {
     await page.getByRole('link', { name: 'Playground' }).click();
     await page.locator('.graphiql-container').waitFor();
     expect(new URL(page.url()).pathname).toBe('/graphql');
+    expect(offsiteRequests).toEqual([]);
+    expect(problems).toEqual([]);
+  });
+
+  it('at 390 px shows every demo channel whole, a card each, nothing cut off or scrolled sideways, and the control API', async () => {
+    const viewport = { width: 390, height: 844 };
+    const { page, offsiteRequests, problems } = await openWatchedPage(
+      browser,
+      stack.gateway.url,
+      viewport,
+    );
+    await page.goto(stack.gateway.url);
+    await page.locator('table.demo').waitFor();
+    expect(await sidewaysScroll(page)).toBe(0);
+    // Each cell, and each thing in it (a session id, a number), inside the screen and unclipped.
+    const cells = await page.locator('table.demo td').evaluateAll((elements) =>
+      elements.map((element) => {
+        const cell = element as unknown as {
+          dataset: { label: string };
+          innerText: string;
+          scrollWidth: number;
+          clientWidth: number;
+          querySelectorAll(selector: string): Iterable<{
+            getBoundingClientRect(): { left: number; right: number };
+          }>;
+        };
+        const parts = [...cell.querySelectorAll('span, code')].map((part) => {
+          const { left, right } = part.getBoundingClientRect();
+          return { left, right };
+        });
+        const { getComputedStyle } = globalThis as unknown as {
+          getComputedStyle(element: unknown, pseudo: string): { content: string };
+        };
+        return {
+          label: cell.dataset.label,
+          shownLabel: getComputedStyle(cell, '::before').content,
+          clipped: cell.scrollWidth > cell.clientWidth,
+          left: Math.min(...parts.map((part) => part.left)),
+          right: Math.max(...parts.map((part) => part.right)),
+        };
+      }),
+    );
+    const channels = stack.emulator.store.channels;
+    expect(cells).toHaveLength(channels.length * 5);
+    for (const cell of cells) {
+      expect({ ...cell, clipped: false }).toEqual(cell);
+      expect(cell.left).toBeGreaterThanOrEqual(0);
+      expect(cell.right).toBeLessThanOrEqual(viewport.width);
+    }
+    // A card: each value under the name of its column.
+    expect(cells.slice(0, 5).map((cell) => cell.shownLabel)).toEqual([
+      '"Channel"',
+      '"Name"',
+      '"Live sessions"',
+      '"Red packs"',
+      '"Income records"',
+    ]);
+    for (const channel of channels)
+      for (const session of channel.sessionIds) {
+        const box = (await page.getByText(session, { exact: true }).boundingBox())!;
+        expect(box.x + box.width).toBeLessThanOrEqual(viewport.width);
+      }
+    // The control API's address, and the days of the demo data.
+    const control = page.getByTestId('emulator-control');
+    await expect(control.innerText()).resolves.toContain(`curl ${stack.emulator.controlUrl}stats`);
+    const controlBox = (await control.boundingBox())!;
+    expect(controlBox.x + controlBox.width).toBeLessThanOrEqual(viewport.width);
+    const { firstDay, lastDay } = stack.emulator.store.period;
+    await page.getByText(`from ${firstDay} to ${lastDay} (China Standard Time)`).waitFor();
+    await page.screenshot({ path: `${TEST_OUTPUT}landing-390.png`, fullPage: true });
     expect(offsiteRequests).toEqual([]);
     expect(problems).toEqual([]);
   });

@@ -125,7 +125,7 @@ curl -X POST ${control}live -H 'content-type: application/json' -d '{"channelId"
     <style>
       body { font: 16px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 52rem; padding: 0 1rem; color: #1d2330; }
       code { background: #f1f3f6; padding: 0 .25rem; border-radius: 3px; }
-      pre { background: #f1f3f6; padding: .5rem .75rem; border-radius: 3px; overflow-x: auto; white-space: pre-wrap; overflow-wrap: anywhere; }
+      pre { font-size: .875rem; background: #f1f3f6; padding: .5rem .75rem; border-radius: 3px; overflow-x: auto; white-space: pre-wrap; overflow-wrap: anywhere; }
       pre code { padding: 0; }
       table { border-collapse: collapse; width: 100%; }
       th, td { text-align: left; padding: .25rem .75rem .25rem 0; border-bottom: 1px solid #e3e6ea; vertical-align: top; }
