@@ -212,12 +212,13 @@ export class PolyvEmulator {
 
   /**
    * Adds a red pack at the head of a channel and returns it; see data.ts. It is stamped with the
-   * emulator clock, as a red pack sent now is, or just after the newest red pack when the clock
-   * is behind the demo data, so red packs stay in order.
+   * emulator clock, as a red pack sent now is, or a millisecond after the newest red pack when
+   * the clock is not past it (the demo data is ahead, or two come in the same millisecond), so
+   * red packs stay in order and never run ahead of the clock by more than a burst of inserts.
    */
   insertRedPack(channelId: string, overrides: RedPackOverrides = {}): EmulatedRedPack {
     const createdTime =
-      overrides.createdTime ?? Math.max(this.#clock(), newestRedPackTime(this.store) + 1000);
+      overrides.createdTime ?? Math.max(this.#clock(), newestRedPackTime(this.store) + 1);
     return insertRedPack(this.store, channelId, { ...overrides, createdTime });
   }
 
