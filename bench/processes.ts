@@ -80,6 +80,16 @@ export async function startProxyProcess(emulatorUrl: string): Promise<Started> {
   return { url, child };
 }
 
+/** A bare Node server replaying `answer` (bench/replay.ts), the limit of the warm path. */
+export async function startReplayProcess(answer: string): Promise<Started> {
+  const child = spawn(process.execPath, [`${root}dist-bench/bench/replay.js`], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  child.stdin!.end(answer);
+  const url = await waitForLine(child, (line) => line.match(/listening on (http:\/\/\S+)/)?.[1]);
+  return { url, child };
+}
+
 /** Resident memory of a process now (Linux VmRSS), in MB. */
 export const rssMb = (child: ChildProcess): number => statusMb(child, 'VmRSS');
 
