@@ -17,12 +17,21 @@ function waitForLine(
 ): Promise<string> {
   return new Promise((resolve, reject) => {
     const lines: string[] = [];
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    const reader = createInterface({ input: child.stdout! });
+    const onExit = (code: number | null) =>
+      reject(new Error(`exited with ${code}: ${lines.join('\n')}`));
+    reader.on('line', (line) => {
       lines.push(line);
       const found = match(line);
-      if (found) resolve(found);
+      if (!found) return;
+      // Past start, the rest (a gateway's line per request) is let through unread: reading
+      // and parsing it here would load the cores the measured processes run on.
+      reader.close();
+      child.stdout!.resume();
+      child.off('exit', onExit);
+      resolve(found);
     });
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${lines.join('\n')}`)));
+    child.once('exit', onExit);
   });
 }
 
