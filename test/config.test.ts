@@ -94,6 +94,7 @@ describe('configuration', () => {
       },
       execution: { compiled: true },
       exports: { maxRecords: 100_000, maxInFlight: 2, maxPerClient: 1 },
+      heapGrowthPercent: 50,
       live: {
         pollMs: 3_000,
         leaseMs: 10_000,

@@ -205,6 +205,8 @@ function gatewayConfig(s: Settings, given: ReadonlySet<SettingName>, problems: s
     },
     /** How operations run: compiled by graphql-jit from their second request (server/executor.ts), or not. */
     execution: { compiled: s.GATEWAY_COMPILED_EXECUTION },
+    /** V8's heap growing factor past the last full collection, in percent (0: V8's own). */
+    heapGrowthPercent: s.GATEWAY_HEAP_GROWTH_PERCENT,
     /** Streamed exports (server/exports/): what one may walk, and how many run at once. */
     exports: {
       maxRecords: s.GATEWAY_EXPORT_MAX_RECORDS,

@@ -523,6 +523,12 @@ const DECLARED = Declarations.start()
     meaning:
       '`off` runs every operation on graphql-js. On, an operation seen again runs as code graphql-jit compiled from a copy with every literal a variable (see [Security → Code generation](security.md#code-generation-and-evaluation)).',
   })
+  .add('GATEWAY_HEAP_GROWTH_PERCENT', {
+    type: integer(0, 1_000),
+    default: 50,
+    meaning:
+      "How far V8 lets the old generation grow past what the last full collection kept before it collects again (V8's `--heap-growing-percent`; 0: V8's own factor, up to 4× on a busy process). Every cold answer leaves about a megabyte of large strings (Polyv's page, the answer's text) that only a full collection frees; at 50 the peak RSS of the bench's cold load is about 150 MB instead of 190–240, for a few more full collections.",
+  })
   .add('GATEWAY_CONFIG_FILE', {
     type: text(),
     defaultWords: 'none: the environment only',
