@@ -349,18 +349,14 @@ export class PolyvHttpClient {
           });
         },
       );
-      // Past the time, whatever else fails as the exchange is cut (the answer "aborted"), it
-      // is the timeout that is reported.
-      let timedOut: Error | undefined;
-      const timer = setTimeout(() => {
-        timedOut = withCode(new Error('timed out'), 'ETIMEDOUT');
-        request.destroy(timedOut);
-      }, timeoutMs);
+      const timer = setTimeout(
+        () => request.destroy(withCode(new Error('timed out'), 'ETIMEDOUT')),
+        timeoutMs,
+      );
       function fail(error: unknown) {
         clearTimeout(timer);
         request.destroy();
-        // As it came (not re-wrapped: under jest, Node's errors are another realm's Error).
-        reject(timedOut ?? (error as Error));
+        reject(error as Error); // as it came: Node's errors are another realm's under jest
       }
       request.on('error', fail);
       request.on('close', () => clearTimeout(timer));
