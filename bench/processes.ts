@@ -52,10 +52,8 @@ export async function startGatewayProcess(
   emulatorUrl: string,
   env: Record<string, string>,
   nodeArgs: string[] = [],
-  /** The gateway's build: this checkout's, or another's (bench/variants.ts compares them). */
-  dist = `${root}dist`,
 ): Promise<Started> {
-  const child = spawn(process.execPath, [...nodeArgs, `${dist}/index.js`], {
+  const child = spawn(process.execPath, [...nodeArgs, `${root}dist/index.js`], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: {
       PATH: process.env.PATH,

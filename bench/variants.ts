@@ -6,7 +6,7 @@
  *   npx tsc -p tsconfig.bench.json && VARIANTS='[{"name":"semi 64","nodeArgs":["--max-semi-space-size=64"]}]' \
  *     node dist-bench/bench/variants.js [cold|warm]
  *
- * A variant is { name, nodeArgs?, env?, dist? }; "default" (this build) is always measured first. With
+ * A variant is { name, nodeArgs?, env? }; "default" is always measured first. With
  * nodeArgs ["--cpu-prof", "--cpu-prof-dir=…"] a variant writes its profile when it stops.
  */
 import got from 'got';
@@ -26,8 +26,6 @@ interface Variant {
   name: string;
   nodeArgs?: string[];
   env?: Record<string, string>;
-  /** Another build of the gateway (its dist/ directory), e.g. of the commit before a change. */
-  dist?: string;
 }
 
 const mode = process.argv[2] === 'warm' ? 'warm' : 'cold';
@@ -91,7 +89,6 @@ try {
         emulator.url,
         { ...UNTHROTTLED, ...variant.env },
         variant.nodeArgs,
-        variant.dist,
       );
       const idle = rssMb(gateway.child);
       try {

@@ -8,7 +8,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
-import zlib from 'node:zlib';
+import got, { RequestError, type Got } from 'got';
 import type { z } from 'zod';
 import {
   PolyvApiError,
@@ -114,16 +114,24 @@ export interface PolyvResponse<T> {
 const QPS_EXCEEDED = /qps exceed/i;
 
 export class PolyvHttpClient {
+  private readonly http: Got;
   private readonly agents: { http: http.Agent; https: https.Agent };
-  /** The base URL, ending with one slash: a request's path is resolved below it. */
-  private readonly base: URL;
 
   constructor(private readonly options: PolyvClientOptions) {
     this.agents = {
       http: new http.Agent({ keepAlive: true, maxSockets: options.maxSockets }),
       https: new https.Agent({ keepAlive: true, maxSockets: options.maxSockets }),
     };
-    this.base = new URL(options.baseUrl.replace(/\/*$/, '/'));
+    this.http = got.extend({
+      prefixUrl: options.baseUrl,
+      agent: this.agents,
+      // Retries are ours (below): Polyv signals some transient faults inside HTTP 200 bodies,
+      // and every attempt needs a new timestamp and signature.
+      retry: { limit: 0 },
+      throwHttpErrors: false,
+      responseType: 'text',
+      headers: { 'user-agent': 'polyv-graphql', accept: 'application/json' },
+    });
   }
 
   /** Calls Polyv, retrying transient faults; resolves with `data` or rejects with a PolyvError. */
@@ -184,22 +192,19 @@ export class PolyvHttpClient {
 
   private async attempt<T>(request: PolyvRequest<T>, deadline: number): Promise<PolyvResponse<T>> {
     const { appId, appSecret } = this.options;
-    const params = new URLSearchParams(signedParams(wireParams(request), { appId, appSecret }));
-    const url = new URL(request.path.replace(/^\//, ''), this.base);
-    if (request.method === 'GET') url.search = params.toString();
+    const params = signedParams(wireParams(request), { appId, appSecret });
+    const path = request.path.replace(/^\//, '');
     const timeoutMs = Math.max(1, Math.min(this.options.timeoutMs, deadline - Date.now()));
     let response;
     try {
-      response = await this.exchange(
-        request.method,
-        url,
-        request.method === 'POST' ? params.toString() : undefined,
-        timeoutMs,
-      );
+      response =
+        request.method === 'GET'
+          ? await this.http.get(path, { searchParams: params, timeout: { request: timeoutMs } })
+          : await this.http.post(path, { form: params, timeout: { request: timeoutMs } });
     } catch (error) {
       throw this.transportFailure(request, error, timeoutMs);
     }
-    const status = response.status;
+    const status = response.statusCode;
     let body: unknown;
     try {
       body = JSON.parse(response.body);
@@ -302,78 +307,13 @@ export class PolyvHttpClient {
     });
   }
 
-  /**
-   * One HTTP exchange on the keep-alive agents: the status and the body as text, inflated if
-   * Polyv compressed it. Node's own client, not a general-purpose one: per call, got's option
-   * merging, hooks and promise wrappers cost more CPU than the exchange, and 8 MB at start.
-   * Fails with a Node error whose `code` says why (ETIMEDOUT past `timeoutMs` for the whole
-   * exchange, ECONNRESET for a connection closed before the answer ended, …).
-   */
-  private exchange(
-    method: 'GET' | 'POST',
-    url: URL,
-    form: string | undefined,
-    timeoutMs: number,
-  ): Promise<{ status: number; body: string }> {
-    const secure = url.protocol === 'https:';
-    return new Promise((resolve, reject) => {
-      const request = (secure ? https : http).request(
-        url,
-        {
-          method,
-          agent: secure ? this.agents.https : this.agents.http,
-          headers: {
-            'user-agent': 'polyv-graphql',
-            accept: 'application/json',
-            'accept-encoding': 'gzip, deflate, br',
-            ...(form === undefined
-              ? {}
-              : {
-                  'content-type': 'application/x-www-form-urlencoded',
-                  'content-length': Buffer.byteLength(form),
-                }),
-          },
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('error', fail);
-          response.on('end', () => {
-            if (!response.complete) return fail(withCode(new Error('aborted'), 'ECONNRESET'));
-            try {
-              const body = inflate(Buffer.concat(chunks), response.headers['content-encoding']);
-              resolve({ status: response.statusCode ?? 0, body: body.toString('utf8') });
-            } catch (error) {
-              fail(error);
-            }
-          });
-        },
-      );
-      const timer = setTimeout(
-        () => request.destroy(withCode(new Error('timed out'), 'ETIMEDOUT')),
-        timeoutMs,
-      );
-      function fail(error: unknown) {
-        clearTimeout(timer);
-        request.destroy();
-        reject(error as Error); // as it came: Node's errors are another realm's under jest
-      }
-      request.on('error', fail);
-      request.on('close', () => clearTimeout(timer));
-      request.end(form);
-    });
-  }
-
   private transportFailure(
     request: PolyvRequest<unknown>,
     error: unknown,
     timeoutMs: number,
   ): PolyvError {
-    // Only the code and kind are kept: nothing that could hold the signed URL.
-    const code =
-      typeof (error as { code?: unknown } | undefined)?.code === 'string'
-        ? (error as { code: string }).code
-        : 'UNKNOWN';
+    // got's errors hold the request options (and so the signed URL): keep only code and kind.
+    const code = error instanceof RequestError ? error.code : 'UNKNOWN';
     const timedOut = code === 'ETIMEDOUT';
     const kind = timedOut ? `timed out after ${timeoutMs} ms` : `failed (${code})`;
     return new PolyvUnavailableError(`The request to Polyv ${kind}`, {
@@ -400,27 +340,6 @@ export class PolyvHttpClient {
       base * 2 ** (attempt - 1) * (failure instanceof PolyvRateLimitedError ? 5 : 1),
     );
     return Math.random() * step;
-  }
-}
-
-const withCode = (error: Error, code: string) => Object.assign(error, { code });
-
-/** A body as sent, inflated according to its Content-Encoding (gzip, deflate, br or none). */
-function inflate(body: Buffer, encoding: string | undefined): Buffer {
-  switch (encoding?.trim().toLowerCase()) {
-    case undefined:
-    case '':
-    case 'identity':
-      return body;
-    case 'gzip':
-    case 'x-gzip':
-      return zlib.gunzipSync(body);
-    case 'deflate':
-      return zlib.inflateSync(body);
-    case 'br':
-      return zlib.brotliDecompressSync(body);
-    default:
-      throw withCode(new Error(`unknown content encoding ${encoding}`), 'ERR_CONTENT_ENCODING');
   }
 }
 
