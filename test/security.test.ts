@@ -64,12 +64,60 @@ describe('API keys', () => {
     expect(other.errors).toEqual([
       expect.objectContaining({
         message: 'The API key "ops-dashboard" may not read channel 2812611.',
-        path: ['channel', 'redPacks'],
+        path: ['channel'],
         extensions: { code: 'FORBIDDEN' },
       }),
     ]);
     expect(stack.emulator.calls).toHaveLength(0);
   });
+
+  // Twice each: the first run is interpreted by graphql-js, the second compiled (executor.ts).
+  it.each([
+    [
+      'channel(id:) with only its id',
+      '{ channel(id: "2812611") { id } }',
+      undefined,
+      { channel: null },
+      ['channel'],
+    ],
+    [
+      'channels(ids:), the other channel only',
+      '{ channels(ids: ["2812610", "2812611"]) { id } }',
+      undefined,
+      { channels: [{ id: '2812610' }, null] },
+      ['channels', 1],
+    ],
+    [
+      'a federated representation, only its id selected',
+      'query($r: [_Any!]!) { _entities(representations: $r) { ... on Channel { id } } }',
+      {
+        r: [
+          { __typename: 'Channel', id: '2812610' },
+          { __typename: 'Channel', id: '2812611' },
+        ],
+      },
+      { _entities: [{ id: '2812610' }, null] },
+      ['_entities', 1],
+    ],
+  ])(
+    "refuses a channel-limited key another channel's { id } through %s: FORBIDDEN, not data",
+    async (_case, query, variables, data, path) => {
+      for (const run of ['interpreted', 'compiled']) {
+        const response = await stack.graphql(query, variables, bearer(KEYS.ops));
+        expect([run, response.status, response.data]).toEqual([run, 200, data]);
+        expect(response.errors).toEqual([
+          expect.objectContaining({
+            message: 'The API key "ops-dashboard" may not read channel 2812611.',
+            path,
+            extensions: { code: 'FORBIDDEN' },
+          }),
+        ]);
+        // A refused answer is never stored for replay.
+        expect(response.headers.get('cache-control')).toBe('no-store');
+      }
+      expect(stack.emulator.calls).toHaveLength(0);
+    },
+  );
 
   it('keeps account-level income to keys allowed the whole account', async () => {
     const limited = await stack.graphql(ACCOUNT_INCOME, undefined, bearer(KEYS.ops));
