@@ -25,13 +25,22 @@ const ACCOUNT_INCOME = `{ incomeRecords(startDate: "2026-10-01", endDate: "2026-
 
 describe('API keys', () => {
   it.each([
-    ['no key', {}, /An API key is required/],
+    [
+      'no key',
+      {},
+      /^An API key is required: send it as "Authorization: Bearer <key>" or "x-api-key: <key>"\.$/,
+    ],
     ['a wrong Bearer key', bearer('not-a-key'), /not valid/],
     ['a wrong x-api-key', { 'x-api-key': 'nope' }, /not valid/],
     [
-      'a malformed Authorization header',
+      'a key in another scheme',
       { authorization: `Basic ${KEYS.finance}` },
-      /An API key is required/,
+      /^The Authorization header is not in the form "Authorization: Bearer <key>": send it as "Authorization: Bearer <key>" or "x-api-key: <key>"\.$/,
+    ],
+    [
+      'a key without "Bearer"',
+      { authorization: KEYS.finance },
+      /^The Authorization header is not in the form "Authorization: Bearer <key>": send it as "Authorization: Bearer <key>" or "x-api-key: <key>"\.$/,
     ],
   ])(
     'answers %s with 401 UNAUTHENTICATED and no upstream call',
@@ -45,6 +54,20 @@ describe('API keys', () => {
       expect(stack.emulator.calls).toHaveLength(0);
     },
   );
+
+  it('tells a keyed GET with nothing to run how to ask (no preflight header needed with keys)', async () => {
+    const response = await fetch(`${stack.gateway.url}/graphql`, { headers: bearer(KEYS.finance) });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
+      errors: [
+        {
+          message:
+            'This GET has no operation to run. Put it in the URL, URL-encoded: /graphql?query=%7B__typename%7D (variables as &variables=<JSON>); or POST it as JSON, {"query": "{ __typename }"}, with Content-Type: application/json. In a browser, this address opens the playground.',
+          extensions: { code: 'BAD_REQUEST' },
+        },
+      ],
+    });
+  });
 
   it('accepts a key as Bearer or as x-api-key', async () => {
     for (const headers of [bearer(KEYS.finance), { 'x-api-key': KEYS.finance }]) {

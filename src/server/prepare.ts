@@ -37,6 +37,9 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { LRUCache } from 'lru-cache';
+import { ErrorCode } from '../publicErrors.js';
+import { ScalarInputError } from '../schema/scalars.js';
+import { withArgument } from './argumentOf.js';
 import { limitExceeded } from './limits/cost.js';
 import { KnownOperationTypes, NoIntrospection } from './limits/validation.js';
 import { SubscriptionSingleRootField } from './subscriptionRoot.js';
@@ -179,11 +182,17 @@ export class OperationPreparer {
     if (invalid.length > 0)
       return {
         errors: invalid.map((error) =>
-          withCode(
-            error,
-            ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED,
-            this.options.hideSchemaDetails ? withoutSuggestions(error.message) : error.message,
-          ),
+          // A value one of our scalars refused, written in the query (`startDate: "2026-02-30"`):
+          // graphql-js reports the scalar's error, as thrown, while validating; but it is a bad
+          // argument value, as the same value in a variable is: BAD_USER_INPUT naming the
+          // argument (with validation's status).
+          error instanceof ScalarInputError
+            ? withCode(withArgument(document, error), ErrorCode.BadUserInput)
+            : withCode(
+                error,
+                ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED,
+                this.options.hideSchemaDetails ? withoutSuggestions(error.message) : error.message,
+              ),
         ),
         // Its errors' nodes are kept with it: without their tokens (through one node's, every
         // token of the text: ~300 kB for a 17 kB document, which was counted as 1 kB), and
@@ -210,8 +219,7 @@ export function withCode(error: unknown, code: string, message?: string): GraphQ
       nodes: error.nodes,
       source: error.source,
       positions: error.positions,
-      // As Apollo wraps a validation error: the error itself when it wraps nothing (a scalar's
-      // own error, which the formatter answers as BAD_USER_INPUT).
+      // As Apollo wraps a validation error: the error itself when it wraps nothing.
       originalError: error.originalError ?? error,
       extensions: { ...error.extensions, code, ...BEFORE_EXECUTION },
     });
