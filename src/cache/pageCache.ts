@@ -93,9 +93,12 @@ export class PolyvPageCache {
       }
       const fetchedAt = Date.now();
       const value = await call.fetch();
-      await this.cache.set(key, JSON.stringify({ at: fetchedAt, data: value }), {
-        ttl: call.ttlMs / 1000,
-      });
+      // A page is as old as its fetch: it stays cached for its TTL from then, not from now.
+      const leftMs = call.ttlMs - (Date.now() - fetchedAt);
+      if (leftMs > 0)
+        await this.cache.set(key, JSON.stringify({ at: fetchedAt, data: value }), {
+          ttl: leftMs / 1000,
+        });
       return { value, fetchedAt };
     } finally {
       if (typeof lock === 'string' && lock !== 'held-elsewhere') await this.releaseLock(key, lock);
