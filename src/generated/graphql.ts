@@ -368,7 +368,9 @@ export type RedPackEvent = {
   redPack: RedPack;
   /**
    * The event's place in its channel's stream (per channel and `sessionId`): one more than the
-   * event before it. SNAPSHOT events repeat the sequence of the last event sent before them.
+   * event before it. SNAPSHOT events repeat the sequence of the last event sent before them. It
+   * never goes back: after nobody followed the channel for a while it jumps ahead (what changed
+   * meanwhile was not seen as events), and it is not 0-based.
    */
   sequence: Scalars['Int']['output'];
 };
