@@ -26,10 +26,10 @@ export const EXPORT_RED_PACKS = 100_000;
 export const EXPORT_LATENCY_MS = 20;
 /** The heap limit the image runs with (Dockerfile, NODE_OPTIONS). */
 export const IMAGE_HEAP = '--max-old-space-size=256';
-/** The variants measured: the image's heap with the page cache off and on, then Node's default. */
+/** The variants measured: the image's heap with the page cache on (the default) and off, then Node's default. */
 export const EXPORT_VARIANTS = [
-  { cache: 'off', heap: 'image' },
   { cache: 'on', heap: 'image' },
+  { cache: 'off', heap: 'image' },
   { cache: 'off', heap: 'default' },
 ] as const;
 

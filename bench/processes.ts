@@ -17,12 +17,21 @@ function waitForLine(
 ): Promise<string> {
   return new Promise((resolve, reject) => {
     const lines: string[] = [];
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    const reader = createInterface({ input: child.stdout! });
+    const onExit = (code: number | null) =>
+      reject(new Error(`exited with ${code}: ${lines.join('\n')}`));
+    reader.on('line', (line) => {
       lines.push(line);
       const found = match(line);
-      if (found) resolve(found);
+      if (!found) return;
+      // Past start, the rest (a gateway's line per request) is let through unread: reading
+      // and parsing it here would load the cores the measured processes run on.
+      reader.close();
+      child.stdout!.resume();
+      child.off('exit', onExit);
+      resolve(found);
     });
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${lines.join('\n')}`)));
+    child.once('exit', onExit);
   });
 }
 
@@ -76,6 +85,16 @@ export async function startProxyProcess(emulatorUrl: string): Promise<Started> {
   const child = spawn(process.execPath, [`${root}dist-bench/bench/proxy.js`, emulatorUrl], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  const url = await waitForLine(child, (line) => line.match(/listening on (http:\/\/\S+)/)?.[1]);
+  return { url, child };
+}
+
+/** A bare Node server replaying `answer` (bench/replay.ts), the limit of the warm path. */
+export async function startReplayProcess(answer: string): Promise<Started> {
+  const child = spawn(process.execPath, [`${root}dist-bench/bench/replay.js`], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  child.stdin!.end(answer);
   const url = await waitForLine(child, (line) => line.match(/listening on (http:\/\/\S+)/)?.[1]);
   return { url, child };
 }

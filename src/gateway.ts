@@ -6,8 +6,8 @@
 import { SharedRedis } from './cache/redis.js';
 import { SharedCache } from './cache/sharedCache.js';
 import { PolyvPageCache } from './cache/pageCache.js';
-import type { GatewayConfig } from './config/index.js';
-import { cstDayOf } from './domain/convert.js';
+import { ConfigError, type GatewayConfig } from './config/index.js';
+import { cstDayOf, cstDayStartMillis } from './domain/convert.js';
 import type { PolyvEmulator } from './emulator/index.js';
 import type { Logger } from './logger.js';
 import { PolyvGuard } from './polyv/guard.js';
@@ -52,12 +52,19 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   /** The Polyv account served, and where its API is. */
   let account: { baseUrl: string; appId: string; appSecret: string; userId: string };
   if (config.polyv.mode === 'emulator') {
-    // Loaded only here: a gateway serving real Polyv never loads the emulator or its data.
-    const { startEmulator } = await import('./emulator/index.js');
-    emulator = await startEmulator({ port: 0, host: '127.0.0.1' });
+    emulator = await startDemo(config.emulator);
     account = { baseUrl: emulator.url, ...emulator.credentials };
     const banner = 'NO POLYV CREDENTIALS: serving DEMO DATA from the built-in Polyv emulator';
-    logger.warn({ emulatorUrl: emulator.url }, `*** ${banner} ***`);
+    const { firstDay, lastDay } = emulator.store.period;
+    logger.warn(
+      {
+        emulatorUrl: emulator.url,
+        emulatorControl: emulator.controlUrl,
+        demoData: `${firstDay} to ${lastDay}`,
+        live: emulator.liveSchedules.map((schedule) => schedule.channelId),
+      },
+      `*** ${banner} ***`,
+    );
     logger.warn(
       '*** Set POLYV_APP_ID, POLYV_APP_SECRET and POLYV_USER_ID to serve your real Polyv account. ***',
     );
@@ -200,8 +207,15 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       ? { store: cache('response:', 2), encodedMaxBytes: cacheShare(1) }
       : undefined,
     persistedQueries: cache('apq:', 1),
-    playground: config.playground ? { exampleVariables: exampleVariables(emulator) } : undefined,
-    demoChannels: emulator?.store.channels,
+    playground: config.playground
+      ? { exampleVariables: exampleVariables(emulator), apiKeys: config.auth.mode === 'keys' }
+      : undefined,
+    demo: emulator && {
+      channels: emulator.store.channels,
+      firstDay: emulator.store.period.firstDay,
+      lastDay: emulator.store.period.lastDay,
+      controlUrl: emulator.controlUrl,
+    },
   }).catch(failedToStart);
   const metricsServer =
     config.metricsPort === undefined
@@ -229,6 +243,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       health: `${server.url}/healthz`,
       ready: `${server.url}/readyz`,
       metrics: metricsUrl,
+      emulatorControl: emulator?.controlUrl,
     },
     'gateway listening',
   );
@@ -251,13 +266,50 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   };
 }
 
-/** The playground's example: the emulator's busiest channel, or a placeholder and the last week. */
+/**
+ * The built-in emulator as `npm start` serves it: its data ending on EMULATOR_LAST_DAY
+ * (yesterday by default), and live activity on EMULATOR_LIVE's channel. A channel or an interval
+ * the emulator refuses is reported as the setting's problem.
+ */
+async function startDemo(demo: GatewayConfig['emulator']): Promise<PolyvEmulator> {
+  // Loaded only here: a gateway serving real Polyv never loads the emulator or its data.
+  const { demoLastDay, startEmulator } = await import('./emulator/index.js');
+  const emulator = await startEmulator({
+    port: 0,
+    host: '127.0.0.1',
+    lastDay: demo?.lastDay ?? demoLastDay(Date.now()),
+  });
+  if (demo?.live) {
+    const { channelId, everyMs } = demo.live;
+    try {
+      emulator.startLive(channelId, everyMs);
+    } catch (error) {
+      await emulator.close();
+      const settings =
+        everyMs === undefined ? 'EMULATOR_LIVE' : 'EMULATOR_LIVE, EMULATOR_LIVE_EVERY_MS';
+      throw new ConfigError([
+        `${settings}: ${error instanceof Error ? error.message : String(error)}`,
+      ]);
+    }
+  }
+  return emulator;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The playground's example: the emulator's busiest channel and the last 19 days of its data, or
+ * a placeholder and the last week.
+ */
 function exampleVariables(emulator: PolyvEmulator | undefined) {
-  if (emulator) return { channel: '2812610', from: '2026-11-01', to: '2026-11-19' };
-  const day = 24 * 60 * 60 * 1000;
+  if (emulator) {
+    const { lastDay } = emulator.store.period;
+    const from = cstDayOf(cstDayStartMillis(lastDay) - 18 * DAY_MS);
+    return { channel: '2812610', from, to: lastDay };
+  }
   return {
     channel: 'YOUR_CHANNEL_NUMBER',
-    from: cstDayOf(Date.now() - 6 * day),
+    from: cstDayOf(Date.now() - 6 * DAY_MS),
     to: cstDayOf(Date.now()),
   };
 }

@@ -1,4 +1,5 @@
 /** Entry point of `npm start`: read the configuration, start the gateway, stop on a signal. */
+import v8 from 'node:v8';
 import { ConfigError, fromEnvironment, loadConfig } from './config/index.js';
 import { startGateway } from './gateway.js';
 import { createLogger } from './logger.js';
@@ -13,6 +14,9 @@ const logger = createLogger({
 try {
   const config = loadConfig(process.env, { warn: (message) => logger.warn(message) });
   logger.level = config.log.level;
+  // Before the schema and the first request: V8 reads the factor whenever it sizes the heap.
+  if (config.heapGrowthPercent > 0)
+    v8.setFlagsFromString(`--heap-growing-percent=${config.heapGrowthPercent}`);
   const gateway = await startGateway(config, logger);
   let stopping = false;
   const stop = async (signal: string) => {

@@ -15,6 +15,7 @@ import {
   KNOWN_ENDPOINT_IDS,
   loadConfig,
 } from '../src/config/index.js';
+import { DEFAULT_LIVE_EVERY_MS } from '../src/emulator/index.js';
 import { configurationMarkdown } from '../src/tools/configDocs.js';
 
 const credentials = { POLYV_APP_ID: 'app', POLYV_APP_SECRET: 'secret', POLYV_USER_ID: 'user' };
@@ -40,6 +41,7 @@ describe('configuration', () => {
   it('runs on the emulator with documented defaults when nothing is set', () => {
     expect(loadConfig({})).toEqual({
       polyv: { mode: 'emulator' },
+      emulator: { lastDay: undefined, live: undefined },
       polyvCalls: {
         timeoutMs: 10_000,
         retries: 2,
@@ -92,6 +94,7 @@ describe('configuration', () => {
       },
       execution: { compiled: true },
       exports: { maxRecords: 100_000, maxInFlight: 2, maxPerClient: 1 },
+      heapGrowthPercent: 50,
       live: {
         pollMs: 3_000,
         leaseMs: 10_000,
@@ -317,6 +320,59 @@ describe('configuration', () => {
     expect(message).toMatch(/PORT/);
     expect(message).toMatch(/GATEWAY_PLAYGROUND/);
     expect(message).not.toContain('hush-hush');
+  });
+});
+
+describe("the built-in emulator's demo (EMULATOR_*)", () => {
+  it.each([
+    [{}, { lastDay: undefined, live: undefined }],
+    [{ EMULATOR_LIVE: '2812610' }, { live: { channelId: '2812610', everyMs: undefined } }],
+    [
+      {
+        EMULATOR_LIVE: ' 2812614 ',
+        EMULATOR_LIVE_EVERY_MS: '500',
+        EMULATOR_LAST_DAY: '2028-02-29',
+      },
+      { lastDay: '2028-02-29', live: { channelId: '2812614', everyMs: 500 } },
+    ],
+  ])('reads %j', (env, demo) => {
+    expect(loadConfig(env).emulator).toMatchObject(demo);
+  });
+
+  it.each([
+    [
+      { EMULATOR_LAST_DAY: '2026-02-30' },
+      /EMULATOR_LAST_DAY: must be a real calendar day written yyyy-MM-dd; got "2026-02-30"/,
+    ],
+    [{ EMULATOR_LAST_DAY: 'yesterday' }, /EMULATOR_LAST_DAY: must be a real calendar day/],
+    [
+      { EMULATOR_LIVE_EVERY_MS: '0', EMULATOR_LIVE: '1' },
+      /EMULATOR_LIVE_EVERY_MS: must be an integer/,
+    ],
+    [
+      { EMULATOR_LIVE_EVERY_MS: '500' },
+      /EMULATOR_LIVE_EVERY_MS: the interval of EMULATOR_LIVE, which is not set/,
+    ],
+    // Real Polyv has no demo: a leftover demo setting is a mistake, not something to ignore.
+    [
+      { ...noAuth, EMULATOR_LIVE: '2812610' },
+      /EMULATOR_LIVE: only for the built-in emulator, and Polyv credentials are set/,
+    ],
+    [
+      { ...noAuth, EMULATOR_LAST_DAY: '2026-11-19' },
+      /EMULATOR_LAST_DAY: only for the built-in emulator/,
+    ],
+  ])('refuses %j', (env, message) => {
+    expect(problemsOf(env)).toMatch(message);
+  });
+
+  it('has no demo with real Polyv', () => {
+    expect(loadConfig(noAuth).emulator).toBeUndefined();
+  });
+
+  it("documents the emulator's own default interval", () => {
+    const interval = describeVariables().find((row) => row.name === 'EMULATOR_LIVE_EVERY_MS')!;
+    expect(interval.default).toBe(`\`${DEFAULT_LIVE_EVERY_MS}\``);
   });
 });
 

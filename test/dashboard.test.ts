@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, Page } from 'playwright-core';
 import { KEYS, writeKeysFile } from './support/keys.js';
+import { CHINESE, shownName } from './support/labels.js';
 import { launchBrowser, openWatchedPage, TEST_OUTPUT } from './support/browser.js';
 import { startStack, type Stack } from './support/stack.js';
 
@@ -21,18 +22,25 @@ interface Row {
   count: number;
   amount: Money;
 }
+interface PayTypeRow extends Row {
+  payType: string;
+}
+interface TypeRow extends Row {
+  type: string;
+}
 interface DashboardData {
   channel: {
-    incomeSummary: { count: number; total: Money; byPayType: Row[]; byDay: unknown[] };
+    incomeSummary: { count: number; total: Money; byPayType: PayTypeRow[]; byDay: unknown[] };
     redPackSummary: {
       count: number;
       totalAmount: Money;
       totalReceived: Money;
       receiverCount: number;
-      byType: Row[];
+      byType: TypeRow[];
     };
     redPacks: {
       nodes: {
+        type: string;
         typeLabel: string;
         sender: { nickname: string };
         amount: Money;
@@ -45,6 +53,7 @@ interface DashboardData {
 // The playground's example in emulator mode: the busiest channel, 19 days.
 const EXAMPLE = { channel: '2812610', from: '2026-11-01', to: '2026-11-19' };
 const DAYS_IN_RANGE = 19;
+const PHONE = { width: 390, height: 844 };
 
 let stack: Stack;
 let browser: Browser;
@@ -130,12 +139,15 @@ describe('example dashboard', () => {
       expectMoney(await text('redpack-received'), packs.totalReceived.amount);
       expectCount(await text('redpack-receivers'), packs.receiverCount);
 
+      // Our English names, with Polyv's labels beside them.
       for (const [testId, list] of [
-        ['paytype-row', income.byPayType],
-        ['redpacktype-row', packs.byType],
+        ['paytype-row', income.byPayType.map((row) => ({ ...row, value: row.payType }))],
+        ['redpacktype-row', packs.byType.map((row) => ({ ...row, value: row.type }))],
       ] as const) {
         const rows = await rowsOf(page, testId);
-        expect(rows.map((cells) => cells[0])).toEqual(list.map((row) => row.label));
+        expect(rows.map((cells) => cells[0])).toEqual(
+          list.map((row) => shownName(row.value, row.label)),
+        );
         rows.forEach((cells, index) => {
           expectCount(cells[1]!, list[index]!.count);
           expectMoney(cells[2]!, list[index]!.amount.amount);
@@ -145,7 +157,10 @@ describe('example dashboard', () => {
       expect(latest).toHaveLength(redPacks.nodes.length);
       latest.forEach((cells, index) => {
         const pack = redPacks.nodes[index]!;
-        expect(cells.slice(1, 3)).toEqual([pack.typeLabel, pack.sender.nickname]);
+        expect(cells.slice(1, 3)).toEqual([
+          shownName(pack.type, pack.typeLabel),
+          pack.sender.nickname,
+        ]);
         expectMoney(cells[3]!, pack.amount.amount);
         expectCount(cells[4]!, pack.receiveCount);
       });
@@ -310,6 +325,88 @@ describe('example dashboard', () => {
     await expect(page.locator('body').getAttribute('data-next-refresh')).resolves.toBe('');
     expect(problems).toEqual([]);
   }
+
+  it("speaks English: Chinese only as Polyv's labels beside our names (and in what viewers wrote)", async () => {
+    const { page, problems } = await openWatchedPage(browser, stack.gateway.url, PHONE);
+    await page.goto(`${stack.gateway.url}/dashboard`);
+    await page.locator('body[data-state="ready"]').waitFor();
+    const found = await page.evaluate((chinese) => {
+      type Node = {
+        nodeType: number;
+        textContent: string | null;
+        parentElement: { closest(selector: string): unknown } | null;
+      };
+      const { document } = globalThis as unknown as {
+        document: {
+          body: unknown;
+          createTreeWalker(root: unknown, what: number): { nextNode(): Node | null };
+          querySelectorAll(selector: string): Iterable<{ textContent: string }>;
+        };
+      };
+      const pattern = new RegExp(chinese);
+      const walker = document.createTreeWalker(document.body, 4 /* text */);
+      const elsewhere: string[] = [];
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const text = node.textContent ?? '';
+        // Polyv's labels, and the senders' nicknames (what viewers call themselves).
+        const beside = node.parentElement?.closest('.polyv-label, #redpacks td:nth-child(3)');
+        if (pattern.test(text) && !beside) elsewhere.push(text);
+      }
+      const names = [...document.querySelectorAll('.english-name')].map((name) => name.textContent);
+      const labels = [...document.querySelectorAll('.polyv-label')].map(
+        (label) => label.textContent,
+      );
+      return { elsewhere, names, labels };
+    }, CHINESE.source);
+    expect(found.elsewhere).toEqual([]);
+    // Every name is English, every label beside one is Polyv's Chinese.
+    expect(found.names.length).toBeGreaterThan(5);
+    expect(found.names.length).toBe(found.labels.length);
+    for (const name of found.names) expect(name).toMatch(/^(Other|[A-Z][a-z]+( [a-z]+)*)$/);
+    for (const label of found.labels) expect(label).toMatch(CHINESE);
+    expect(problems).toEqual([]);
+  });
+
+  it('dims the numbers of the last range under a form error, and says so', async () => {
+    const { page, problems } = await openWatchedPage(browser, stack.gateway.url, PHONE);
+    await page.goto(`${stack.gateway.url}/dashboard`);
+    await page.locator('body[data-state="ready"]').waitFor();
+    const opacity = () =>
+      page.locator('#dashboard').evaluate((element) => {
+        const { getComputedStyle } = globalThis as unknown as {
+          getComputedStyle(element: unknown): { opacity: string };
+        };
+        return Number(getComputedStyle(element).opacity);
+      });
+    expect(await opacity()).toBe(1);
+    await expect(page.getByTestId('stale-note').isHidden()).resolves.toBe(true);
+    const before = await page.getByTestId('income-total').innerText();
+
+    await page.locator('input[name=from]').fill('2026-11-19');
+    await page.locator('input[name=to]').fill('2026-11-01');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.locator('body[data-state="error"]').waitFor();
+    // The error in view; the old numbers still there, but dimmed and said to be old.
+    const errors = page.getByTestId('errors');
+    await expect(errors.innerText()).resolves.toBe('“From” must not be after “To”.');
+    const box = (await errors.boundingBox())!;
+    expect(box.y + box.height).toBeLessThanOrEqual(PHONE.height);
+    await expect(page.getByTestId('income-total').innerText()).resolves.toBe(before);
+    expect(await opacity()).toBeLessThanOrEqual(0.5);
+    await expect(page.getByTestId('stale-note').innerText()).resolves.toMatch(
+      /The numbers below, dimmed, are the last ones shown/,
+    );
+    await page.screenshot({ path: `${TEST_OUTPUT}dashboard-390-form-error.png` });
+
+    // Fixed, the answer replaces them at full strength.
+    await page.locator('input[name=to]').fill(EXAMPLE.to);
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.locator('body[data-state="ready"]').waitFor();
+    expect(await opacity()).toBe(1);
+    await expect(page.getByTestId('stale-note').isHidden()).resolves.toBe(true);
+    await expect(errors.isHidden()).resolves.toBe(true);
+    expect(problems).toEqual([]);
+  });
 
   it("says what is wrong in the form's own words, not the API's argument names", async () => {
     const { page, offsiteRequests, problems } = await openWatchedPage(browser, stack.gateway.url);

@@ -9,9 +9,11 @@
  *   the served schema.
  * - ```console: each `$ ` line is a command and the lines after it, up to the next one, its
  *   output, compared exactly. ```sh / ```bash: commands without output, which must succeed.
- *   Known commands are curl (http://localhost:4000 is the test gateway), the cheap npm scripts
- *   of NPM_RUNS, and self-contained shell (`node -e`, `echo`, `printf`, `VAR=$(node -e …)`), piped
- *   into FILTERS; anything else fails the test, so a new page cannot slip in unchecked.
+ *   Known commands are curl (http://localhost:4000 is the test gateway; `$EMULATOR`, the address
+ *   of an emulator's control API, is an emulator of the test's own, so that what the examples
+ *   insert, inject or start changes no other page's answers), the cheap npm scripts of NPM_RUNS,
+ *   and self-contained shell (`node -e`, `echo`, `printf`, `VAR=$(node -e …)`, `VAR=$(curl …)`),
+ *   piped into FILTERS; anything else fails the test, so a new page cannot slip in unchecked.
  * - ```js: run by node; a ```json answer block after it is what it prints.
  * - ```ts: type-checked against the installed packages; the blocks marked `codegen` (each opening
  *   with a `// path` comment) are a GraphQL Code Generator project, generated against the gateway.
@@ -42,6 +44,7 @@ import {
 } from 'graphql';
 import ts from 'typescript';
 import { parse as parseYaml } from 'yaml';
+import { CONTROL_ACTIONS, startEmulator, type PolyvEmulator } from '../src/emulator/index.js';
 import { bearer, KEYS, writeKeysFile } from './support/keys.js';
 import { cleanEnv } from './support/process.js';
 import { startStack, type Stack } from './support/stack.js';
@@ -188,8 +191,11 @@ const named = (kind: Case['kind']) =>
 
 let open: Stack;
 let keyed: Stack;
+/** The emulator `$EMULATOR` points at: the control API examples' own. */
+let controlled: PolyvEmulator;
 let schema: GraphQLSchema;
 beforeAll(async () => {
+  controlled = await startEmulator({ port: 0 });
   // As `npm start` serves without credentials: the emulator in process, API keys off.
   open = await startStack({ builtInEmulator: true });
   keyed = await startStack({
@@ -204,6 +210,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await keyed?.close();
   await open?.close();
+  await controlled?.close();
 });
 
 const gatewayFor = (block: Block) => (block.marker === 'with API keys' ? keyed : open);
@@ -226,7 +233,11 @@ async function run(
   try {
     const { stdout, stderr } = await promisify(execFile)(file, args, {
       cwd: options.cwd ?? ROOT,
-      env: cleanEnv({ POLYV_GRAPHQL_KEY: KEYS.finance, ...options.env }),
+      env: cleanEnv({
+        POLYV_GRAPHQL_KEY: KEYS.finance,
+        EMULATOR: controlled.controlUrl,
+        ...options.env,
+      }),
       maxBuffer: 16 * 1024 * 1024,
       timeout: 120_000,
       encoding: 'utf8',
@@ -250,8 +261,9 @@ function logicalLines(text: string): string[] {
 /** Why the test cannot run a command, or undefined when it can. */
 function unrunnable(command: string): string | undefined {
   const [first, ...piped] = command.split('|').map((part) => part.trim());
+  const curl = /^(?:[A-Z_]+=\$\()?curl\s/.test(first!);
   const known =
-    (/^curl\s/.test(first!) && first!.includes(DOCUMENTED_URL)) ||
+    (curl && (first!.includes(DOCUMENTED_URL) || /\$\{?EMULATOR\b/.test(first!))) ||
     NPM_RUNS.includes(first!) ||
     /^(node -e |echo |printf |[A-Z_]+=\$\(node -e )/.test(first!);
   if (!known)
@@ -423,6 +435,27 @@ describe('the pages', () => {
       }
     }
     expect(broken).toEqual([]);
+  });
+
+  it("show every action of the emulator's control API with a curl command that runs", () => {
+    // `METHOD path` of every curl to ${EMULATOR}… in a block the test runs.
+    const shown = new Set<string>();
+    for (const entry of cases) {
+      if (entry.kind !== 'commands' || entry.block.page !== 'docs/operations.md') continue;
+      for (const line of logicalLines(entry.block.text)) {
+        const command = line.replace(/^\$ /, '');
+        const path = /curl\s.*\$\{EMULATOR\}([\w-]+)/.exec(command)?.[1];
+        if (path === undefined) continue;
+        const method =
+          /\s-X\s+(\w+)/.exec(command)?.[1] ?? (/\s-d\s/.test(command) ? 'POST' : 'GET');
+        shown.add(`${method} ${path}`);
+      }
+    }
+    expect(CONTROL_ACTIONS.length).toBeGreaterThanOrEqual(10);
+    expect(CONTROL_ACTIONS.filter((action) => !shown.has(action))).toEqual([]);
+    expect([...shown].filter((action) => !(CONTROL_ACTIONS as string[]).includes(action))).toEqual(
+      [],
+    );
   });
 
   it('name only metrics the gateway registers', () => {

@@ -16,7 +16,9 @@ import {
   MAX_FAULT_COUNT,
   MAX_LATENCY_MS,
   MAX_LIVE_EVERY_MS,
+  DEFAULT_LAST_DAY,
   createDemoDataset,
+  demoLastDay,
   insertIncome,
   insertRedPack,
   startEmulator,
@@ -1254,15 +1256,20 @@ describe('inserting records', () => {
   });
   afterAll(() => emulator.close());
 
-  it('insertRedPack puts the record at the head, one minute after the newest', async () => {
-    const newest = Math.max(
-      ...[...emulator.store.redPacks.values()].map((packs) => packs[0]?.createdTime ?? 0),
-    );
+  it('insertRedPack puts the record at the head, sent now by the emulator clock', async () => {
+    const before = Date.now();
     const pack = emulator.insertRedPack(BIG_CHANNEL, {
       amountFen: 1000,
       receives: [{ userId: 'ovtl9tAAAAAHBBA8QUNVjjM4WIs', nickName: '神经蛙', amountFen: 410 }],
     });
-    expect(pack.createdTime).toBe(newest + 60_000);
+    // The demo data ends on DEFAULT_LAST_DAY, in the past: a red pack sent now is stamped now.
+    expect(pack.createdTime).toBeGreaterThanOrEqual(before);
+    expect(pack.createdTime).toBeLessThanOrEqual(Date.now());
+    // A burst stays in order without running ahead of the clock (by more than a ms each).
+    const burst = [1, 2, 3].map(() => emulator.insertRedPack('2812614').createdTime);
+    expect([...burst].sort((a, b) => a - b)).toEqual(burst);
+    expect(new Set(burst).size).toBe(3);
+    expect(burst[2]!).toBeLessThanOrEqual(Date.now() + 3);
     const data = await redPackPage(emulator, { channelId: BIG_CHANNEL });
     expect(data.totalItems).toBe(3501);
     expect(data.contents[0]).toMatchObject({
@@ -1271,6 +1278,25 @@ describe('inserting records', () => {
       balance: 5.9,
       redPackReceiveList: [{ userId: 'ovtl9tAAAAAHBBA8QUNVjjM4WIs', amount: 4.1 }],
     });
+  });
+
+  it('insertRedPack stamps just after the newest red pack when the clock is behind the data', async () => {
+    const newest = (store: PolyvEmulator['store']) =>
+      Math.max(...[...store.redPacks.values()].map((packs) => packs[0]?.createdTime ?? 0));
+    const behind = await startEmulator({ clock: () => Date.parse('2026-01-01T00:00:00Z') });
+    try {
+      const latest = newest(behind.store);
+      const first = behind.insertRedPack('2812614');
+      const second = behind.insertRedPack('2812612');
+      expect([first.createdTime, second.createdTime]).toEqual([latest + 1, latest + 2]);
+      // The data-level insert, without a clock, keeps its deterministic minute.
+      expect(insertRedPack(behind.store, '2812614').createdTime).toBe(latest + 60_002);
+      expect(() => insertRedPack(behind.store, '2812614', { createdTime: latest })).toThrow(
+        /createdTime must be an integer no earlier than/,
+      );
+    } finally {
+      await behind.close();
+    }
   });
 
   it('refuses claims beyond the amount and unknown channels', () => {
@@ -1298,6 +1324,82 @@ describe('inserting records', () => {
     expect(insertRedPack(a, BIG_CHANNEL)).toEqual(insertRedPack(b, BIG_CHANNEL));
     expect(insertIncome(a)).toEqual(insertIncome(b));
     expect(a).toEqual(b);
+  });
+});
+
+describe("the demo data's last day (lastDay, EMULATOR_LAST_DAY)", () => {
+  const DAY_MS = 24 * 60 * 60 * 1000;
+  const cstMidnight = (day: string) => Date.parse(`${day}T00:00:00+08:00`);
+  const cstDay = (ms: number) => new Date(ms + 8 * 3600_000).toISOString().slice(0, 10);
+  const plain = createDemoDataset(42);
+
+  it('is 1 August to 19 November 2026 unless asked: the days the tests are written for', () => {
+    expect(DEFAULT_LAST_DAY).toBe('2026-11-19');
+    expect(plain.period).toEqual({
+      firstDay: '2026-08-01',
+      lastDay: '2026-11-19',
+      start: cstMidnight('2026-08-01'),
+      end: cstMidnight('2026-11-20'),
+    });
+  });
+
+  it.each(['2026-12-05', '2028-02-29', '2031-01-01'])(
+    'ending on %s: the same records, shifted by whole days, on the same CST edges',
+    (lastDay) => {
+      const shifted = createDemoDataset(42, undefined, { lastDay });
+      const shift = cstMidnight(lastDay) - cstMidnight(DEFAULT_LAST_DAY);
+      expect(shift % DAY_MS).toBe(0);
+      expect(shifted.period).toEqual({
+        firstDay: cstDay(plain.period.start + shift),
+        lastDay,
+        start: plain.period.start + shift,
+        end: cstMidnight(lastDay) + DAY_MS,
+      });
+      const back = (time: number) => time - shift;
+      for (const [channelId, packs] of plain.redPacks)
+        expect(
+          shifted.redPacks.get(channelId)!.map((pack) => ({
+            ...pack,
+            createdTime: back(pack.createdTime),
+            receives: pack.receives.map((receive) => ({
+              ...receive,
+              createdTime: back(receive.createdTime),
+            })),
+          })),
+        ).toEqual(packs);
+      // WeChat order numbers carry the CST day of payment (digits 11 to 18): shifted with it.
+      const digits = (time: number) => cstDay(time).replaceAll('-', '');
+      expect(
+        shifted.income.map((row) => ({
+          ...row,
+          payTime: back(row.payTime),
+          outTradeNo: `${row.outTradeNo.slice(0, 10)}${digits(back(row.payTime))}${row.outTradeNo.slice(18)}`,
+        })),
+      ).toEqual(plain.income);
+      expect(
+        shifted.income.every((row) => row.outTradeNo.slice(10, 18) === digits(row.payTime)),
+      ).toBe(true);
+      // The first and the last instant of the period are still paid at.
+      const paid = shifted.income.map((row) => row.payTime);
+      expect(paid).toContain(shifted.period.start);
+      expect(paid).toContain(shifted.period.end - 1);
+    },
+  );
+
+  it.each(['2026-02-30', '2026-2-3', 'yesterday', ''])('refuses %j', async (lastDay) => {
+    await expect(startEmulator({ lastDay })).rejects.toThrow(
+      /lastDay must be a real calendar day written yyyy-MM-dd/,
+    );
+  });
+
+  it.each([
+    ['2026-12-06T10:25:00Z', '2026-12-05'],
+    // 00:30 on the 6th in China, still the 5th in UTC.
+    ['2026-12-05T16:30:00Z', '2026-12-05'],
+    ['2026-12-05T15:59:59.999Z', '2026-12-04'],
+    ['2028-03-01T00:00:00Z', '2028-02-29'],
+  ])('for a demo, at %s, ends yesterday in China Standard Time: %s', (now, lastDay) => {
+    expect(demoLastDay(Date.parse(now))).toBe(lastDay);
   });
 });
 

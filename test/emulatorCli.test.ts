@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { describe, expect, it } from '@jest/globals';
 import { cleanEnv, startProcess, stopProcess } from './support/process.js';
 import { postGraphQL } from './support/stack.js';
+import { createDemoDataset, demoLastDay } from '../src/emulator/index.js';
 
 const CLI = new URL('../dist/emulator/cli.js', import.meta.url).pathname;
 
@@ -66,6 +67,8 @@ describe('npm run emulator', () => {
       '--live-every MS',
       'EMULATOR_LIVE',
       'EMULATOR_LIVE_EVERY_MS',
+      '--last-day YYYY-MM-DD',
+      'EMULATOR_LAST_DAY',
     ])
       expect(stdout).toContain(option);
     expect(stdout).toMatch(/POLYV_BASE_URL=\S+ POLYV_APP_ID=\S+ POLYV_APP_SECRET=\S+/);
@@ -99,6 +102,29 @@ describe('npm run emulator', () => {
       await stopProcess(emulator.child);
     }
     expect(emulator.child.exitCode).toBe(0);
+  });
+
+  it('serves demo data ending yesterday (CST), or on the day --last-day names, and says which', async () => {
+    const yesterday = demoLastDay(Date.now());
+    for (const [args, first, last] of [
+      [[], createDemoDataset(42, undefined, { lastDay: yesterday }).period.firstDay, yesterday],
+      [['--last-day', '2026-11-19'], '2026-08-01', '2026-11-19'],
+    ] as const) {
+      const emulator = await startCli([...args]);
+      try {
+        expect(emulator.lines[0]).toBe(
+          `Polyv emulator listening on ${emulator.url} (demo data ${first} to ${last})`,
+        );
+        expect(emulator.lines[2]).toBe(`  control API: ${emulator.url}/__emulator/stats`);
+      } finally {
+        await stopProcess(emulator.child);
+      }
+    }
+    const bad = await run(['--port', '0', '--last-day', '2026-02-30']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(
+      /lastDay must be a real calendar day written yyyy-MM-dd: 2026-02-30/,
+    );
   });
 
   it('refuses --live on a channel the demo account does not have, and --live-every alone', async () => {

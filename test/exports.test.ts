@@ -756,6 +756,31 @@ describe('observability', () => {
   });
 });
 
+describe('the page cache', () => {
+  let own: Stack;
+  beforeAll(async () => {
+    own = await startStack({ env: { GATEWAY_CACHE: 'on' } });
+  });
+  afterAll(() => own?.close());
+
+  /** Polyv calls one export of a channel's red packs made, from its request line. */
+  async function exportCalls(): Promise<unknown> {
+    const before = own.logs.length;
+    expect((await download(own, 'red-packs', { channelId: '2812611' })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return own.logs.slice(before).find((line) => line.msg === 'export request')?.upstreamCalls;
+  }
+
+  it('an export reads cached pages but stores none of its own, so it evicts no dashboard page', async () => {
+    expect(await exportCalls()).toBe(1);
+    // Had the first export stored its page, this one would be served from the cache.
+    expect(await exportCalls()).toBe(1);
+    // A summary's walk stores the same 1,000-record page; the export then reads it.
+    await redPackSummary(own, { channelId: '2812611' });
+    expect(await exportCalls()).toBe(0);
+  });
+});
+
 /** A raw GET: the status, the body's bytes, and whether the message arrived whole. */
 function rawGet(
   url: string,

@@ -11,7 +11,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createDemoDataset, redPackBalanceFen, startEmulator } from '../src/emulator/index.js';
+import {
+  createDemoDataset,
+  demoLastDay,
+  redPackBalanceFen,
+  startEmulator,
+} from '../src/emulator/index.js';
 import { fenToDecimal } from '../src/domain/convert.js';
 import {
   cleanEnv,
@@ -30,9 +35,14 @@ function configFile(content: string): string {
   return file;
 }
 
+/** The day `days` after a yyyy-MM-dd day. */
+const dayAfter = (day: string, days: number) =>
+  new Date(Date.parse(`${day}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+
 describe('npm start without credentials', () => {
   let gateway: Awaited<ReturnType<typeof startProcess>>;
-  const data = createDemoDataset();
+  // As a newcomer gets it: the demo data ends yesterday (China Standard Time).
+  const data = createDemoDataset(42, undefined, { lastDay: demoLastDay(Date.now()) });
 
   beforeAll(async () => {
     gateway = await startProcess(cleanEnv({ PORT: '0', HOST: '127.0.0.1' }));
@@ -104,17 +114,20 @@ describe('npm start without credentials', () => {
   });
 
   it("answers account income for a date range, exactly the emulator's data", async () => {
+    // A week two months into the data: 1 to 7 October when it ends on 19 November.
+    const startDate = dayAfter(data.period.firstDay, 61);
+    const endDate = dayAfter(startDate, 6);
     const response = await postGraphQL<{
       incomeRecords: { totalCount: number; nodes: Record<string, unknown>[] };
     }>(
       `${gateway.url}/graphql`,
-      `{ incomeRecords(startDate: "2026-10-01", endDate: "2026-10-07", first: 1000) { totalCount nodes {
+      `{ incomeRecords(startDate: "${startDate}", endDate: "${endDate}", first: 1000) { totalCount nodes {
           id accountId channel { id } amount { amount fen } giftCount payTypeLabel paidAt payer { openId nickname } wechatAppId
         } } }`,
     );
     expect(response.errors).toBeUndefined();
-    const from = Date.parse('2026-10-01T00:00:00+08:00');
-    const to = Date.parse('2026-10-08T00:00:00+08:00');
+    const from = Date.parse(`${startDate}T00:00:00+08:00`);
+    const to = Date.parse(`${dayAfter(endDate, 1)}T00:00:00+08:00`);
     const expected = data.income
       .filter((record) => record.payTime >= from && record.payTime < to)
       .map((record) => ({
@@ -132,10 +145,77 @@ describe('npm start without credentials', () => {
     expect(response.data!.incomeRecords).toEqual({ totalCount: expected.length, nodes: expected });
   });
 
+  it('serves demo data ending yesterday, and names the period and the control API', async () => {
+    const yesterday = demoLastDay(Date.now());
+    expect(data.period.lastDay).toBe(yesterday);
+    const banner = gateway.lines[0]!;
+    const control = `${String(banner.emulatorUrl)}/__emulator/`;
+    expect(banner).toMatchObject({
+      emulatorControl: control,
+      demoData: `${data.period.firstDay} to ${yesterday}`,
+      live: [],
+    });
+    const listening = gateway.lines.find((line) => line.msg === 'gateway listening')!;
+    expect(listening.emulatorControl).toBe(control);
+    const index = (await (await fetch(`${gateway.url}/`)).json()) as {
+      demo: { firstDay: string; lastDay: string; control: string };
+    };
+    expect(index.demo).toMatchObject({
+      firstDay: data.period.firstDay,
+      lastDay: yesterday,
+      control,
+    });
+    const stats = await fetch(`${control}stats`);
+    expect(stats.status).toBe(200);
+    expect(await stats.json()).toMatchObject({ live: [] });
+  });
+
   it('stops cleanly on SIGTERM', async () => {
     gateway.child.kill('SIGTERM');
     const [code] = (await once(gateway.child, 'exit')) as [number | null];
     expect(code).toBe(0);
+  });
+});
+
+describe('npm start with EMULATOR_LIVE', () => {
+  it('makes the demo channel live: new red packs, sent now, on the channel named', async () => {
+    const { child, url, lines } = await startProcess(
+      cleanEnv({
+        PORT: '0',
+        HOST: '127.0.0.1',
+        EMULATOR_LIVE: '2812614',
+        EMULATOR_LIVE_EVERY_MS: '50',
+      }),
+    );
+    try {
+      expect(lines[0]).toMatchObject({ live: ['2812614'] });
+      const control = String(lines[0]!.emulatorControl);
+      const head = async () =>
+        (
+          await postGraphQL<{
+            channel: { redPacks: { totalCount: number; nodes: { createdAt: string }[] } };
+          }>(
+            `${url}/graphql`,
+            '{ channel(id: "2812614") { redPacks(first: 1) { totalCount nodes { createdAt } } } }',
+          )
+        ).data!.channel.redPacks;
+      const started = Date.now();
+      let now = await head();
+      while (now.totalCount <= 5 && Date.now() - started < 10_000) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        now = await head();
+      }
+      // The channel's five demo red packs, and live ones on top, sent a moment ago.
+      expect(now.totalCount).toBeGreaterThan(5);
+      const sentAt = Date.parse(now.nodes[0]!.createdAt);
+      expect(Math.abs(Date.now() - sentAt)).toBeLessThan(60_000);
+      const stats = (await (await fetch(`${control}stats`)).json()) as {
+        live: { channelId: string; everyMs: number }[];
+      };
+      expect(stats.live).toEqual([expect.objectContaining({ channelId: '2812614', everyMs: 50 })]);
+    } finally {
+      await stopProcess(child);
+    }
   });
 });
 
@@ -161,6 +241,22 @@ describe('configuration refusals', () => {
     [
       { GATEWAY_CONFIG_FILE: configFile('PORT: eighty\n') },
       /PORT \(in .*\.yaml\): must be an integer/,
+    ],
+    // The demo's settings: checked by the emulator when it starts, reported by name.
+    [{ EMULATOR_LIVE: '42' }, /EMULATOR_LIVE: startLive: 42 is not a channel of the demo account/],
+    [
+      { EMULATOR_LIVE: '2812610', EMULATOR_LIVE_EVERY_MS: '5' },
+      /EMULATOR_LIVE, EMULATOR_LIVE_EVERY_MS: everyMs must be a number from 10 to 600000: 5/,
+    ],
+    [{ EMULATOR_LAST_DAY: '2026-02-30' }, /EMULATOR_LAST_DAY: must be a real calendar day/],
+    [
+      {
+        POLYV_APP_ID: 'abc',
+        POLYV_APP_SECRET: 'xyz',
+        POLYV_USER_ID: 'u',
+        EMULATOR_LIVE: '2812610',
+      },
+      /EMULATOR_LIVE: only for the built-in emulator, and Polyv credentials are set/,
     ],
   ])('refuses %j and names the variable', async (env, message) => {
     const { code, output } = await refusal(cleanEnv({ PORT: '0', ...env }));

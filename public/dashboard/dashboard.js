@@ -10,7 +10,7 @@
   channel(id: $channel) {
     incomeSummary(startDate: $from, endDate: $to) { count total { amount } byPayType { payType label count amount { amount } } byDay { date count amount { amount fen } } asOf }
     redPackSummary(startTime: $startTime, endTime: $endTime) { count totalAmount { amount } totalReceived { amount } receiverCount byType { type label count amount { amount } } asOf }
-    redPacks(first: 10, startTime: $startTime, endTime: $endTime) { nodes { id createdAt typeLabel sender { nickname } amount { amount } receiveCount } }
+    redPacks(first: 10, startTime: $startTime, endTime: $endTime) { nodes { id createdAt type typeLabel sender { nickname } amount { amount } receiveCount } }
   }
 }`;
   // Live: the channel's totals (all time: a subscription has no date range), re-sent when they
@@ -19,7 +19,7 @@
   channelTotals(channelId: $channel) { count totalAmount { amount } totalReceived { amount } totalBalance { amount } receiverCount byType { type label count amount { amount } } byStatus { status label count amount { amount } } asOf }
 }`;
   const LIVE_EVENTS = `subscription DashboardRedPacks($channel: ID!, $recent: Int!) {
-  redPackEvents(channelId: $channel, recent: $recent) { kind sequence redPack { id createdAt typeLabel sender { nickname } amount { amount } receiveCount } }
+  redPackEvents(channelId: $channel, recent: $recent) { kind sequence redPack { id createdAt type typeLabel sender { nickname } amount { amount } receiveCount } }
 }`;
   // Rows of "Latest red packs": redPacks(first: 10) in QUERY, `recent` when live.
   const TABLE_SIZE = 10;
@@ -198,13 +198,42 @@
     box.hidden = errors.length === 0;
   }
 
-  /** A table row of these texts. */
-  function makeRow(testId, texts) {
+  /**
+   * Our English name of an enum value the API answers (`PAY_PER_VIEW` -> "Pay per view"). The
+   * page speaks English; Polyv's Chinese label is kept beside the name (`named`). UNKNOWN is a
+   * label the schema does not know yet: "Other", told apart by Polyv's label.
+   */
+  const englishName = (value) =>
+    value === 'UNKNOWN'
+      ? 'Other'
+      : value.charAt(0) + value.slice(1).toLowerCase().replaceAll('_', ' ');
+
+  /** A cell's content: our English name, then Polyv's label beside it, lighter. */
+  function named(value, label) {
+    const english = document.createElement('span');
+    english.className = 'english-name';
+    english.textContent = englishName(value);
+    const polyv = document.createElement('span');
+    polyv.className = 'polyv-label';
+    polyv.lang = 'zh-CN';
+    polyv.title = "Polyv's label";
+    polyv.textContent = label;
+    const both = document.createDocumentFragment();
+    both.append(english, ' ', polyv);
+    return both;
+  }
+
+  /** A chart axis has room for one name: ours, with Polyv's label only to tell "Other"s apart. */
+  const axisName = (value, label) =>
+    value === 'UNKNOWN' ? `Other (${label})` : englishName(value);
+
+  /** A table row of these contents (texts, or nodes from `named`). */
+  function makeRow(testId, contents) {
     const row = document.createElement('tr');
     row.dataset.testid = testId;
-    for (const text of texts) {
+    for (const content of contents) {
       const cell = document.createElement('td');
-      cell.textContent = text;
+      cell.append(content);
       row.append(cell);
     }
     return row;
@@ -217,13 +246,18 @@
       .replaceChildren(...items.map((item) => makeRow(testId, cells(item))));
   }
 
-  const summaryRow = (row) => [row.label, count(row.count), yuan(row.amount)];
+  /** A row of a breakdown by `kind` (`payType`, `type`): its name, count and amount. */
+  const summaryRow = (kind) => (row) => [
+    named(row[kind], row.label),
+    count(row.count),
+    yuan(row.amount),
+  ];
 
   /** A row of "Latest red packs", marked with the red pack's id. */
   function redPackRow(pack) {
     const row = makeRow('redpack-row', [
       cstTime(pack.createdAt),
-      pack.typeLabel,
+      named(pack.type, pack.typeLabel),
       pack.sender.nickname,
       yuan(pack.amount),
       count(pack.receiveCount),
@@ -237,8 +271,9 @@
   };
 
   /**
-   * The bar chart: one bar of money per { label, amount, count }, under the title `title`;
-   * `counted` names what `count` counts ("payments"). Redrawn in place when it exists.
+   * The bar chart: one bar of money per { label, amount, count, title? }, under the title
+   * `title`; `counted` names what `count` counts ("payments"), a bar's `title` heads its tooltip
+   * (else its label). Redrawn in place when it exists.
    */
   function drawChart(title, bars, counted) {
     const canvas = $('income-chart');
@@ -250,12 +285,14 @@
     // The tooltip shows the exact amount, as the API wrote it.
     const label = (item) =>
       `${yuan(bars[item.dataIndex].amount)}, ${count(bars[item.dataIndex].count)} ${counted}`;
+    const heading = (items) => items.map((item) => bars[item.dataIndex].title || item.label);
     const chart = Chart.getChart(canvas);
     if (chart) {
       chart.data.labels = labels;
       chart.data.datasets[0].data = data;
       chart.data.datasets[0].label = title;
       chart.options.plugins.tooltip.callbacks.label = label;
+      chart.options.plugins.tooltip.callbacks.title = heading;
       chart.update();
       return;
     }
@@ -266,7 +303,7 @@
         animation: false,
         maintainAspectRatio: false,
         scales: { y: { ticks: { callback: (value) => `¥${groupDigits(String(value))}` } } },
-        plugins: { legend: { display: false }, tooltip: { callbacks: { label } } },
+        plugins: { legend: { display: false }, tooltip: { callbacks: { label, title: heading } } },
       },
     });
   }
@@ -294,8 +331,8 @@
       })),
       'payments',
     );
-    fillTable('paytypes', 'paytype-row', income.byPayType, summaryRow);
-    fillTable('redpacktypes', 'redpacktype-row', packs.byType, summaryRow);
+    fillTable('paytypes', 'paytype-row', income.byPayType, summaryRow('payType'));
+    fillTable('redpacktypes', 'redpacktype-row', packs.byType, summaryRow('type'));
     $('redpacks')
       .querySelector('tbody')
       .replaceChildren(...redPacks.nodes.map(redPackRow));
@@ -317,6 +354,16 @@
     return undefined;
   }
 
+  /**
+   * Numbers on screen that no longer answer the form (a mistake in it, the gateway out of reach):
+   * dimmed, and said to be the last ones shown, until an answer replaces them.
+   */
+  function setStale(stale) {
+    const shown = !$('dashboard').hidden;
+    $('dashboard').classList.toggle('stale', stale && shown);
+    $('stale-note').hidden = !(stale && shown);
+  }
+
   // Bumped whenever live mode starts or stops: an answer asked for before is not shown.
   let view = 0;
 
@@ -329,6 +376,7 @@
     const problem = formProblem(form);
     if (problem) {
       showErrors([{ message: problem }]);
+      setStale(true);
       status.textContent = '';
       document.body.dataset.state = 'error';
       scheduleRefresh(undefined);
@@ -344,6 +392,7 @@
       if (channel) render(channel);
       if (channel && errors.length === 0) rememberChannel(form.channel);
       $('dashboard').hidden = !channel;
+      setStale(false);
       status.textContent = channel ? `Updated ${cstTime(new Date().toISOString())} CST` : '';
       document.body.dataset.state = errors.length > 0 ? 'error' : 'ready';
       // Not before the answer could change (its max-age); a rejected question is not repeated.
@@ -352,6 +401,7 @@
     } catch (error) {
       if (asked !== view) return;
       showErrors([{ message: `Could not reach the gateway: ${error.message}` }]);
+      setStale(true);
       status.textContent = '';
       document.body.dataset.state = 'error';
       scheduleRefresh(RETRY_S);
@@ -409,10 +459,15 @@
     $('dashboard').hidden = false;
     drawChart(
       'Red-pack money by status (all time)',
-      totals.byStatus.map((row) => ({ label: row.label, amount: row.amount, count: row.count })),
+      totals.byStatus.map((row) => ({
+        label: axisName(row.status, row.label),
+        title: `${englishName(row.status)} (${row.label})`,
+        amount: row.amount,
+        count: row.count,
+      })),
       'red packs',
     );
-    fillTable('redpacktypes', 'redpacktype-row', totals.byType, summaryRow);
+    fillTable('redpacktypes', 'redpacktype-row', totals.byType, summaryRow('type'));
   }
 
   /** Highlights a row for a moment: a red pack just created, or just changed. */
@@ -487,6 +542,7 @@
     const channel = resume ? liveChannel : filters.elements.channel.value.trim();
     if (!/^\d+$/.test(channel)) {
       showErrors([{ message: '“Channel” must be a channel number (digits only).' }]);
+      setStale(true);
       setLiveStatus('error', 'Live updates need a channel number.');
       return;
     }
@@ -551,6 +607,7 @@
         keyForm.hidden = true;
         if (name === 'totals') {
           renderTotals(payload.data.channelTotals);
+          setStale(false);
           feed.totals = true;
           if (!feed.known) rememberChannel(channel);
           feed.known = true;

@@ -1,5 +1,7 @@
 // The playground page's only script of its own: GraphiQL (served from npm, no CDN) pointed at
-// this gateway, opened on an example dashboard query with the docs explorer showing.
+// this gateway, opened on an example dashboard query with the docs explorer showing (on a wide
+// screen: on a phone it would take the editor's place). With API keys on, the Headers tab opens
+// on where the key goes.
 /* global React, ReactDOM, GraphiQL */
 (function () {
   const config = JSON.parse(document.getElementById('playground-config').textContent);
@@ -42,6 +44,11 @@ ${demo}query Dashboard($channel: ID!, $from: Date!, $to: Date!) {
 }
 `;
 
+  // Narrower than this (the page's CSS agrees), the docs explorer beside the editor would leave
+  // neither readable: it starts closed, a tap on its icon away.
+  const narrow = window.matchMedia('(max-width: 640px)').matches;
+  const keyHeaders = JSON.stringify({ Authorization: 'Bearer <key>' }, null, 2);
+
   // A shared link (/graphql?query=…&variables=…&operationName=…) opens on what it carries.
   const shared = new URLSearchParams(window.location.search);
   const sharedQuery = shared.get('query');
@@ -57,8 +64,10 @@ ${demo}query Dashboard($channel: ID!, $from: Date!, $to: Date!) {
             variables: shared.get('variables') ?? '',
             operationName: shared.get('operationName') ?? undefined,
           }),
-      visiblePlugin: 'Documentation Explorer',
-      defaultEditorToolsVisibility: 'variables',
+      ...(narrow ? {} : { visiblePlugin: 'Documentation Explorer' }),
+      ...(config.apiKeys
+        ? { defaultHeaders: keyHeaders, defaultEditorToolsVisibility: 'headers' }
+        : { defaultEditorToolsVisibility: 'variables' }),
       shouldPersistHeaders: false,
     }),
   );

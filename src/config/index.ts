@@ -124,9 +124,12 @@ function gatewayConfig(s: Settings, given: ReadonlySet<SettingName>, problems: s
       'GATEWAY_PLAYGROUND: on needs GATEWAY_INTROSPECTION=on (the playground loads the schema by introspection)',
     );
   checkLive(s, given, problems);
+  const polyv = readPolyv(s, problems);
   return {
     /** Where the upstream is: the real Polyv, or the built-in emulator when no credentials are set. */
-    polyv: readPolyv(s, problems),
+    polyv,
+    /** The built-in emulator's demo (EMULATOR_*), when it serves; undefined with real Polyv. */
+    emulator: readEmulator(s, given, polyv.mode, problems),
     /** How the gateway calls Polyv (POLYV_*): timeouts, retries, rate, queue and breaker. */
     polyvCalls: {
       timeoutMs: s.POLYV_TIMEOUT_MS,
@@ -202,6 +205,8 @@ function gatewayConfig(s: Settings, given: ReadonlySet<SettingName>, problems: s
     },
     /** How operations run: compiled by graphql-jit from their second request (server/executor.ts), or not. */
     execution: { compiled: s.GATEWAY_COMPILED_EXECUTION },
+    /** V8's heap growing factor past the last full collection, in percent (0: V8's own). */
+    heapGrowthPercent: s.GATEWAY_HEAP_GROWTH_PERCENT,
     /** Streamed exports (server/exports/): what one may walk, and how many run at once. */
     exports: {
       maxRecords: s.GATEWAY_EXPORT_MAX_RECORDS,
@@ -342,6 +347,41 @@ function readPolyv(
     );
   }
   return { mode: 'emulator' };
+}
+
+const EMULATOR_SETTINGS = [
+  'EMULATOR_LIVE',
+  'EMULATOR_LIVE_EVERY_MS',
+  'EMULATOR_LAST_DAY',
+] as const satisfies readonly SettingName[];
+
+/**
+ * The demo the built-in emulator serves. Its settings mean nothing to real Polyv: one set there
+ * is a mistake (a leftover of a demo, say), refused rather than ignored.
+ */
+function readEmulator(
+  s: Settings,
+  given: ReadonlySet<SettingName>,
+  mode: 'polyv' | 'emulator',
+  problems: string[],
+) {
+  if (mode === 'polyv') {
+    for (const name of EMULATOR_SETTINGS.filter((setting) => given.has(setting)))
+      problems.push(
+        `${name}: only for the built-in emulator, and Polyv credentials are set (unset ${name})`,
+      );
+    return undefined;
+  }
+  if (given.has('EMULATOR_LIVE_EVERY_MS') && !s.EMULATOR_LIVE)
+    problems.push('EMULATOR_LIVE_EVERY_MS: the interval of EMULATOR_LIVE, which is not set');
+  return {
+    /** The data's last day (CST); undefined: yesterday, as the emulator counts it. */
+    lastDay: s.EMULATOR_LAST_DAY,
+    /** Live red-pack activity on a demo channel; undefined: none. */
+    live: s.EMULATOR_LIVE
+      ? { channelId: s.EMULATOR_LIVE, everyMs: s.EMULATOR_LIVE_EVERY_MS }
+      : undefined,
+  };
 }
 
 /**

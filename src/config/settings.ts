@@ -13,6 +13,7 @@
  */
 import { DEFAULT_CACHE_TTL_S } from './endpoints.js';
 import {
+  calendarDay,
   integer,
   oneOf,
   onOff,
@@ -28,6 +29,7 @@ import {
 /** The headings of docs/configuration.md, in order. */
 export const SECTIONS = [
   'Polyv',
+  'The built-in emulator',
   'Upstream protection',
   'Caching and scale-out',
   'Who may ask',
@@ -151,6 +153,27 @@ const DECLARED = Declarations.start()
     defaultWords: 'on without credentials, except in production',
     meaning:
       "`on` serves the built-in emulator's demo data. In production (`NODE_ENV=production`) without credentials the gateway refuses to start unless this is `on`.",
+  })
+
+  // The demo as `npm start` serves it; `npm run emulator` reads the same variables.
+  .section('The built-in emulator')
+  .add('EMULATOR_LIVE', {
+    type: text(),
+    defaultWords: 'none: the demo data stays as it is',
+    meaning:
+      "A demo channel (e.g. `2812610`) that gets live red-pack activity, stamped with the current time: a new red pack every fourth tick, claims into red packs in progress in between, for subscriptions and the dashboard's Live switch to show. The control API can start and stop it too (see [Operations → The built-in Polyv emulator](operations.md#the-built-in-polyv-emulator)). Only on the built-in emulator: refused with Polyv credentials, as are the two below.",
+  })
+  .add('EMULATOR_LIVE_EVERY_MS', {
+    type: integer(1),
+    defaultWords: '`2000`',
+    meaning:
+      "The interval of `EMULATOR_LIVE`'s ticks, in milliseconds; one the emulator finds too short or too long stops the start-up, naming its range.",
+  })
+  .add('EMULATOR_LAST_DAY', {
+    type: calendarDay,
+    defaultWords: 'yesterday (China Standard Time)',
+    meaning:
+      'The last day of the demo data, which covers the months up to it: by default the data ends as today begins, so live red packs follow it. A fixed day gives the same records with the same dates on every run (the tests use `2026-11-19`); another day shifts them by whole days.',
   })
 
   // Whatever clients do, Polyv sees a careful client.
@@ -499,6 +522,12 @@ const DECLARED = Declarations.start()
     default: true,
     meaning:
       '`off` runs every operation on graphql-js. On, an operation seen again runs as code graphql-jit compiled from a copy with every literal a variable (see [Security → Code generation](security.md#code-generation-and-evaluation)).',
+  })
+  .add('GATEWAY_HEAP_GROWTH_PERCENT', {
+    type: integer(0, 1_000),
+    default: 50,
+    meaning:
+      "How far V8 lets the old generation grow past what the last full collection kept before it collects again (V8's `--heap-growing-percent`; 0: V8's own factor, up to 4× on a busy process). Every cold answer leaves about a megabyte of large strings (Polyv's page, the answer's text) that only a full collection frees; at 50 the peak RSS of the bench's cold load is about 150 MB instead of 190–240, for a few more full collections.",
   })
   .add('GATEWAY_CONFIG_FILE', {
     type: text(),

@@ -7,6 +7,7 @@
  */
 import express from 'express';
 import { z } from 'zod';
+import { isCalendarDay } from '../domain/convert.js';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
 
@@ -98,6 +99,18 @@ export function oneOf<const V extends string>(values: readonly V[]): SettingType
     show: code,
   };
 }
+
+/** A calendar day written `yyyy-MM-dd`, one that exists (no 2026-02-30). */
+export const calendarDay: SettingType<string> = {
+  accepts: 'a day, `yyyy-MM-dd`',
+  parse(text) {
+    const day = text.trim();
+    return isCalendarDay(day)
+      ? ok(day)
+      : fail(`must be a real calendar day written yyyy-MM-dd; got ${JSON.stringify(text)}`);
+  },
+  show: code,
+};
 
 /** Text, blanks around it trimmed; never echoed in a message. */
 export function text(options: { minLength?: number } = {}): SettingType<string> {

@@ -12,8 +12,10 @@
  *             adds N small channels, 2812700 onwards (for benchmarks); default 0
  *   --live CHANNEL / EMULATOR_LIVE   live red-pack activity on that channel; default none
  *   --live-every MS / EMULATOR_LIVE_EVERY_MS   its interval; default 2000
+ *   --last-day DAY / EMULATOR_LAST_DAY   the demo data's last day (CST); default yesterday
  */
 import { parseArgs } from 'node:util';
+import { DATA_PERIOD_DAYS, demoLastDay } from './data.js';
 import { DEFAULT_LIVE_EVERY_MS } from './live.js';
 import { CONTROL_PATH_PREFIX, startEmulator } from './server.js';
 
@@ -34,6 +36,8 @@ Options (or the environment variable after the slash):
   --live CHANNEL             / EMULATOR_LIVE                    default none; live red-pack activity on
                                that channel: a new red pack every few ticks, claims in between
   --live-every MS            / EMULATOR_LIVE_EVERY_MS           default ${DEFAULT_LIVE_EVERY_MS} (one tick every MS)
+  --last-day YYYY-MM-DD      / EMULATOR_LAST_DAY                default yesterday (China Standard Time): the
+                               last of the ${DATA_PERIOD_DAYS} days of demo data (the same records, shifted, for any day)
   --help                     this text
 
 Point a gateway at it with the demo credentials it prints (API keys off, for trying it out):
@@ -54,6 +58,7 @@ async function main(): Promise<void> {
         'extra-channels': { type: 'string' },
         live: { type: 'string' },
         'live-every': { type: 'string' },
+        'last-day': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -89,6 +94,7 @@ async function main(): Promise<void> {
       values['extra-channels'] ?? env['EMULATOR_EXTRA_CHANNELS'],
       0,
     ),
+    lastDay: nonEmpty(values['last-day'] ?? env['EMULATOR_LAST_DAY']) ?? demoLastDay(Date.now()),
   });
 
   if (liveChannel !== undefined) {
@@ -102,9 +108,10 @@ async function main(): Promise<void> {
   }
 
   const { appId, appSecret, userId } = emulator.credentials;
-  console.log(`Polyv emulator listening on ${emulator.url}`);
+  const { firstDay, lastDay } = emulator.store.period;
+  console.log(`Polyv emulator listening on ${emulator.url} (demo data ${firstDay} to ${lastDay})`);
   console.log(`  appId=${appId}  appSecret=${appSecret}  userId=${userId}  (demo credentials)`);
-  console.log(`  control API: ${emulator.url}${CONTROL_PATH_PREFIX}stats`);
+  console.log(`  control API: ${emulator.controlUrl}stats`);
   if (liveChannel !== undefined) {
     console.log(`  live red-pack activity on channel ${liveChannel} every ${liveEveryMs} ms`);
   }

@@ -113,66 +113,80 @@ export function handleControlRequest(
   }
 }
 
+/** One action: reads its fields (refusing any left unread) and acts. */
+type Action = (emulator: PolyvEmulator, fields: Fields) => ControlReply;
+
+/** Every action, by `METHOD path` (the path after the prefix). */
+const ACTIONS = {
+  'GET stats': (emulator, fields) => {
+    fields.done();
+    return ok(stats(emulator));
+  },
+  'POST reset': (emulator, fields) => {
+    fields.done();
+    emulator.resetCounters();
+    emulator.clearFaults();
+    return ok(stats(emulator));
+  },
+  'POST faults': (emulator, fields) => {
+    const fault = fields.oneOf('fault', FAULTS, { required: true });
+    const count = fields.integer('count', 1, MAX_FAULT_COUNT) ?? 1;
+    const endpoint = fields.oneOf('endpoint', EMULATED_ENDPOINTS);
+    fields.done();
+    emulator.injectFaults(fault!, count, endpoint as EmulatedEndpoint | undefined);
+    return ok({ pendingFaults: emulator.pendingFaults });
+  },
+  'DELETE faults': (emulator, fields) => {
+    fields.done();
+    emulator.clearFaults();
+    return ok({ pendingFaults: emulator.pendingFaults });
+  },
+  'POST latency': (emulator, fields) => {
+    const ms = fields.number('ms', 0, MAX_LATENCY_MS, { required: true });
+    fields.done();
+    emulator.setLatency(ms!);
+    return ok({ latencyMs: emulator.latencyMs });
+  },
+  'POST red-packs': (emulator, fields) => {
+    const channelId = fields.channelId({ required: true });
+    fields.done();
+    return { status: 201, body: toPolyvRedPack(emulator.insertRedPack(channelId!)) };
+  },
+  'POST receives': (emulator, fields) => {
+    const redPackId = fields.string('redPackId', MAX_RED_PACK_ID_LENGTH, { required: true });
+    fields.done();
+    return { status: 201, body: toPolyvRedPack(emulator.insertReceive(redPackId!)) };
+  },
+  'POST live': (emulator, fields) => {
+    const channelId = fields.channelId({ required: true });
+    const everyMs = fields.number('everyMs', MIN_LIVE_EVERY_MS, MAX_LIVE_EVERY_MS);
+    fields.done();
+    emulator.startLive(channelId!, everyMs);
+    return ok({ live: emulator.liveSchedules });
+  },
+  'DELETE live': (emulator, fields) => {
+    const channelId = fields.channelId();
+    fields.done();
+    const stopped = emulator.stopLive(channelId);
+    return ok({ stopped, live: emulator.liveSchedules });
+  },
+  'POST income': (emulator, fields) => {
+    const channelId = fields.channelId();
+    fields.done();
+    const record = emulator.insertIncome(channelId === undefined ? {} : { channelId });
+    return { status: 201, body: toPolyvIncome(record) };
+  },
+} satisfies Record<string, Action>;
+
+/** Every action of the control API, `METHOD path`: `POST red-packs` is POST /__emulator/red-packs. */
+export const CONTROL_ACTIONS = Object.keys(ACTIONS) as (keyof typeof ACTIONS)[];
+
 function dispatch(emulator: PolyvEmulator, request: string, fields: Fields): ControlReply {
-  switch (request) {
-    case 'GET stats':
-      fields.done();
-      return ok(stats(emulator));
-    case 'POST reset':
-      fields.done();
-      emulator.resetCounters();
-      emulator.clearFaults();
-      return ok(stats(emulator));
-    case 'POST faults': {
-      const fault = fields.oneOf('fault', FAULTS, { required: true });
-      const count = fields.integer('count', 1, MAX_FAULT_COUNT) ?? 1;
-      const endpoint = fields.oneOf('endpoint', EMULATED_ENDPOINTS);
-      fields.done();
-      emulator.injectFaults(fault!, count, endpoint as EmulatedEndpoint | undefined);
-      return ok({ pendingFaults: emulator.pendingFaults });
-    }
-    case 'DELETE faults':
-      fields.done();
-      emulator.clearFaults();
-      return ok({ pendingFaults: emulator.pendingFaults });
-    case 'POST latency': {
-      const ms = fields.number('ms', 0, MAX_LATENCY_MS, { required: true });
-      fields.done();
-      emulator.setLatency(ms!);
-      return ok({ latencyMs: emulator.latencyMs });
-    }
-    case 'POST red-packs': {
-      const channelId = fields.channelId({ required: true });
-      fields.done();
-      return { status: 201, body: toPolyvRedPack(emulator.insertRedPack(channelId!)) };
-    }
-    case 'POST receives': {
-      const redPackId = fields.string('redPackId', MAX_RED_PACK_ID_LENGTH, { required: true });
-      fields.done();
-      return { status: 201, body: toPolyvRedPack(emulator.insertReceive(redPackId!)) };
-    }
-    case 'POST live': {
-      const channelId = fields.channelId({ required: true });
-      const everyMs = fields.number('everyMs', MIN_LIVE_EVERY_MS, MAX_LIVE_EVERY_MS);
-      fields.done();
-      emulator.startLive(channelId!, everyMs);
-      return ok({ live: emulator.liveSchedules });
-    }
-    case 'DELETE live': {
-      const channelId = fields.channelId();
-      fields.done();
-      const stopped = emulator.stopLive(channelId);
-      return ok({ stopped, live: emulator.liveSchedules });
-    }
-    case 'POST income': {
-      const channelId = fields.channelId();
-      fields.done();
-      const record = emulator.insertIncome(channelId === undefined ? {} : { channelId });
-      return { status: 201, body: toPolyvIncome(record) };
-    }
-    default:
-      return refusal(404, 'UNKNOWN_ACTION', `no control action ${request}`);
-  }
+  const action: Action | undefined = Object.hasOwn(ACTIONS, request)
+    ? ACTIONS[request as keyof typeof ACTIONS]
+    : undefined;
+  if (action === undefined) return refusal(404, 'UNKNOWN_ACTION', `no control action ${request}`);
+  return action(emulator, fields);
 }
 
 function stats(emulator: PolyvEmulator) {

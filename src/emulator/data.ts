@@ -23,14 +23,44 @@ import {
 /** The Polyv account id (userId) the demo data belongs to. */
 export const DEMO_USER_ID = 'demo-user-01';
 
+/** The span generated records fall in: [start, end) in epoch ms, CST days from first to last. */
+export interface DataPeriod {
+  readonly firstDay: string;
+  readonly lastDay: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** How many China Standard Time days the demo data covers, up to its last day. */
+export const DATA_PERIOD_DAYS = 111;
 /**
- * The span every generated record falls in, fixed rather than relative to "now" so
- * that data, and therefore test expectations, never drift.
+ * The last day of the data unless another is asked for: fixed, so that the data, and therefore
+ * test expectations, never drift. A demo asks for yesterday instead (the gateway's and the
+ * command line's default), so that its data is recent.
  */
-export const DATA_PERIOD = {
-  start: Date.parse('2026-08-01T00:00:00+08:00'),
-  end: Date.parse('2026-11-20T00:00:00+08:00'),
-} as const;
+export const DEFAULT_LAST_DAY = '2026-11-19';
+
+/**
+ * The last day of a demo's data: yesterday in China Standard Time, so that the data ends as
+ * today begins and red packs sent from now on (live activity) follow it.
+ */
+export function demoLastDay(now: number): string {
+  return cstDay(now - DAY);
+}
+
+/**
+ * The period whose last day (China Standard Time, yyyy-MM-dd) is `lastDay`. Datasets of one seed
+ * ending on different days differ only by that many whole days: the same records, shifted.
+ */
+export function dataPeriod(lastDay: string): DataPeriod {
+  const lastDayStart = Date.parse(`${lastDay}T00:00:00+08:00`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(lastDay) || cstDay(lastDayStart) !== lastDay) {
+    throw new RangeError(`lastDay must be a real calendar day written yyyy-MM-dd: ${lastDay}`);
+  }
+  const end = lastDayStart + DAY;
+  const start = end - DATA_PERIOD_DAYS * DAY;
+  return { firstDay: cstDay(start), lastDay, start, end };
+}
 
 /** One channel of the demo account and how much data it is generated with. */
 export interface DemoChannel {
@@ -199,6 +229,8 @@ export interface EmulatedIncome {
 export interface DemoDataset {
   readonly seed: number;
   readonly userId: string;
+  /** The days the generated records fall in; records inserted later may come after it. */
+  readonly period: DataPeriod;
   readonly channels: readonly DemoChannel[];
   /** Red packs by channel id, each list newest first (createdTime desc, then redPackId desc). */
   readonly redPacks: Map<string, EmulatedRedPack[]>;
@@ -215,6 +247,7 @@ export interface DemoDataset {
 const VIEWER_POOL_SIZE = 200;
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
+const DAY = 24 * 60 * MINUTE;
 const CST_OFFSET_MS = 8 * 60 * MINUTE;
 
 /** Where the undocumented labels are planted: [channelId, generation index, label changes]. */
@@ -244,6 +277,8 @@ const UNKNOWN_PAY_TYPE_PLANTS: readonly (readonly [string, number])[] = [
  * Income placed on the edges of China Standard Time days, so that the gateway's day
  * arithmetic is tested: the first and last instants of the period, both sides of one
  * CST midnight, and both sides of the matching UTC midnight (which must NOT split days).
+ * Written for the period ending on {@link DEFAULT_LAST_DAY}; another period shifts them by
+ * whole days, so they stay on the same edges.
  */
 const BOUNDARY_INCOME: readonly (readonly [string, string, KnownPayType])[] = [
   ['2026-08-01T00:00:00.000+08:00', '2812610', 'pay'],
@@ -288,7 +323,7 @@ export function redPackBalanceFen(pack: EmulatedRedPack): number {
 }
 
 /**
- * Builds the demo account. The same seed always gives the same data (no clock, no
+ * Builds the demo account. The same seed and last day always give the same data (no clock, no
  * Math.random), so tests may compute expected answers from the returned store.
  */
 export function createDemoDataset(
@@ -296,6 +331,8 @@ export function createDemoDataset(
   userId: string = DEMO_USER_ID,
   options: DemoDatasetOptions = {},
 ): DemoDataset {
+  const period = dataPeriod(options.lastDay ?? DEFAULT_LAST_DAY);
+  const shift = period.start - dataPeriod(DEFAULT_LAST_DAY).start;
   const random = createRandom(seed);
   const usedIds = new Set<string>();
   const viewers = Array.from({ length: VIEWER_POOL_SIZE }, () => generateViewer(random, usedIds));
@@ -308,7 +345,7 @@ export function createDemoDataset(
   for (const channel of DEMO_CHANNELS) {
     const packs: EmulatedRedPack[] = [];
     for (let index = 0; index < channel.redPackCount; index += 1) {
-      const createdTime = randomSecondIn(random, DATA_PERIOD.start, DATA_PERIOD.end);
+      const createdTime = randomSecondIn(random, period);
       const labels: RedPackLabels = {
         ...randomLabels(random),
         ...plantedLabels(channel.channelId, index),
@@ -316,6 +353,7 @@ export function createDemoDataset(
       packs.push(
         generateRedPack(random, usedIds, {
           channel,
+          period,
           createdTime,
           labels,
           sender: pick(random, hosts),
@@ -337,7 +375,7 @@ export function createDemoDataset(
   for (const channel of DEMO_CHANNELS) {
     const weixinAppId = weixinAppIds.get(channel.channelId) ?? '';
     for (let index = 0; index < channel.incomeCount; index += 1) {
-      const payTime = randomSecondIn(random, DATA_PERIOD.start, DATA_PERIOD.end);
+      const payTime = randomSecondIn(random, period);
       const planted = UNKNOWN_PAY_TYPE_PLANTS.some(
         ([channelId, at]) => channelId === channel.channelId && at === index,
       );
@@ -360,7 +398,7 @@ export function createDemoDataset(
         userId,
         channelId,
         weixinAppId: weixinAppIds.get(channelId) ?? '',
-        payTime: Date.parse(at),
+        payTime: Date.parse(at) + shift,
         payType,
         payer: pick(random, viewers),
       }),
@@ -375,7 +413,8 @@ export function createDemoDataset(
     const packs = Array.from({ length: bigCount }, () =>
       generateRedPack(bigRandom, usedIds, {
         channel: big,
-        createdTime: randomSecondIn(bigRandom, DATA_PERIOD.start, DATA_PERIOD.end),
+        period,
+        createdTime: randomSecondIn(bigRandom, period),
         labels: randomLabels(bigRandom),
         sender: pick(bigRandom, hosts),
         receivers: viewers,
@@ -397,7 +436,8 @@ export function createDemoDataset(
     const packs = Array.from({ length: EXTRA_CHANNEL_RED_PACKS }, () =>
       generateRedPack(extraRandom, usedIds, {
         channel,
-        createdTime: randomSecondIn(extraRandom, DATA_PERIOD.start, DATA_PERIOD.end),
+        period,
+        createdTime: randomSecondIn(extraRandom, period),
         labels: randomLabels(extraRandom),
         sender: pick(extraRandom, hosts),
         receivers: viewers,
@@ -409,7 +449,7 @@ export function createDemoDataset(
   });
   const channels = [...DEMO_CHANNELS, ...(big ? [big] : []), ...extras];
 
-  return { seed, userId, channels, redPacks, income, viewers, hosts, random };
+  return { seed, userId, period, channels, redPacks, income, viewers, hosts, random };
 }
 
 /** Options of {@link createDemoDataset}. */
@@ -418,6 +458,8 @@ export interface DemoDatasetOptions {
   bigChannelRedPacks?: number;
   /** Add this many small channels, {@link extraChannelIds}; default 0. */
   extraChannels?: number;
+  /** The data's last day, yyyy-MM-dd in China Standard Time; default {@link DEFAULT_LAST_DAY}. */
+  lastDay?: string;
 }
 
 function bigChannel(redPackCount: number): DemoChannel {
@@ -442,6 +484,11 @@ export interface RedPackOverrides {
   /** Packets it is split into, from 1 to amountFen (a packet holds at least a fen); default generated. */
   packetCount?: number;
   /**
+   * When it was sent: no earlier than the newest red pack of the account, so that it is the
+   * newest everywhere. Default one minute after that one.
+   */
+  createdTime?: number;
+  /**
    * Claims, oldest first; the redPackId and claim times are filled in. Default none for a red
    * pack in progress, and claims that fit the status for any other.
    */
@@ -449,8 +496,8 @@ export interface RedPackOverrides {
 }
 
 /**
- * Adds a red pack at the head of a channel, one minute after the newest red pack of the
- * whole account (so it is the newest everywhere and the result stays deterministic).
+ * Adds a red pack at the head of a channel, by default one minute after the newest red pack of
+ * the whole account (so it is the newest everywhere and the result stays deterministic).
  * It has just been sent: nobody has claimed it yet (unless `receives` says otherwise),
  * so claims can arrive later through {@link insertReceive}.
  */
@@ -464,7 +511,11 @@ export function insertRedPack(
   if (channel === undefined || packs === undefined) {
     throw new RangeError(`insertRedPack: ${channelId} is not a channel of the demo account`);
   }
-  const createdTime = newestRedPackTime(store) + MINUTE;
+  const newest = newestRedPackTime(store);
+  const createdTime = overrides.createdTime ?? newest + MINUTE;
+  if (!Number.isSafeInteger(createdTime) || createdTime < newest) {
+    throw new RangeError(`insertRedPack: createdTime must be an integer no earlier than ${newest}`);
+  }
   const usedIds = new Set(
     [...store.redPacks.values()].flatMap((list) => list.map((pack) => pack.redPackId)),
   );
@@ -480,6 +531,7 @@ export function insertRedPack(
   const status = overrides.status ?? '进行中';
   const pack = generateRedPack(store.random, usedIds, {
     channel,
+    period: store.period,
     createdTime,
     labels: {
       allotType: overrides.allotType ?? '随机分配红包',
@@ -643,7 +695,7 @@ export function insertIncome(store: DemoDataset, overrides: IncomeOverrides = {}
     throw new RangeError(`insertIncome: ${channelId} is not a channel of the demo account`);
   }
   const payType = overrides.payType ?? 'cash';
-  const newest = store.income[0]?.payTime ?? DATA_PERIOD.end;
+  const newest = store.income[0]?.payTime ?? store.period.end;
   const record = generateIncome(store.random, new Set(store.income.map((row) => row.outTradeNo)), {
     userId: store.userId,
     channelId,
@@ -671,9 +723,9 @@ export function insertIncome(store: DemoDataset, overrides: IncomeOverrides = {}
 }
 
 /** The newest red pack of the whole account, or the end of the period when there is none. */
-function newestRedPackTime(store: DemoDataset): number {
+export function newestRedPackTime(store: DemoDataset): number {
   const heads = [...store.redPacks.values()].flatMap((packs) => packs.slice(0, 1));
-  return heads.length === 0 ? DATA_PERIOD.end : Math.max(...heads.map((pack) => pack.createdTime));
+  return heads.length === 0 ? store.period.end : Math.max(...heads.map((pack) => pack.createdTime));
 }
 
 function assertValidRedPack(pack: EmulatedRedPack): void {
@@ -754,6 +806,8 @@ function randomRedPackAmountFen(random: RandomSource): number {
 
 interface RedPackPlan {
   channel: DemoChannel;
+  /** The dataset's period, whose slices are the channel's sessions. */
+  period: DataPeriod;
   createdTime: number;
   labels: RedPackLabels;
   sender: DemoWechatUser;
@@ -772,7 +826,7 @@ function generateRedPack(
   usedIds: Set<string>,
   plan: RedPackPlan,
 ): EmulatedRedPack {
-  const { channel, createdTime, labels, sender } = plan;
+  const { channel, period, createdTime, labels, sender } = plan;
   const redPackId = uniqueId(usedIds, () => randomString(random, HEX_DIGITS, 32));
   const amountFen = plan.amountFen ?? randomRedPackAmountFen(random);
 
@@ -816,7 +870,7 @@ function generateRedPack(
     amountFen,
     allotType: labels.allotType,
     createdTime,
-    channelSessionId: sessionAt(channel, createdTime),
+    channelSessionId: sessionAt(channel, period, createdTime),
     status: labels.status,
     redPackType: labels.redPackType,
     packetCount: packets,
@@ -842,9 +896,9 @@ function randomWeight(random: RandomSource): number {
 }
 
 /** Sessions own consecutive, equal slices of the period, in order. */
-function sessionAt(channel: DemoChannel, time: number): string {
-  const span = DATA_PERIOD.end - DATA_PERIOD.start;
-  const index = Math.floor(((time - DATA_PERIOD.start) * channel.sessionIds.length) / span);
+function sessionAt(channel: DemoChannel, period: DataPeriod, time: number): string {
+  const span = period.end - period.start;
+  const index = Math.floor(((time - period.start) * channel.sessionIds.length) / span);
   const clamped = Math.min(Math.max(index, 0), channel.sessionIds.length - 1);
   return channel.sessionIds[clamped] ?? '';
 }
@@ -922,12 +976,17 @@ function generateIncome(
   };
 }
 
-function cstDateDigits(time: number): string {
-  return new Date(time + CST_OFFSET_MS).toISOString().slice(0, 10).replaceAll('-', '');
+/** The China Standard Time day of an instant, yyyy-MM-dd. */
+function cstDay(time: number): string {
+  return new Date(time + CST_OFFSET_MS).toISOString().slice(0, 10);
 }
 
-/** A whole second in [start, end), as Polyv's own timestamps are. */
-function randomSecondIn(random: RandomSource, start: number, end: number): number {
+function cstDateDigits(time: number): string {
+  return cstDay(time).replaceAll('-', '');
+}
+
+/** A whole second of the period, as Polyv's own timestamps are. */
+function randomSecondIn(random: RandomSource, { start, end }: DataPeriod): number {
   return start + randomInt(random, 0, (end - start) / SECOND - 1) * SECOND;
 }
 

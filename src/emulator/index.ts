@@ -11,7 +11,10 @@ export {
 export {
   BIG_CHANNEL_ID,
   extraChannelIds,
-  DATA_PERIOD,
+  DATA_PERIOD_DAYS,
+  DEFAULT_LAST_DAY,
+  dataPeriod,
+  demoLastDay,
   DEMO_CHANNELS,
   DEMO_USER_ID,
   FOREIGN_CHANNEL_ID,
@@ -29,6 +32,7 @@ export {
   insertRedPack,
   isClaimable,
   redPackBalanceFen,
+  type DataPeriod,
   type DemoChannel,
   type DemoDataset,
   type DemoDatasetOptions,
@@ -58,7 +62,7 @@ export {
   type EmulatorCredentials,
 } from './endpoints.js';
 export { FAULTS, SLOW_FAULT_DELAY_MS, type Fault } from './faults.js';
-export { MAX_FAULT_COUNT, MAX_LATENCY_MS } from './control.js';
+export { CONTROL_ACTIONS, MAX_FAULT_COUNT, MAX_LATENCY_MS } from './control.js';
 export {
   POLYV_ERRORS,
   toPolyvIncome,

@@ -13,6 +13,7 @@ import {
   insertReceive,
   insertRedPack,
   latestActivityTime,
+  newestRedPackTime,
   type DemoDataset,
   type EmulatedIncome,
   type EmulatedRedPack,
@@ -72,6 +73,11 @@ export interface EmulatorOptions {
   bigChannelRedPacks?: number;
   /** Add this many small channels, 2812700 onwards (extraChannelIds); default 0. */
   extraChannels?: number;
+  /**
+   * The demo data's last day, yyyy-MM-dd in China Standard Time: the same records, shifted by
+   * whole days. Default DEFAULT_LAST_DAY (fixed, for tests); demos ask for yesterday.
+   */
+  lastDay?: string;
 }
 
 /** One request to a Polyv endpoint, as the emulator saw it. */
@@ -99,6 +105,7 @@ interface ResolvedOptions {
   clock: () => number;
   bigChannelRedPacks: number;
   extraChannels: number;
+  lastDay: string | undefined;
 }
 
 /** Starts an emulator and resolves once it is listening. */
@@ -147,6 +154,7 @@ export class PolyvEmulator {
     this.store = createDemoDataset(options.seed, options.credentials.userId, {
       bigChannelRedPacks: options.bigChannelRedPacks,
       extraChannels: options.extraChannels,
+      lastDay: options.lastDay,
     });
     this.#clock = options.clock;
     this.#latencyMs = options.latencyMs;
@@ -156,6 +164,11 @@ export class PolyvEmulator {
   /** Base URL, e.g. http://127.0.0.1:8900; Polyv paths are appended to it. */
   get url(): string {
     return this.#url;
+  }
+
+  /** Where the control API is, e.g. http://127.0.0.1:8900/__emulator/; actions are appended. */
+  get controlUrl(): string {
+    return `${this.#url}${CONTROL_PATH_PREFIX}`;
   }
 
   /** Polyv requests being served right now. */
@@ -197,9 +210,16 @@ export class PolyvEmulator {
     this.#faults.clear();
   }
 
-  /** Adds a red pack at the head of a channel; see data.ts. */
-  insertRedPack(channelId: string, overrides?: RedPackOverrides): EmulatedRedPack {
-    return insertRedPack(this.store, channelId, overrides);
+  /**
+   * Adds a red pack at the head of a channel and returns it; see data.ts. It is stamped with the
+   * emulator clock, as a red pack sent now is, or a millisecond after the newest red pack when
+   * the clock is not past it (the demo data is ahead, or two come in the same millisecond), so
+   * red packs stay in order and never run ahead of the clock by more than a burst of inserts.
+   */
+  insertRedPack(channelId: string, overrides: RedPackOverrides = {}): EmulatedRedPack {
+    const createdTime =
+      overrides.createdTime ?? Math.max(this.#clock(), newestRedPackTime(this.store) + 1);
+    return insertRedPack(this.store, channelId, { ...overrides, createdTime });
   }
 
   /**
@@ -451,6 +471,7 @@ function resolveOptions(options: EmulatorOptions): ResolvedOptions {
     clock: options.clock ?? Date.now,
     bigChannelRedPacks,
     extraChannels,
+    lastDay: options.lastDay,
   };
 }
 

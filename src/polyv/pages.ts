@@ -15,6 +15,8 @@ import { wireParams, type CallOptions, type PolyvHttpClient, type PolyvRequest }
 export interface PolyvCallOptions extends CallOptions {
   /** The client asked for fresh data (Cache-Control: no-cache): skip cache reads. */
   fresh?: boolean;
+  /** A bulk read (an export): use cached pages, but keep what it fetches out of the cache. */
+  noStore?: boolean;
   /** The request's tally, for its log line. */
   tally?: { upstreamCalls: number; cacheHits: number };
   /** Told when each page was fetched from Polyv: an answer is as old as its oldest page. */
@@ -123,6 +125,7 @@ export class PolyvPages {
             params: stableKey(wireParams(request)),
             ttlMs: this.ttlMs[request.endpoint] ?? 0,
             fresh: options.fresh ?? false,
+            noStore: options.noStore ?? false,
             schema: request.data,
             fetch,
           })

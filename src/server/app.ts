@@ -40,7 +40,7 @@ import { requestShape } from './limits/requestShape.js';
 import { KnownOperationTypes, SubscriptionsNeedAStream } from './limits/validation.js';
 import { checkPlaygroundAssets, playgroundRouter, type PlaygroundOptions } from './playground.js';
 import { checkDashboardAssets, DASHBOARD_PATH, dashboardRouter } from './dashboard.js';
-import { landingRouter, type DemoChannelSummary } from './landing.js';
+import { landingRouter, type DemoSummary } from './landing.js';
 import type { LiveHub } from '../live/hub.js';
 import { liveTransports } from './subscriptions.js';
 import { EXPORT_PATH, exportHandler } from './exports/index.js';
@@ -73,8 +73,8 @@ export interface GatewayServerOptions {
    * opened on this example; absent: neither.
    */
   playground?: Omit<PlaygroundOptions, 'endpoint'> | undefined;
-  /** The built-in emulator's demo channels, named on the landing page; absent: real Polyv. */
-  demoChannels?: readonly DemoChannelSummary[] | undefined;
+  /** The built-in emulator's demo (its channels, days and control API); absent: real Polyv. */
+  demo?: DemoSummary | undefined;
   /** Live updates: this process's subscribers (WebSocket and SSE on /graphql). */
   live: LiveHub;
 }
@@ -210,7 +210,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
       playground: options.playground !== undefined,
       dashboardPath: options.playground ? DASHBOARD_PATH : undefined,
       metricsOnMainPort: options.metricsOnMainPort,
-      demoChannels: options.demoChannels,
+      demo: options.demo,
     }),
   );
   if (options.playground) {
@@ -220,7 +220,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
       playgroundRouter({
         endpoint: GRAPHQL_PATH,
         ...options.playground,
-        demoChannels: options.demoChannels,
+        demoChannels: options.demo?.channels,
       }),
     );
     app.use(dashboardRouter({ endpoint: GRAPHQL_PATH, ...options.playground }));

@@ -94,6 +94,8 @@ function renderPage({ endpoint, exampleVariables }: DashboardOptions): string {
       <small>Kept in this tab only (sessionStorage).</small>
     </form>
     <div id="errors" class="errors" role="alert" data-testid="errors" hidden></div>
+    <p id="stale-note" class="stale-note" data-testid="stale-note" hidden>The numbers below, dimmed,
+      are the last ones shown, not an answer to the form.</p>
     <main id="dashboard" hidden>
       <p id="live-note" class="live-note" hidden>Live: the red packs of channel <b id="live-channel"></b>
         since it began (all time; live totals have no date range), updated as they change.

@@ -36,6 +36,8 @@ export interface PlaygroundOptions {
   exampleVariables: { channel: string; from: string; to: string };
   /** On the built-in emulator: its demo channels and sessions, named in the example's comment. */
   demoChannels?: readonly { channelId: string; name: string; sessionIds: readonly string[] }[];
+  /** API keys are on: the page says where the key goes. */
+  apiKeys?: boolean;
 }
 
 /**
@@ -96,14 +98,29 @@ export function playgroundRouter(options: PlaygroundOptions): Router {
   return router;
 }
 
-function renderPage({ endpoint, exampleVariables, demoChannels }: PlaygroundOptions): string {
+function renderPage({
+  endpoint,
+  exampleVariables,
+  demoChannels,
+  apiKeys = false,
+}: PlaygroundOptions): string {
   // JSON in a non-executed script element: data for playground.js, allowed by the policy.
   const demo = demoChannels?.map(({ channelId, name, sessionIds }) => ({
     channelId,
     name,
     sessionIds,
   }));
-  const config = JSON.stringify({ endpoint, exampleVariables, demo }).replace(/</g, '\\u003c');
+  const config = JSON.stringify({ endpoint, exampleVariables, demo, apiKeys }).replace(
+    /</g,
+    '\\u003c',
+  );
+  // Without a key even the schema cannot load: GraphiQL alone would say only "Error fetching schema".
+  const keysHint = apiKeys
+    ? `<p id="keys-hint" class="keys-hint" role="note">API keys are on: put yours in the <b>Headers</b> tab
+      below the query as <code>{"Authorization": "Bearer &lt;key&gt;"}</code>, then re-fetch the
+      schema (⟳ in the left bar) and run the query.</p>
+    `
+    : '';
   const asset = (name: string) => `${PLAYGROUND_ASSET_PATH}/${name}`;
   return `<!doctype html>
 <html lang="en">
@@ -115,7 +132,7 @@ function renderPage({ endpoint, exampleVariables, demoChannels }: PlaygroundOpti
     <link rel="stylesheet" href="${asset('playground.css')}" />
   </head>
   <body>
-    <div id="graphiql">Loading the playground…</div>
+    ${keysHint}<div id="graphiql">Loading the playground…</div>
     <script id="playground-config" type="application/json">${config}</script>
     <script src="${asset('react.production.min.js')}"></script>
     <script src="${asset('react-dom.production.min.js')}"></script>

@@ -6,6 +6,7 @@
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/index.js';
 import {
+  DEFAULT_LAST_DAY,
   startEmulator,
   type EmulatorOptions,
   type PolyvEmulator,
@@ -58,7 +59,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         POLYV_USER_ID: external.credentials.userId,
         GATEWAY_AUTH: 'off',
       }
-    : {};
+    : // The built-in emulator's data on the fixed days the tests' dates are written for.
+      { EMULATOR_LAST_DAY: DEFAULT_LAST_DAY };
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: '0',

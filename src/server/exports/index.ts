@@ -185,7 +185,13 @@ export function exportHandler(options: ExportOptions): RequestHandler {
         started = await prepared.start(
           {
             pages: options.pages,
-            options: { client, fresh, tally: record, budget: new CallBudget(maxCalls) },
+            options: {
+              client,
+              fresh,
+              noStore: true,
+              tally: record,
+              budget: new CallBudget(maxCalls),
+            },
             // Nothing is kept for the request: each page is let go once it is sent.
             held: new RecordBudget(0),
           },
