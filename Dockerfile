@@ -1,8 +1,8 @@
 # polyv-graphql: multi-stage build, non-root runtime.
 # The start command is the one the tests exercise: node dist/index.js (what `npm start` runs
-# after building).
+# after building). Node 24, the Active LTS line, on which the suite runs (README: Node.js).
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
@@ -10,7 +10,7 @@ COPY tsconfig.json tsconfig.build.json codegen.yml schema.graphql ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 # HOST: a container listens on every interface (the gateway alone defaults to loopback).
 # The heap the defaults' bound fits (docs/security.md, Limits: records in flight).
 ENV NODE_ENV=production \

@@ -157,6 +157,71 @@ describe('upstream page cache and response cache', () => {
   });
 });
 
+describe('an answer is as old as its oldest page', () => {
+  // Real time, a short TTL: a page of 2812613's red packs stays cached 4 s from its fetch.
+  const TTL_S = 4;
+  let aged: Stack;
+  beforeAll(async () => {
+    aged = await startStack({
+      env: { GATEWAY_CACHE: 'on', POLYV_CACHE_TTL_S: `redPackStatistics=${TTL_S}` },
+    });
+  });
+  afterAll(() => aged.close());
+
+  /** Asks at a time no earlier than `at` (epoch ms): the answer and when it was asked. */
+  async function askAt(at: number, query: string) {
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
+    const started = Date.now();
+    const answer = await aged.graphql(query);
+    return { answer, started, ended: Date.now() };
+  }
+  const upstreamCalls = () => aged.emulator.calls.length;
+
+  it('says so with Age (max-age stays the TTL), on first answers and replays, and never replays past it', async () => {
+    const PAGE = `{ channel(id: "2812613") { redPacks(first: 2) { totalCount } } }`;
+    // Another document on the same page: not in the response cache, its page is.
+    const SAME_PAGE = `{ channel(id: "2812613") { redPacks(first: 2) { nodes { id } } } }`;
+    aged.emulator.resetCounters();
+
+    const fetched = await askAt(0, PAGE);
+    expect(upstreamCalls()).toBe(1);
+    expect(fetched.answer.headers.get('cache-control')).toBe(`max-age=${TTL_S}, public`);
+    expect(fetched.answer.headers.get('age')).toBe('0');
+    // The page was fetched between these two instants: the bounds of every age below.
+    const ageBetween = (asked: { started: number; ended: number }) => [
+      Math.floor((asked.started - fetched.ended) / 1000),
+      Math.floor((asked.ended - fetched.started) / 1000),
+    ];
+
+    // 2.5 s on, a first answer built on that page: as old as the page, not as the answer.
+    const first = await askAt(fetched.ended + 2_500, SAME_PAGE);
+    expect(upstreamCalls()).toBe(1);
+    expect(first.answer.headers.get('cache-status')).toBeNull();
+    expect(first.answer.headers.get('cache-control')).toBe(`max-age=${TTL_S}, public`);
+    const [low, high] = ageBetween(first);
+    expect(Number(first.answer.headers.get('age'))).toBeGreaterThanOrEqual(Math.max(low!, 2));
+    expect(Number(first.answer.headers.get('age'))).toBeLessThanOrEqual(high!);
+
+    // Replayed from the response cache, with the same max-age and Age still counted from the page.
+    const replay = await askAt(fetched.ended + 3_000, SAME_PAGE);
+    if (replay.ended - fetched.started < TTL_S * 1000) {
+      expect(replay.answer.headers.get('cache-status')).toBe('polyv-graphql; hit');
+      expect(replay.answer.headers.get('cache-control')).toBe(`max-age=${TTL_S}, public`);
+      const [lowReplay, highReplay] = ageBetween(replay);
+      expect(Number(replay.answer.headers.get('age'))).toBeGreaterThanOrEqual(lowReplay!);
+      expect(Number(replay.answer.headers.get('age'))).toBeLessThanOrEqual(highReplay!);
+    }
+
+    // Past the page's TTL (though not past one counted from when the answer was stored, 2.5 s
+    // after the page): not replayed, and built on the page fetched anew.
+    const expired = await askAt(fetched.ended + TTL_S * 1000 + 100, SAME_PAGE);
+    expect(expired.answer.headers.get('cache-status')).toBeNull();
+    expect(upstreamCalls()).toBe(2);
+    expect(expired.answer.headers.get('cache-control')).toBe(`max-age=${TTL_S}, public`);
+    expect(expired.answer.headers.get('age')).toBe('0');
+  });
+});
+
 describe('with API keys', () => {
   let keyed: Stack;
   beforeAll(async () => {

@@ -441,6 +441,25 @@ describe('example dashboard', () => {
     expect(problems.filter((problem) => !/status of 400/.test(problem))).toEqual([]);
   });
 
+  it('names an unknown channel once, however many of its fields fail', async () => {
+    const { page } = await openWatchedPage(browser, stack.gateway.url);
+    await page.goto(`${stack.gateway.url}/dashboard`);
+    await page.locator('body[data-state="ready"]').waitFor();
+    const line =
+      'UPSTREAM_ERROR: Polyv has no channel "99999" in this account: check the channel number (Polyv said "channel not found.").';
+    // Twice: from its second run the query is compiled, and then every list of the channel
+    // (the summary and the latest red packs) reports the same refusal.
+    for (const run of ['first', 'again']) {
+      await page.locator('input[name=channel]').fill('99999');
+      const answered = page.waitForResponse((response) => response.url().endsWith('/graphql'));
+      await page.getByRole('button', { name: 'Show' }).click();
+      const body = (await (await answered).json()) as { errors: { message: string }[] };
+      await page.locator('body[data-state="error"]').waitFor();
+      expect([run, await page.getByTestId('errors').innerText()]).toEqual([run, line]);
+      if (run === 'again') expect(body.errors.length).toBeGreaterThan(1);
+    }
+  });
+
   it('serves only the files it lists', async () => {
     for (const path of ['/dashboard/package.json', '/dashboard/chart.js', '/dashboard/..%2Fx']) {
       expect((await fetch(`${stack.gateway.url}${path}`)).status).toBe(404);

@@ -29,6 +29,7 @@ interface Service {
 const compose = parseYaml(read('docker-compose.yml')) as { services: Record<string, Service> };
 const services = compose.services;
 const supergraphConfig = parseYaml(read('supergraph.yaml')) as {
+  federation_version: string;
   subgraphs: Record<string, { routing_url: string; schema: { file: string } }>;
 };
 const routerConfig = parseYaml(read('router.yaml')) as {
@@ -37,12 +38,48 @@ const routerConfig = parseYaml(read('router.yaml')) as {
 };
 const nginx = read('nginx.conf');
 const scratches: string[] = [];
-/** A scratch copy of deploy/'s supergraph.yaml, so the repository's deploy/ stays as committed. */
-function scratchDeploy(): string {
+/**
+ * A scratch copy of deploy/'s supergraph.yaml (its pin replaced when given), so the repository's
+ * deploy/ stays as committed.
+ */
+function scratchDeploy(federationVersion?: string): string {
   const scratch = mkdtempSync(path.join(tmpdir(), 'polyv-deploy-'));
   scratches.push(scratch);
-  writeFileSync(path.join(scratch, 'supergraph.yaml'), read('supergraph.yaml'));
+  const config = read('supergraph.yaml');
+  writeFileSync(
+    path.join(scratch, 'supergraph.yaml'),
+    federationVersion === undefined
+      ? config
+      : config.replace(/^federation_version: .*$/m, `federation_version: ${federationVersion}`),
+  );
   return scratch;
+}
+/** The installed @apollo/composition's version: what the script composes with. */
+const COMPOSITION = (
+  JSON.parse(
+    readFileSync(path.join(ROOT, 'node_modules/@apollo/composition/package.json'), 'utf8'),
+  ) as { version: string }
+).version;
+let sdl: string | undefined;
+/** `npm run --silent sdl`'s SDL (printed once), beside a scratch supergraph.yaml. */
+function writeSdl(scratch: string): void {
+  sdl ??= execFileSync(process.execPath, [path.join(ROOT, 'dist/tools/print-sdl.js')], {
+    encoding: 'utf8',
+  });
+  writeFileSync(path.join(scratch, supergraphConfig.subgraphs.polyv!.schema.file), sdl);
+}
+/** Runs the compose script on a scratch supergraph.yaml: its exit status and outputs. */
+function composeIn(scratch: string): { status: number; stdout: string; stderr: string } {
+  try {
+    const stdout = execFileSync(
+      process.execPath,
+      [path.join(ROOT, 'scripts/compose-supergraph.mjs'), path.join(scratch, 'supergraph.yaml')],
+      { encoding: 'utf8', stdio: 'pipe' },
+    );
+    return { status: 0, stdout, stderr: '' };
+  } catch (error) {
+    return error as { status: number; stdout: string; stderr: string };
+  }
 }
 afterAll(() => {
   for (const scratch of scratches) rmSync(scratch, { recursive: true, force: true });
@@ -145,15 +182,9 @@ describe('the supergraph', () => {
       'npm run --silent sdl > deploy/polyv.graphql && node scripts/compose-supergraph.mjs deploy/supergraph.yaml > deploy/supergraph.graphql',
     );
     const scratch = scratchDeploy();
-    const sdl = execFileSync(process.execPath, [path.join(ROOT, 'dist/tools/print-sdl.js')], {
-      encoding: 'utf8',
-    });
-    writeFileSync(path.join(scratch, supergraphConfig.subgraphs.polyv!.schema.file), sdl);
-    const supergraph = execFileSync(
-      process.execPath,
-      [path.join(ROOT, 'scripts/compose-supergraph.mjs'), path.join(scratch, 'supergraph.yaml')],
-      { encoding: 'utf8' },
-    );
+    writeSdl(scratch);
+    const { status, stdout: supergraph, stderr } = composeIn(scratch);
+    expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
 
     const graphs = parseGraphQL(supergraph).definitions.find(
       (definition): definition is EnumTypeDefinitionNode =>
@@ -168,20 +199,68 @@ describe('the supergraph', () => {
     expect(supergraph).toMatch(/type Channel\s+@join__type\(graph: POLYV, key: "id"\)/);
   });
 
-  it('fails loudly, with nothing on stdout, when the SDL was not made first', () => {
+  it('pins the composition it composes with: the installed @apollo/composition', () => {
+    // rover composes with exactly the pinned version, so the pin is what the tests compose with.
+    expect(supergraphConfig.federation_version).toBe(`=${COMPOSITION}`);
+  });
+
+  it('refuses a pin that cannot compose our SDL, saying why and what to pin', () => {
+    // Composition 2.5 does not know federation v2.9 (`@cost`, `@listSize`): the old pin.
+    const scratch = scratchDeploy('=2.5.0');
+    writeSdl(scratch);
+    const failure = composeIn(scratch);
+    expect(failure.status).toBe(1);
+    expect(failure.stdout).toBe('');
+    expect(failure.stderr).toMatch(
+      /^error: subgraph polyv links federation v2\.9, which composition 2\.5\.0 \(federation_version: =2\.5\.0 in .*supergraph\.yaml\) cannot compose: pin =2\.9\.0 or later$/m,
+    );
+  });
+
+  it('refuses a pin other than the installed composition, and one that pins nothing', () => {
+    const [major, minor, patch] = COMPOSITION.split('.').map(Number);
+    const other = `${major}.${minor}.${patch! + 1}`;
+    let scratch = scratchDeploy(`=${other}`);
+    writeSdl(scratch);
+    let failure = composeIn(scratch);
+    expect(failure.status).toBe(1);
+    expect(failure.stdout).toBe('');
+    expect(failure.stderr).toBe(
+      `error: ${path.join(scratch, 'supergraph.yaml')} pins federation_version =${other}, but @apollo/composition ${COMPOSITION} is installed: pin =${COMPOSITION} (the version this script composes with), or install @apollo/composition@${other}\n`,
+    );
+
+    scratch = scratchDeploy('2');
+    writeSdl(scratch);
+    failure = composeIn(scratch);
+    expect(failure.status).toBe(1);
+    expect(failure.stderr).toContain(
+      `federation_version must pin one composition version, e.g. =${COMPOSITION} (got 2)`,
+    );
+  });
+
+  it('links only specs the router of docker-compose.yml reads', () => {
+    // Apollo Router 2.x plans with federation 2.9.3: it reads the link, join and cost specs up
+    // to those versions. A subgraph linking a later federation (connectors, say) would need a
+    // later router; this fails first.
+    const router = services.router!.image!;
+    expect(router).toMatch(/^ghcr\.io\/apollographql\/router:v2\.\d+\.\d+$/);
     const scratch = scratchDeploy();
-    let failure: { status: number; stdout: string; stderr: string } | undefined;
-    try {
-      execFileSync(
-        process.execPath,
-        [path.join(ROOT, 'scripts/compose-supergraph.mjs'), path.join(scratch, 'supergraph.yaml')],
-        { encoding: 'utf8', stdio: 'pipe' },
-      );
-    } catch (error) {
-      failure = error as typeof failure;
-    }
-    expect(failure?.status).toBe(1);
-    expect(failure?.stdout).toBe('');
-    expect(failure?.stderr).toMatch(/polyv\.graphql: missing \(for polyv: npm run --silent sdl/);
+    writeSdl(scratch);
+    const links = [...composeIn(scratch).stdout.matchAll(/@link\(url: "([^"]+)"/g)].map(
+      (match) => match[1],
+    );
+    expect(links.sort()).toEqual(
+      [
+        'https://specs.apollo.dev/cost/v0.1',
+        'https://specs.apollo.dev/join/v0.5',
+        'https://specs.apollo.dev/link/v1.0',
+      ].sort(),
+    );
+  });
+
+  it('fails loudly, with nothing on stdout, when the SDL was not made first', () => {
+    const failure = composeIn(scratchDeploy());
+    expect(failure.status).toBe(1);
+    expect(failure.stdout).toBe('');
+    expect(failure.stderr).toMatch(/polyv\.graphql: missing \(for polyv: npm run --silent sdl/);
   });
 });

@@ -540,7 +540,7 @@ describe('JavaScript', () => {
     async (_where, entry) => {
       if (entry.kind !== 'js') return;
       const { block, answer } = entry;
-      const result = await run('node', [
+      const result = await run(process.execPath, [
         '--input-type=module',
         '-e',
         substitute(block.text, block),
@@ -597,7 +597,7 @@ describe('TypeScript', () => {
         );
     }
     const result = await run(
-      'node',
+      process.execPath,
       [
         '--input-type=module',
         '-e',

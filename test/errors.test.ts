@@ -37,7 +37,10 @@ describe('errors as data', () => {
     expect(response.errors).toHaveLength(1);
     const [error] = response.errors!;
     expect(error!.path).toEqual(['bad', 'redPacks']);
-    expect(error!.message).toBe('Polyv refused the request: channel not found.');
+    // Polyv's own text names no channel: ours does, and says what to check.
+    expect(error!.message).toBe(
+      'Polyv has no channel "99999" in this account: check the channel number (Polyv said "channel not found.").',
+    );
     expect(error!.extensions).toEqual({
       code: 'UPSTREAM_ERROR',
       endpoint: 'redPackStatistics',
@@ -168,25 +171,29 @@ describe('federated entities', () => {
       'a Date that is not a real day',
       '{ incomeRecords(startDate: "2026-02-30", endDate: "2026-03-01") { totalCount } }',
       /^Date must be a real calendar day written yyyy-MM-dd; got "2026-02-30"\.$/,
+      'startDate',
     ],
     [
       'a Date not written as a string',
-      '{ incomeRecords(startDate: 20261001, endDate: "2026-10-02") { totalCount } }',
+      '{ incomeRecords(startDate: "2026-10-01", endDate: 20261002) { totalCount } }',
       /^Date must be written as a string\.$/,
+      'endDate',
     ],
     [
       'a DateTime that is not a real instant',
       '{ channel(id: "2812612") { redPacks(startTime: "2026-02-30T00:00:00+08:00") { totalCount } } }',
       /^DateTime "2026-02-30T00:00:00\+08:00" is not a real instant\.$/,
+      'startTime',
     ],
     [
       'a DateTime without an offset',
       '{ channel(id: "2812612") { redPacks(endTime: "2026-10-01T00:00:00") { totalCount } } }',
       /^DateTime must be an ISO-8601 string with an offset/,
+      'endTime',
     ],
   ])(
-    'answers %s written in the query with BAD_USER_INPUT, as the same value in a variable',
-    async (_case, query, message) => {
+    'answers %s written in the query with BAD_USER_INPUT naming the argument, as the same value in a variable',
+    async (_case, query, message, argument) => {
       // A literal a scalar refuses fails graphql-js validation; it is still a bad argument
       // value, not a document that does not fit the schema. Same statuses as validation.
       const response = await stack.graphql(query);
@@ -196,10 +203,45 @@ describe('federated entities', () => {
         {
           message: expect.stringMatching(message),
           locations: [expect.objectContaining({ line: 1 })],
-          extensions: { code: 'BAD_USER_INPUT' },
+          extensions: { code: 'BAD_USER_INPUT', argument },
         },
       ]);
       expect((await stack.graphql(query, undefined, strict)).status).toBe(400);
+      expect(stack.emulator.calls).toHaveLength(0);
+    },
+  );
+
+  it.each([
+    [
+      'a Date variable',
+      'query($from: Date!) { incomeRecords(startDate: $from, endDate: "2026-03-01") { totalCount } }',
+      { from: '2026-02-30' },
+      'Variable "$from" got invalid value "2026-02-30"; Date must be a real calendar day written yyyy-MM-dd; got "2026-02-30".',
+      'startDate',
+    ],
+    [
+      'a DateTime variable used in a fragment',
+      'query($to: DateTime) { channel(id: "2812612") { ...packs } } fragment packs on Channel { redPacks(first: 1, endTime: $to) { totalCount } }',
+      { to: '2026-10-01T00:00:00' },
+      'Variable "$to" got invalid value "2026-10-01T00:00:00"; DateTime must be an ISO-8601 string with an offset, e.g. 2026-10-01T00:00:00+08:00; got "2026-10-01T00:00:00".',
+      'endTime',
+    ],
+  ])(
+    'answers %s that a scalar refuses with BAD_USER_INPUT naming the argument it feeds',
+    async (_case, query, variables, message, argument) => {
+      // Twice: the second run is the compiled operation's, which hands variables that do not
+      // coerce back to graphql-js.
+      for (const run of ['first', 'again']) {
+        const response = await stack.graphql(query, variables);
+        expect([run, response.data]).toEqual([run, undefined]);
+        expect(response.errors).toEqual([
+          {
+            message,
+            locations: [expect.objectContaining({ line: 1 })],
+            extensions: { code: 'BAD_USER_INPUT', argument },
+          },
+        ]);
+      }
       expect(stack.emulator.calls).toHaveLength(0);
     },
   );

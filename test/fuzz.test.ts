@@ -423,12 +423,24 @@ function checkLogs(): void {
  * A full collection, so that memory figures show what is retained rather than garbage not yet
  * collected (which on its own can double the heap between two samples). Jest runs without
  * --expose-gc; the flag can still be set at run time, and a new context then sees `gc`.
+ *
+ * Then the last-resort flavour, which also gives the emptied pages back: on Node 24 a plain full
+ * collection keeps them mapped, and RSS stays near the campaign's peak (measured: 300 MB of
+ * growth for 60 MB more heap in use; 90 MB with the pages given back). Node 20 gives them back
+ * by itself within a moment and takes the second call for a small collection (135–145 MB).
  */
 const collectGarbage: () => void = (() => {
-  if (globalThis.gc) return globalThis.gc;
-  v8.setFlagsFromString('--expose-gc');
-  const gc: unknown = runInNewContext('gc');
-  return typeof gc === 'function' ? () => void gc() : () => undefined;
+  const exposed = (): unknown => {
+    if (globalThis.gc) return globalThis.gc;
+    v8.setFlagsFromString('--expose-gc');
+    return runInNewContext('gc');
+  };
+  const gc = exposed();
+  if (typeof gc !== 'function') return () => undefined;
+  return () => {
+    gc();
+    gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+  };
 })();
 
 function settledMemory(): NodeJS.MemoryUsage {

@@ -959,6 +959,47 @@ describe('one gateway: channels nobody follows, connections that carry nothing',
     }
   }, 30_000);
 
+  it("keeps a channel's sequence growing when its last subscriber leaves and another comes", async () => {
+    const stack = await startStack({ env: UNLIMITED });
+    try {
+      const firstClient = wsClient(stack.gateway.url);
+      const first = subscribe(firstClient, 'first', { channelId: SMALL_CHANNEL });
+      await nextPoll(stack.emulator, SMALL_CHANNEL);
+      await nextPoll(stack.emulator, SMALL_CHANNEL);
+      // A burst: more events than seconds will pass before the next subscriber, so the clock
+      // alone would not keep the numbers growing; what the channel reached must.
+      const burst = 30;
+      for (let n = 0; n < burst; n++) stack.emulator.insertRedPack(SMALL_CHANNEL);
+      await waitFor('the burst', () => first.events.length >= burst, 10_000);
+      const reached = first.events.at(-1)!.event.sequence;
+
+      // The last subscriber leaves: the channel's poller stops.
+      await firstClient.dispose();
+      await waitFor(
+        'no subscription left',
+        async () => (await metric(stack.gateway.url, OPEN_EVENTS)) === 0,
+        5_000,
+      );
+      await sleep(2 * POLL_MS);
+
+      const nextClient = wsClient(stack.gateway.url);
+      try {
+        const next = subscribe(nextClient, 'next', { channelId: SMALL_CHANNEL });
+        await nextPoll(stack.emulator, SMALL_CHANNEL);
+        await nextPoll(stack.emulator, SMALL_CHANNEL);
+        const id = stack.emulator.insertRedPack(SMALL_CHANNEL).redPackId;
+        await waitFor('the next red pack', () => next.events.length >= 1, 10_000);
+        expect(next.events.map(({ event }) => event.redPack.id)).toEqual([id]);
+        expect(next.events[0]!.event.sequence).toBeGreaterThan(reached);
+        expect(next.errors).toEqual([]);
+      } finally {
+        await nextClient.dispose();
+      }
+    } finally {
+      await stack.close();
+    }
+  }, 30_000);
+
   it('closes a WebSocket that carries no subscription for GATEWAY_LIVE_IDLE_MS, saying why', async () => {
     const stack = await startStack({ env: { ...UNLIMITED, GATEWAY_LIVE_IDLE_MS: '1000' } });
     try {

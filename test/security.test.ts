@@ -25,13 +25,22 @@ const ACCOUNT_INCOME = `{ incomeRecords(startDate: "2026-10-01", endDate: "2026-
 
 describe('API keys', () => {
   it.each([
-    ['no key', {}, /An API key is required/],
+    [
+      'no key',
+      {},
+      /^An API key is required: send it as "Authorization: Bearer <key>" or "x-api-key: <key>"\.$/,
+    ],
     ['a wrong Bearer key', bearer('not-a-key'), /not valid/],
     ['a wrong x-api-key', { 'x-api-key': 'nope' }, /not valid/],
     [
-      'a malformed Authorization header',
+      'a key in another scheme',
       { authorization: `Basic ${KEYS.finance}` },
-      /An API key is required/,
+      /^The Authorization header is not in the form "Authorization: Bearer <key>": send it as "Authorization: Bearer <key>" or "x-api-key: <key>"\.$/,
+    ],
+    [
+      'a key without "Bearer"',
+      { authorization: KEYS.finance },
+      /^The Authorization header is not in the form "Authorization: Bearer <key>": send it as "Authorization: Bearer <key>" or "x-api-key: <key>"\.$/,
     ],
   ])(
     'answers %s with 401 UNAUTHENTICATED and no upstream call',
@@ -45,6 +54,20 @@ describe('API keys', () => {
       expect(stack.emulator.calls).toHaveLength(0);
     },
   );
+
+  it('tells a keyed GET with nothing to run how to ask (no preflight header needed with keys)', async () => {
+    const response = await fetch(`${stack.gateway.url}/graphql`, { headers: bearer(KEYS.finance) });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
+      errors: [
+        {
+          message:
+            'This GET has no operation to run. Put it in the URL, URL-encoded: /graphql?query=%7B__typename%7D (variables as &variables=<JSON>); or POST it as JSON, {"query": "{ __typename }"}, with Content-Type: application/json. In a browser, this address opens the playground.',
+          extensions: { code: 'BAD_REQUEST' },
+        },
+      ],
+    });
+  });
 
   it('accepts a key as Bearer or as x-api-key', async () => {
     for (const headers of [bearer(KEYS.finance), { 'x-api-key': KEYS.finance }]) {
@@ -64,12 +87,60 @@ describe('API keys', () => {
     expect(other.errors).toEqual([
       expect.objectContaining({
         message: 'The API key "ops-dashboard" may not read channel 2812611.',
-        path: ['channel', 'redPacks'],
+        path: ['channel'],
         extensions: { code: 'FORBIDDEN' },
       }),
     ]);
     expect(stack.emulator.calls).toHaveLength(0);
   });
+
+  // Twice each: the first run is interpreted by graphql-js, the second compiled (executor.ts).
+  it.each([
+    [
+      'channel(id:) with only its id',
+      '{ channel(id: "2812611") { id } }',
+      undefined,
+      { channel: null },
+      ['channel'],
+    ],
+    [
+      'channels(ids:), the other channel only',
+      '{ channels(ids: ["2812610", "2812611"]) { id } }',
+      undefined,
+      { channels: [{ id: '2812610' }, null] },
+      ['channels', 1],
+    ],
+    [
+      'a federated representation, only its id selected',
+      'query($r: [_Any!]!) { _entities(representations: $r) { ... on Channel { id } } }',
+      {
+        r: [
+          { __typename: 'Channel', id: '2812610' },
+          { __typename: 'Channel', id: '2812611' },
+        ],
+      },
+      { _entities: [{ id: '2812610' }, null] },
+      ['_entities', 1],
+    ],
+  ])(
+    "refuses a channel-limited key another channel's { id } through %s: FORBIDDEN, not data",
+    async (_case, query, variables, data, path) => {
+      for (const run of ['interpreted', 'compiled']) {
+        const response = await stack.graphql(query, variables, bearer(KEYS.ops));
+        expect([run, response.status, response.data]).toEqual([run, 200, data]);
+        expect(response.errors).toEqual([
+          expect.objectContaining({
+            message: 'The API key "ops-dashboard" may not read channel 2812611.',
+            path,
+            extensions: { code: 'FORBIDDEN' },
+          }),
+        ]);
+        // A refused answer is never stored for replay.
+        expect(response.headers.get('cache-control')).toBe('no-store');
+      }
+      expect(stack.emulator.calls).toHaveLength(0);
+    },
+  );
 
   it('keeps account-level income to keys allowed the whole account', async () => {
     const limited = await stack.graphql(ACCOUNT_INCOME, undefined, bearer(KEYS.ops));

@@ -178,14 +178,20 @@
   function showErrors(errors) {
     const box = $('errors');
     const fieldsSaid = new Set();
+    // Several fields failing for one reason (an unknown channel fails every list of it) say
+    // the same line: it is shown once.
+    const linesSaid = new Set();
     const lines = [];
     for (const error of errors) {
       const { text, field } = inPageTerms(error.message);
       if (field && fieldsSaid.has(field)) continue;
       if (field) fieldsSaid.add(field);
       const code = error.extensions && error.extensions.code;
+      const said = code ? `${code}: ${text}` : text;
+      if (linesSaid.has(said)) continue;
+      linesSaid.add(said);
       const line = document.createElement('p');
-      line.textContent = code ? `${code}: ${text}` : text;
+      line.textContent = said;
       lines.push(line);
     }
     box.replaceChildren(...lines);

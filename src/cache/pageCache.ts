@@ -99,9 +99,11 @@ export class PolyvPageCache {
       }
       const fetchedAt = Date.now();
       const value = await call.fetch();
-      if (!call.noStore)
+      // A page is as old as its fetch: it stays cached for its TTL from then, not from now.
+      const leftMs = call.ttlMs - (Date.now() - fetchedAt);
+      if (!call.noStore && leftMs > 0)
         await this.cache.set(key, JSON.stringify({ at: fetchedAt, data: value }), {
-          ttl: call.ttlMs / 1000,
+          ttl: leftMs / 1000,
         });
       return { value, fetchedAt };
     } finally {

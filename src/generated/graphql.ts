@@ -214,9 +214,9 @@ export type PayTypeTotal = {
  */
 export type Query = {
   __typename?: 'Query';
-  /** A Polyv live channel by its channel number (频道号). An `id` that is not a channel number (digits only) is refused with BAD_USER_INPUT. The channel's lists are fetched from Polyv when asked for, so a number that is not a channel of this account shows up as an error on those fields. */
+  /** A Polyv live channel by its channel number (频道号). An `id` that is not a channel number (digits only) is refused with BAD_USER_INPUT; a channel the API key may not read, with FORBIDDEN (the field is null, whatever is selected, `id` alone included). The channel's lists are fetched from Polyv when asked for, so a number that is not a channel of this account shows up as an error on those fields. */
   channel?: Maybe<Channel>;
-  /** Several channels at once, in the order asked. If any id is not a channel number (digits only), the field is null with a BAD_USER_INPUT error naming it. */
+  /** Several channels at once, in the order asked. If any id is not a channel number (digits only), the field is null with a BAD_USER_INPUT error naming it. A channel the API key may not read is null in its place, with a FORBIDDEN error. */
   channels?: Maybe<Array<Maybe<Channel>>>;
   /** Income of the whole configured Polyv account between two days, both included, newest first: all channels unless `channelId` is given (Polyv's get-income-detail). A Relay connection: page with `first`/`after` or `last`/`before` (at most 1000 a page; 20 when neither `first` nor `last` is given). */
   incomeRecords?: Maybe<IncomeRecordConnection>;
@@ -368,7 +368,9 @@ export type RedPackEvent = {
   redPack: RedPack;
   /**
    * The event's place in its channel's stream (per channel and `sessionId`): one more than the
-   * event before it. SNAPSHOT events repeat the sequence of the last event sent before them.
+   * event before it. SNAPSHOT events repeat the sequence of the last event sent before them. It
+   * never goes back: after nobody followed the channel for a while it jumps ahead (what changed
+   * meanwhile was not seen as events), and it is not 0-based.
    */
   sequence: Scalars['Int']['output'];
 };

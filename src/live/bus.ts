@@ -22,6 +22,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import type { SharedRedis } from '../cache/redis.js';
 import type { Logger } from '../logger.js';
 import type { LiveCall } from './budget.js';
@@ -34,7 +35,8 @@ export interface BusOptions {
   pollMs: number;
   /** How long a poller's lease lasts unrenewed: a dead poller's topics move within this. */
   leaseMs: number;
-  newPoller(topic: Topic, resumeFrom?: TopicState): TopicPoller;
+  /** `sequenceFrom`: without a state to go on from, where the topic's sequence goes on from. */
+  newPoller(topic: Topic, resumeFrom?: TopicState, sequenceFrom?: number): TopicPoller;
   redis: SharedRedis | undefined;
   logger: Logger;
   /** Counts polls and who made them (for metrics). */
@@ -43,6 +45,19 @@ export interface BusOptions {
 }
 
 type Deliver = (message: LiveMessage) => void;
+
+/**
+ * A topic's sequence never goes back: a poller that starts afresh (nobody followed the topic
+ * for a while, or the process just started) goes on past the last sequence the topic reached in
+ * this process, and from no less than the seconds since this instant. So `sequence` keeps
+ * growing per channel however often its last subscriber leaves, and across restarts and
+ * replicas too unless the channel's events outran the clock (more than one a second, on
+ * average, since it was taken up). The jump says what it is: changes while nobody followed the
+ * channel were not events.
+ */
+const SEQUENCE_EPOCH = Date.UTC(2026, 0, 1);
+/** Topics whose last sequence a process remembers (a number each); past it, the clock's floor. */
+const SEQUENCES_KEPT = 10_000;
 
 /**
  * Publishes a poll's messages and saves the topic's state, only while the lease is ours.
@@ -76,6 +91,8 @@ export class LiveBus {
   private subscriber: Redis | undefined;
   private degraded = false;
   private readonly now: () => number;
+  /** The last sequence each topic reached here: it outlives the topic's poller. */
+  private readonly reached = new LRUCache<string, number>({ max: SEQUENCES_KEPT });
 
   constructor(private readonly options: BusOptions) {
     this.now = options.now ?? Date.now;
@@ -113,7 +130,17 @@ export class LiveBus {
   join(topic: Topic, deliver: Deliver, payer: () => string | undefined = () => undefined): void {
     const key = topicKey(topic);
     if (this.topics.has(key)) return;
-    const loop = new TopicLoop(this, topic, deliver, payer);
+    const loop = new TopicLoop(
+      this,
+      topic,
+      (message) => {
+        // Whoever polled it (this process, or another replica over pub/sub).
+        if (message.type === 'events' && message.events.length > 0)
+          this.reached.set(key, message.events.at(-1)!.sequence);
+        deliver(message);
+      },
+      payer,
+    );
     this.topics.set(key, loop);
     this.subscriber?.subscribe(this.channelPrefix + key).catch(() => undefined);
     loop.start();
@@ -223,7 +250,9 @@ export class LiveBus {
     this.options.logger.error({ err: error }, 'live updates: a poll failed unexpectedly');
   }
   newPoller(topic: Topic, resumeFrom?: TopicState): TopicPoller {
-    return this.options.newPoller(topic, resumeFrom);
+    const floor = Math.floor((this.now() - SEQUENCE_EPOCH) / 1000);
+    const sequenceFrom = Math.max(this.reached.get(topicKey(topic)) ?? 0, floor);
+    return this.options.newPoller(topic, resumeFrom, sequenceFrom);
   }
   polled(topic: Topic): void {
     this.options.onPoll?.(topic);

@@ -49,7 +49,7 @@ export function startLive(options: LiveOptions): { hub: LiveHub; bus: LiveBus } 
     ceiling: options.buckets('bucket:live:', live.ceiling),
     clients: options.buckets('bucket:live-client:', live.clientBudget),
   });
-  const newPoller = (topic: Topic, resumeFrom?: TopicState) =>
+  const newPoller = (topic: Topic, resumeFrom?: TopicState, sequenceFrom?: number) =>
     new TopicPoller(
       topic,
       {
@@ -105,6 +105,7 @@ export function startLive(options: LiveOptions): { hub: LiveHub; bus: LiveBus } 
         now: Date.now,
       },
       resumeFrom,
+      sequenceFrom,
     );
 
   const bus = new LiveBus({

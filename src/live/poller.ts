@@ -98,6 +98,8 @@ export class TopicPoller {
     private readonly dependencies: PollerDependencies,
     /** A state saved by the poller before this one (another replica's), to go on from. */
     resumeFrom?: TopicState,
+    /** Without a state to go on from: the sequence the first events follow (bus.ts). */
+    private readonly sequenceFrom = 0,
   ) {
     this.head = resumeFrom?.head;
   }
@@ -138,7 +140,7 @@ export class TopicPoller {
     const observedAt = new Date(now());
 
     const first = this.head === undefined;
-    const previous = this.head ?? { ...EMPTY_HEAD, redPacks: items };
+    const previous = this.head ?? { ...EMPTY_HEAD, redPacks: items, sequence: this.sequenceFrom };
     const events = numbered(
       changesBetween(previous.redPacks, items),
       previous.sequence,

@@ -112,6 +112,8 @@ export interface PolyvResponse<T> {
 
 /** Polyv reports its QPS limit only in the message text, in either envelope. */
 const QPS_EXCEEDED = /qps exceed/i;
+/** Polyv's "channel not found." names no channel; the call's own `channelId` does. */
+const CHANNEL_NOT_FOUND = /channel not found/i;
 
 export class PolyvHttpClient {
   private readonly http: Got;
@@ -290,6 +292,16 @@ export class PolyvHttpClient {
         },
       );
     }
+    const channelId = request.params.channelId;
+    if (
+      CHANNEL_NOT_FOUND.test(details.polyvMessage) &&
+      channelId !== undefined &&
+      channelId !== null
+    )
+      return new PolyvApiError(
+        `Polyv has no channel "${channelId}" in this account: check the channel number (Polyv said "${details.polyvMessage}").`,
+        full,
+      );
     return new PolyvApiError(`Polyv refused the request: ${details.polyvMessage}`, full);
   }
 

@@ -19,10 +19,18 @@ export interface PolyvCallOptions extends CallOptions {
   noStore?: boolean;
   /** The request's tally, for its log line. */
   tally?: { upstreamCalls: number; cacheHits: number };
+  /** Told when each page was fetched from Polyv: an answer is as old as its oldest page. */
+  freshness?: PageFreshness;
   /** The operation's upstream-call budget: the run-time bound behind the query limits' estimate. */
   budget?: CallBudget;
   /** Records this call's page adds to what the operation holds (absent: a page not kept). */
   held?: RecordBudget;
+}
+
+/** Who keeps track of how old the pages a request read are (server/cachePolicy.ts). */
+export interface PageFreshness {
+  /** A page the request read, fetched from Polyv at this epoch ms. */
+  pageFetchedAt(epochMs: number): void;
 }
 
 /**
@@ -130,6 +138,7 @@ export class PolyvPages {
         (hit ? this.metrics?.cacheHits : this.metrics?.cacheMisses)?.inc({
           endpoint: request.endpoint,
         });
+      options.freshness?.pageFetchedAt(fetchedAt);
       return { data, fetchedAt };
     } catch (error) {
       if (this.cache && fetched) this.metrics?.cacheMisses.inc({ endpoint: request.endpoint });

@@ -45,6 +45,16 @@ function read<Filter extends { channelId?: string | undefined }, Model>(
 }
 
 /**
+ * A channel this request may name: a channel number, allowed to the key. Refused before any
+ * upstream call, whatever is selected on it: `{ id }` alone is still another channel's data.
+ */
+function channelOf(context: GatewayContext, id: string, argument: string): { id: string } {
+  const channelId = channelArgument(id, argument);
+  authorise(context.principal, channelId);
+  return { id: channelId };
+}
+
+/**
  * What a subscription follows, checked like a query's arguments, and allowed to this key before
  * anything is polled.
  */
@@ -100,8 +110,14 @@ export const resolvers: Resolvers = {
         incomeSummaryBuilder(range.startDate, range.endDate),
       );
     },
-    channel: (_, { id }) => ({ id: channelArgument(id, 'id') }),
-    channels: (_, { ids }) => ids.map((id) => ({ id: channelArgument(id, 'ids') })),
+    channel: (_, { id }, context) => channelOf(context, id, 'id'),
+    channels: (_, { ids }, context) => {
+      // Every id must be a channel number (else the field fails, naming it); a channel the key
+      // may not read fails only its own item.
+      for (const id of ids) channelArgument(id, 'ids');
+      // Async: a refused item is a rejected promise, which nulls that item alone.
+      return ids.map(async (id) => channelOf(context, id, 'ids'));
+    },
     incomeRecords: (_, { startDate, endDate, channelId, ...page }, context) => {
       const filter = incomeFilter(
         context,
@@ -130,14 +146,14 @@ export const resolvers: Resolvers = {
     },
     // Federation: another subgraph hands us `{ id }`; any channel number is a channel. Async so
     // that a refusal fails only its own representation (a synchronous throw would fail them all).
-    __resolveReference: async (reference) => {
+    __resolveReference: async (reference, context) => {
       const id: unknown = reference.id;
       if (typeof id !== 'string')
         throw badUserInput(
           'A Channel representation needs `id`, a channel number as a string.',
           'representations',
         );
-      return { id: channelArgument(id, 'representations') };
+      return channelOf(context, id, 'representations');
     },
     redPacks: (channel, { sessionId, startTime, endTime, ...page }, context) => {
       const list = read(context, redPacks, {

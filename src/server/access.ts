@@ -54,17 +54,21 @@ export function authentication(
     buckets.take(`unauthenticated:${addressOf(request)}`).then((taken) => {
       // Not a GraphQL-level refusal: an unauthenticated client gets the HTTP status as is.
       if (!taken.ok) return tooManyRequests(response, taken.retryAfterMs, { graphqlLevel: false });
-      sendGraphQLError(
-        response,
-        401,
-        ErrorCode.Unauthenticated,
-        key === undefined
-          ? 'An API key is required: send it as "Authorization: Bearer <key>" or "x-api-key: <key>".'
-          : 'The API key is not valid.',
-        { headers: { 'www-authenticate': 'Bearer realm="polyv-graphql"' } },
-      );
+      sendGraphQLError(response, 401, ErrorCode.Unauthenticated, unauthenticated(request, key), {
+        headers: { 'www-authenticate': 'Bearer realm="polyv-graphql"' },
+      });
     }, next);
   };
+}
+
+/** Why a request has no principal, said so the client can fix it. */
+function unauthenticated(request: Request, key: string | undefined): string {
+  if (key !== undefined) return 'The API key is not valid.';
+  const how = 'send it as "Authorization: Bearer <key>" or "x-api-key: <key>".';
+  // A key pasted alone, or behind another scheme (`Authorization: <key>`, `Token <key>`).
+  if ((request.headers.authorization ?? '').trim() !== '')
+    return `The Authorization header is not in the form "Authorization: Bearer <key>": ${how}`;
+  return `An API key is required: ${how}`;
 }
 
 /**

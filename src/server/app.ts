@@ -261,7 +261,10 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     boundedQueryParameters,
     express.json({ limit: config.limits.maxBodyBytes, verify: verifyJsonBody }),
     bodyErrorHandler,
-    requestShape(config.limits),
+    requestShape(config.limits, {
+      preflightHeader: config.auth.mode === 'off',
+      playground: options.playground !== undefined,
+    }),
     // With keys off, a request any page could make a browser send is refused (csrf.ts), before
     // an event stream starts or a cached answer is replayed.
     ...(config.auth.mode === 'off' ? [csrfPrevention()] : []),

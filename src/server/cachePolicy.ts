@@ -1,5 +1,5 @@
 /**
- * Cache hints for clients, routers and CDNs: the Cache-Control header of every answer.
+ * Cache hints for clients, routers and CDNs: the Cache-Control and Age headers of every answer.
  *
  * An answer may be reused for as long as the shortest-lived data in it. Which root fields may be
  * cached at all, and for how long at most, is declared in the schema with `@cacheControl`
@@ -9,25 +9,53 @@
  * uncacheable, as do errors. With API keys every answer is `private`, because what a key may
  * see differs from key to key.
  *
+ * An answer is as old as the oldest Polyv page it read: a page 20 s in the page cache makes a
+ * 20 s old answer. That is said as HTTP says it (RFC 9111): `max-age` stays the data's
+ * lifetime and `Age` is how much of it is gone, so every cache downstream (a router, a CDN, the
+ * dashboard, our own response cache) counts the same remaining freshness, max-age − Age, and
+ * replays add their own time to `Age`. (Lowering max-age instead would say the same once, but a
+ * cache that then adds its own `Age` would count the time twice.) An answer already past its
+ * max-age when sent is not to be reused at all (`no-store`).
+ *
  * (Apollo's cache-control plugin reads the same directives, but by instrumenting every field
  * of every answer; for our answers of thousands of fields that cost a fifth of the gateway's
  * CPU. Here the resolvers that read Polyv restrict the policy, once per list.)
  */
 import type { ApolloServerPlugin } from '@apollo/server';
 import { Kind, type GraphQLSchema, type SelectionSetNode } from 'graphql';
+import type { PageFreshness } from '../polyv/pages.js';
 import { readCachePolicy, type CachePolicyMap } from '../schema/policy.js';
 
-/** The request's cache policy: the smallest max-age seen, or uncacheable. */
-export class CachePolicy {
+/** An answer's cache headers: Cache-Control, and Age (seconds) when it may be reused. */
+export interface CacheHeaders {
+  cacheControl: string;
+  age?: number;
+}
+
+/**
+ * The request's cache policy: the smallest max-age seen, or uncacheable, and when the oldest
+ * Polyv page it read was fetched.
+ */
+export class CachePolicy implements PageFreshness {
   maxAge: number | undefined;
   uncacheable = false;
+  /** When the oldest page the answer read was fetched from Polyv (epoch ms); none: undefined. */
+  dataAt: number | undefined;
 
   restrict(seconds: number): void {
     if (this.maxAge === undefined || seconds < this.maxAge) this.maxAge = seconds;
   }
 
-  header(scope: 'public' | 'private'): string {
-    return this.uncacheable || !this.maxAge ? 'no-store' : `max-age=${this.maxAge}, ${scope}`;
+  pageFetchedAt(epochMs: number): void {
+    if (this.dataAt === undefined || epochMs < this.dataAt) this.dataAt = epochMs;
+  }
+
+  /** The headers as of `now` (epoch ms). */
+  headers(scope: 'public' | 'private', now = Date.now()): CacheHeaders {
+    const ageMs = this.dataAt === undefined ? 0 : Math.max(0, now - this.dataAt);
+    if (this.uncacheable || !this.maxAge || ageMs >= this.maxAge * 1000)
+      return { cacheControl: 'no-store' };
+    return { cacheControl: `max-age=${this.maxAge}, ${scope}`, age: Math.floor(ageMs / 1000) };
   }
 }
 
@@ -53,10 +81,11 @@ export function cachePolicyPlugin(options: {
           const failed =
             response.body.kind !== 'single' || (response.body.singleResult.errors?.length ?? 0) > 0;
           if (failed) contextValue.cachePolicy.uncacheable = true;
-          response.http.headers.set(
-            'cache-control',
-            contextValue.cachePolicy.header(options.privateAnswers ? 'private' : 'public'),
+          const { cacheControl, age } = contextValue.cachePolicy.headers(
+            options.privateAnswers ? 'private' : 'public',
           );
+          response.http.headers.set('cache-control', cacheControl);
+          if (age !== undefined) response.http.headers.set('age', String(age));
         },
       };
     },

@@ -72,6 +72,7 @@ export function createContext({
   maxUpstreamRecords,
   ...request
 }: ContextDependencies): GatewayContext {
+  const cachePolicy = new CachePolicy();
   return {
     polyv: {
       pages,
@@ -81,10 +82,12 @@ export function createContext({
         fresh: request.fresh,
         tally: request.record,
         budget: new CallBudget(maxUpstreamCalls),
+        // Every page the answer reads makes it as old as that page.
+        freshness: cachePolicy,
       },
       held: new RecordBudget(maxUpstreamRecords),
     },
-    cachePolicy: new CachePolicy(),
+    cachePolicy,
     client,
     ...request,
   };

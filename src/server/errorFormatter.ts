@@ -14,7 +14,6 @@ import { AccessDenied } from '../auth/authorise.js';
 import type { Logger } from '../logger.js';
 import { PaginationFailure, type PaginationFailureKind } from '../pagination/failures.js';
 import { PolyvBudgetExceeded, PolyvError } from '../polyv/errors.js';
-import { ScalarInputError } from '../schema/scalars.js';
 import { ErrorCode, LimitReason, UnavailableReason } from '../publicErrors.js';
 
 /** Codes Apollo Server itself assigns to request problems are already safe to show. */
@@ -101,17 +100,6 @@ export function createErrorFormatter(
         path,
         extensions: { code, ...(reason ? { reason } : {}), ...original.details },
       };
-    }
-
-    // A value one of our scalars refused, written in the query (`startDate: "2026-02-30"`):
-    // graphql-js reports it while validating, but it is a bad argument value, as the same value
-    // in a variable is (BAD_USER_INPUT there too). Its HTTP status is validation's either way.
-    if (
-      formatted.extensions?.code === ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED &&
-      original instanceof GraphQLError &&
-      original.originalError instanceof ScalarInputError
-    ) {
-      return { message, locations, path, extensions: { code: ErrorCode.BadUserInput } };
     }
 
     // A public code is the client's problem, never a bug of ours: no stack trace, even in

@@ -30,6 +30,7 @@ import {
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { LRUCache } from 'lru-cache';
 import type { RequestRecord } from '../observability/requests.js';
+import { withArgument } from './argumentOf.js';
 import {
   canonicalOperation,
   isCanonical,
@@ -103,15 +104,23 @@ export function compiledExecutor(
           const ran = (execution: RequestRecord['execution']) => {
             if (record) record.execution = execution;
           };
-          const interpreted = () => {
+          const interpreted = async () => {
             ran('graphql-js');
-            return execute({
+            const result = await execute({
               schema,
               document: request.document,
               contextValue: request.context,
               variableValues: request.request.variables,
               operationName,
             });
+            // Nothing ran (variables that do not coerce): each error names the argument its
+            // variable feeds.
+            return 'data' in result || !result.errors
+              ? result
+              : {
+                  ...result,
+                  errors: result.errors.map((error) => withArgument(request.document, error)),
+                };
           };
           // Typed as always there, but absent when Apollo resolved no operation (an unknown or
           // empty operationName): graphql-js says why, as it did on the first request.

@@ -72,6 +72,8 @@ export function graphqlHandler(
           );
           response.setHeader('cache-control', hit.cacheControl);
           response.setHeader('age', String(hit.age));
+          // Every answer says how old it is (Age); this one also says it is a replay (RFC 9211).
+          response.setHeader('cache-status', 'polyv-graphql; hit');
           response.setHeader('content-length', hit.body.length);
           response.end(request.method === 'HEAD' ? undefined : hit.body);
           return;
@@ -110,9 +112,10 @@ export function graphqlHandler(
         search,
         body: request.body,
       };
+      let context: GatewayContext | undefined;
       const answer = await apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest,
-        context: () => options.context(request, response),
+        context: async () => (context = await options.context(request, response)),
       });
       for (const [key, value] of answer.headers) response.setHeader(key, value);
       response.statusCode = answer.status ?? 200;
@@ -141,6 +144,8 @@ export function graphqlHandler(
             response.statusCode,
             answer.headers.get('cache-control'),
             answer.body.string,
+            // As old as its oldest page: stored only for what is left of its freshness.
+            context?.cachePolicy.dataAt,
           );
         return;
       }

@@ -37,6 +37,9 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { LRUCache } from 'lru-cache';
+import { ErrorCode } from '../publicErrors.js';
+import { ScalarInputError } from '../schema/scalars.js';
+import { withArgument } from './argumentOf.js';
 import { limitExceeded } from './limits/cost.js';
 import { KnownOperationTypes, NoIntrospection } from './limits/validation.js';
 import { SubscriptionSingleRootField } from './subscriptionRoot.js';
@@ -182,13 +185,7 @@ export class OperationPreparer {
     }
     if (invalid.length > 0)
       return {
-        errors: invalid.map((error) =>
-          withCode(
-            error,
-            ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED,
-            this.options.hideSchemaDetails ? withoutSuggestions(error.message) : error.message,
-          ),
-        ),
+        errors: refusals(invalid, document, this.options.hideSchemaDetails),
         // Its errors' nodes are kept with it: without their tokens (through one node's, every
         // token of the text: ~300 kB for a 17 kB document, which was counted as 1 kB), and
         // weighed as a valid document is, the nodes at most.
@@ -196,6 +193,34 @@ export class OperationPreparer {
       };
     return { document, hash, bytes: bytes + BYTES_PER_NODE * dropTokens(document) };
   }
+}
+
+/**
+ * A validation error as answered. A value one of our scalars refused, written in the query
+ * (`startDate: "2026-02-30"`): graphql-js reports the scalar's error, as thrown, while
+ * validating; but it is a bad argument value, as the same value in a variable is: BAD_USER_INPUT
+ * naming the argument (with validation's status).
+ */
+function refusals(
+  invalid: readonly GraphQLError[],
+  document: DocumentNode,
+  hideSchemaDetails: boolean,
+): GraphQLError[] {
+  // A loop, not a closure over `document` in prepareAnew: on Node 24 that closure (reachable from
+  // the errors' stack traces, kept unformatted) made each refused document keep ~340 kB instead
+  // of ~20 kB (test/preparedErrors.test.ts).
+  const errors: GraphQLError[] = [];
+  for (const error of invalid)
+    errors.push(
+      error instanceof ScalarInputError
+        ? withCode(withArgument(document, error), ErrorCode.BadUserInput)
+        : withCode(
+            error,
+            ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED,
+            hideSchemaDetails ? withoutSuggestions(error.message) : error.message,
+          ),
+    );
+  return errors;
 }
 
 /** Apollo's query hash. */
@@ -214,8 +239,7 @@ export function withCode(error: unknown, code: string, message?: string): GraphQ
       nodes: error.nodes,
       source: error.source,
       positions: error.positions,
-      // As Apollo wraps a validation error: the error itself when it wraps nothing (a scalar's
-      // own error, which the formatter answers as BAD_USER_INPUT).
+      // As Apollo wraps a validation error: the error itself when it wraps nothing.
       originalError: error.originalError ?? error,
       extensions: { ...error.extensions, code, ...BEFORE_EXECUTION },
     });

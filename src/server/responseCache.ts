@@ -4,11 +4,13 @@
  * everything else a hit does.) It behaves like a shared HTTP cache would:
  *
  * - only complete 200 answers without errors whose Cache-Control allows reuse are stored, for
- *   their max-age (the cache hints of what the answer holds);
+ *   what is left of their freshness: max-age (the cache hints of what the answer holds) from
+ *   when its oldest Polyv page was fetched, not from when it was stored (cachePolicy.ts);
  * - PUBLIC answers are shared; PRIVATE answers (every answer when API keys are on) are stored
  *   per grant (what the key may read, see grantKey), so no key ever gets an answer computed
  *   for a wider grant, whatever its name;
- * - a hit is sent with the remaining max-age and an Age header;
+ * - a hit is sent with the same max-age and an Age header counting from that page's fetch, so
+ *   a replay says how old its data is, and none is served past max-age;
  * - Cache-Control: no-cache from the client skips the lookup (the fresh answer is stored).
  */
 import { createHash } from 'node:crypto';
@@ -24,7 +26,7 @@ export interface CachedAnswer {
 }
 
 interface Meta {
-  /** Stored at, epoch ms. */
+  /** When the answer's data was fetched from Polyv (its oldest page), epoch ms: its age's origin. */
   at: number;
   maxAge: number;
   scope: 'public' | 'private';
@@ -82,9 +84,13 @@ export class ResponseCache {
       const stored = await this.cache.get(key);
       if (stored === undefined) continue;
       const { meta, body } = this.decode(key, stored);
-      const age = Math.floor((this.clock() - meta.at) / 1000);
-      if (age >= meta.maxAge) continue;
-      return { body, cacheControl: `max-age=${meta.maxAge - age}, ${meta.scope}`, age };
+      const ageMs = Math.max(0, this.clock() - meta.at);
+      if (ageMs >= meta.maxAge * 1000) continue;
+      return {
+        body,
+        cacheControl: `max-age=${meta.maxAge}, ${meta.scope}`,
+        age: Math.floor(ageMs / 1000),
+      };
     }
     return undefined;
   }
@@ -103,23 +109,30 @@ export class ResponseCache {
     return entry;
   }
 
-  /** Stores an answer if its status and Cache-Control allow it. */
+  /**
+   * Stores an answer if its status and Cache-Control allow it, for what is left of its
+   * freshness. `dataAt`: when its oldest page was fetched (epoch ms); absent, now.
+   */
   async store(
     principal: Principal,
     requestKey: string,
     status: number,
     cacheControl: string | undefined,
     body: string,
+    dataAt?: number,
   ): Promise<void> {
     const match = CACHEABLE.exec(cacheControl ?? '');
     if (status !== 200 || !match) return;
     const maxAge = Number(match[1]);
     const scope = match[2] === 'private' ? 'private' : 'public';
-    if (maxAge <= 0) return;
-    const meta: Meta = { at: this.clock(), maxAge, scope };
+    const now = this.clock();
+    const at = Math.min(dataAt ?? now, now);
+    const leftMs = maxAge * 1000 - (now - at);
+    if (leftMs <= 0) return;
+    const meta: Meta = { at, maxAge, scope };
     const scopeKey = scope === 'private' ? grantKey(principal) : 'public';
     await this.cache.set(`${scopeKey}:${requestKey}`, `${JSON.stringify(meta)}\n${body}`, {
-      ttl: maxAge,
+      ttl: leftMs / 1000,
     });
   }
 }

@@ -48,6 +48,7 @@ import { limitExceeded, measureRequest, type CostLimits } from './limits/cost.js
 import { heldWeight } from './limits/index.js';
 import type { ConcurrencyGate } from './limits/runtime.js';
 import { admitSubscription, HeldDocuments } from './liveAdmission.js';
+import { withArgument } from './argumentOf.js';
 import { PREPARE_MS_PER_REQUEST, withCode, type OperationPreparer } from './prepare.js';
 
 export interface LiveTransportOptions {
@@ -166,7 +167,7 @@ async function prepareSubscription(
         operation.variableDefinitions ?? [],
         variableValues ?? {},
       );
-      return errors.map((error) => withCode(error, ErrorCode.BadUserInput));
+      return errors.map((error) => withCode(withArgument(document, error), ErrorCode.BadUserInput));
     }
     if (measure.upstreamCalls > 0)
       return [

@@ -7,9 +7,25 @@ import type { RequestHandler } from 'express';
 import { ErrorCode } from '../../publicErrors.js';
 import { sendGraphQLError } from '../httpErrors.js';
 
-export function requestShape(limits: { maxDocumentBytes: number }): RequestHandler {
+/** What a GET with nothing to run is told: which header it needs, and what a browser finds here. */
+export interface GetHelp {
+  /** API keys are off: a GET needs `apollo-require-preflight` (csrf.ts). */
+  preflightHeader: boolean;
+  /** The playground is served here to browsers. */
+  playground: boolean;
+}
+
+export function requestShape(limits: { maxDocumentBytes: number }, help: GetHelp): RequestHandler {
+  const nothingToRun = nothingToRunMessage(help);
   return (request, response, next) => {
     if (request.method !== 'POST') {
+      // `curl …/graphql`: say how to ask, rather than what a GET with an operation lacks.
+      if (
+        (request.method === 'GET' || request.method === 'HEAD') &&
+        request.query.query === undefined &&
+        request.query.extensions === undefined
+      )
+        return sendGraphQLError(response, 400, ErrorCode.BadRequest, nothingToRun);
       const extensions = request.query.extensions;
       if (typeof extensions === 'string' && extensions.includes('persistedQuery')) {
         const parsed = parseJson(extensions);
@@ -70,6 +86,16 @@ export function requestShape(limits: { maxDocumentBytes: number }): RequestHandl
       return documentTooLarge(response, bytes, limits.maxDocumentBytes);
     next();
   };
+}
+
+function nothingToRunMessage({ preflightHeader, playground }: GetHelp): string {
+  return (
+    'This GET has no operation to run. Put it in the URL, URL-encoded: ' +
+    '/graphql?query=%7B__typename%7D (variables as &variables=<JSON>)' +
+    (preflightHeader ? ', with the header `apollo-require-preflight: true`' : '') +
+    '; or POST it as JSON, {"query": "{ __typename }"}, with Content-Type: application/json.' +
+    (playground ? ' In a browser, this address opens the playground.' : '')
+  );
 }
 
 /** Automatic persisted queries: version 1 and a SHA-256 hash, nothing else. */
