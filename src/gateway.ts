@@ -147,7 +147,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   });
   const pageCache = config.cache.enabled ? new PolyvPageCache(cache('page:', 4), redis) : undefined;
 
-  const pages = new PolyvPages(client, pageCache, config.cache.ttlMs, metrics);
+  const pages = new PolyvPages(
+    client,
+    pageCache && { cache: pageCache, ttlMs: config.cache.ttlMs },
+    metrics,
+  );
   // Live updates poll through the same pages as queries: same client, limits, cache, metrics.
   const { hub } = startLive({
     pages,

@@ -480,7 +480,7 @@ describe('run-time bounds behind the estimate', () => {
         maxSockets: 4,
         guard: generousGuard(4),
       });
-      const upstream = new PolyvPages(client, undefined, {});
+      const upstream = new PolyvPages(client);
       const budget = new CallBudget(3);
       const page = (pageNumber: number) =>
         redPacks.fetchPage(upstream, { channelId: '2812610', pageNumber, pageSize: 1 }, { budget });
@@ -504,7 +504,7 @@ describe('run-time bounds behind the estimate', () => {
         maxSockets: 4,
         guard: generousGuard(4),
       });
-      const upstream = new PolyvPages(client, undefined, {});
+      const upstream = new PolyvPages(client);
       const held = new RecordBudget(1_000);
       const page = (
         pageNumber: number,

@@ -28,7 +28,7 @@ const makeClient = (overrides: Partial<ConstructorParameters<typeof PolyvHttpCli
   });
 
 /** The client without a cache: what the endpoint modules call. */
-const via = (c: PolyvHttpClient) => new PolyvPages(c, undefined, {});
+const via = (c: PolyvHttpClient) => new PolyvPages(c);
 const redPacks = (c = client, pageSize = 10) =>
   redPackList.fetchPage(via(c), { channelId: '2812610', pageNumber: 1, pageSize });
 const income = (c = client) =>

@@ -128,7 +128,7 @@ function dispatch(emulator: PolyvEmulator, request: string, fields: Fields): Con
       const count = fields.integer('count', 1, MAX_FAULT_COUNT) ?? 1;
       const endpoint = fields.oneOf('endpoint', EMULATED_ENDPOINTS);
       fields.done();
-      emulator.injectFaults(fault!, count, endpoint as EmulatedEndpoint | undefined);
+      emulator.injectFaults(fault!, count, endpoint);
       return ok({ pendingFaults: emulator.pendingFaults });
     }
     case 'DELETE faults':
@@ -176,10 +176,10 @@ function dispatch(emulator: PolyvEmulator, request: string, fields: Fields): Con
 }
 
 function stats(emulator: PolyvEmulator) {
-  const callsByEndpoint: Record<EmulatedEndpoint, number> = {
-    redPackStatistics: 0,
-    incomeDetail: 0,
-  };
+  const callsByEndpoint = Object.fromEntries(EMULATED_ENDPOINTS.map((id) => [id, 0])) as Record<
+    EmulatedEndpoint,
+    number
+  >;
   for (const call of emulator.calls) callsByEndpoint[call.endpoint] += 1;
   return {
     totalCalls: emulator.calls.length,

@@ -1,26 +1,30 @@
 /**
- * The two Polyv endpoints as pure functions of the received parameters: authentication,
- * validation, filtering and paging, answered in each endpoint's own envelope style.
- * Transport concerns (reading bodies, latency, faults) stay in server.ts.
+ * The Polyv endpoints as pure functions of the received parameters: authentication, validation,
+ * filtering and paging, answered in each endpoint's own envelope style. What Polyv-side is
+ * declared once for the gateway too (src/polyv/endpoints.ts: path, method, envelope, paging,
+ * the record's shape) is read from there; what is here is each endpoint's behaviour over the
+ * demo data, one entry per endpoint in EMULATIONS. Transport concerns (routes, reading bodies,
+ * latency, faults) stay in server.ts.
  */
+import {
+  ENDPOINT_IDS,
+  POLYV_ENDPOINTS,
+  type EndpointId,
+  type WireRecordOf,
+} from '../polyv/endpoints.js';
 import { signParams } from '../polyv/sign.js';
 import { FOREIGN_CHANNEL_ID, type DemoDataset } from './data.js';
 import {
+  ENVELOPES,
   toPolyvIncome,
   toPolyvRedPack,
-  v2Error,
-  v2Page,
-  v2Success,
-  v4Error,
-  v4Page,
-  v4Success,
   type EndpointReply,
   type PolyvErrorKind,
 } from './wire.js';
 
-/** The emulated Polyv endpoints, as named in the call log. */
-export const EMULATED_ENDPOINTS = ['redPackStatistics', 'incomeDetail'] as const;
-export type EmulatedEndpoint = (typeof EMULATED_ENDPOINTS)[number];
+/** The emulated Polyv endpoints, as named in the call log: every declared one. */
+export const EMULATED_ENDPOINTS = ENDPOINT_IDS;
+export type EmulatedEndpoint = EndpointId;
 
 /** The account the emulator accepts requests for. */
 export interface EmulatorCredentials {
@@ -38,112 +42,153 @@ export interface EndpointContext {
   requestId: string;
 }
 
+/** One call to an endpoint, as its emulation reads it. */
+export interface EndpointCall {
+  /** The received parameters (query or form body, as the endpoint is called). */
+  params: Record<string, string>;
+  /** The path parameters (`{userId}`), decoded. */
+  path: Record<string, string>;
+  context: EndpointContext;
+}
+
+/**
+ * One endpoint's behaviour: which of the demo data's rows a call selects (newest first), or the
+ * error Polyv answers it with; and a row in Polyv's shape (the declared record's wire type).
+ */
+interface Emulation<Endpoint extends EndpointId, Row> {
+  select(call: EndpointCall): readonly Row[] | PolyvErrorKind;
+  toWire(row: Row): WireRecordOf<Endpoint>;
+  /** Parameters of a call that selects some of the demo data (path parameters included). */
+  example(store: DemoDataset): Record<string, string>;
+}
+
+/** An emulation with its row type sealed in: the selected rows and how to write a slice of them. */
+type Selection = { total: number; slice(from: number, to: number): unknown[] } | PolyvErrorKind;
+interface SealedEmulation {
+  select(call: EndpointCall): Selection;
+  example(store: DemoDataset): Record<string, string>;
+}
+
+const emulate = <Endpoint extends EndpointId, Row>(
+  emulation: Emulation<Endpoint, Row>,
+): SealedEmulation => ({
+  select: (call) => {
+    const rows = emulation.select(call);
+    return typeof rows === 'string'
+      ? rows
+      : {
+          total: rows.length,
+          slice: (from: number, to: number) => rows.slice(from, to).map(emulation.toWire),
+        };
+  },
+  example: emulation.example,
+});
+
 /** Polyv accepts a timestamp up to three minutes away from its own clock. */
 export const TIMESTAMP_TOLERANCE_MS = 3 * 60 * 1000;
-/** The largest page either endpoint serves (documented for v4; Polyv's SDK caps v2 at it too). */
-export const MAX_PAGE_SIZE = 1000;
-export const RED_PACK_DEFAULT_PAGE_SIZE = 10;
-export const INCOME_DEFAULT_PAGE_SIZE = 12;
 
 const CST_OFFSET_MS = 8 * 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** `GET /live/v4/channel/red-pack/statistics/list`. */
-export function handleRedPackStatistics(
-  params: Record<string, string>,
-  context: EndpointContext,
-): EndpointReply {
-  const fail = (kind: PolyvErrorKind): EndpointReply => v4Error(kind, context.requestId);
-  const authError = authenticate(params, context);
-  if (authError !== undefined) return fail(authError);
+/** Every declared endpoint's behaviour; a declared endpoint without one does not type-check. */
+const EMULATIONS: { readonly [Endpoint in EndpointId]: SealedEmulation } = {
+  redPackStatistics: emulate({
+    select: ({ params, context }) => {
+      const channelId = readText(params, 'channelId');
+      const startTime = readInteger(params, 'startTime', 0, Number.MAX_SAFE_INTEGER);
+      const endTime = readInteger(params, 'endTime', 0, Number.MAX_SAFE_INTEGER);
+      if (
+        channelId === undefined ||
+        !/^\d+$/.test(channelId) ||
+        startTime === 'invalid' ||
+        endTime === 'invalid'
+      )
+        return 'paramValidate';
+      const packs = context.store.redPacks.get(channelId);
+      if (packs === undefined)
+        return channelId === FOREIGN_CHANNEL_ID ? 'accessForbidden' : 'channelNotFound';
 
-  const channelId = readText(params, 'channelId');
-  const pageNumber = readInteger(params, 'pageNumber', 1, Number.MAX_SAFE_INTEGER);
-  const pageSize = readInteger(params, 'pageSize', 1, MAX_PAGE_SIZE);
-  const startTime = readInteger(params, 'startTime', 0, Number.MAX_SAFE_INTEGER);
-  const endTime = readInteger(params, 'endTime', 0, Number.MAX_SAFE_INTEGER);
-  if (
-    channelId === undefined ||
-    !/^\d+$/.test(channelId) ||
-    pageNumber === 'invalid' ||
-    pageSize === 'invalid' ||
-    startTime === 'invalid' ||
-    endTime === 'invalid'
-  ) {
-    return fail('paramValidate');
-  }
-  const packs = context.store.redPacks.get(channelId);
-  if (packs === undefined) {
-    return fail(channelId === FOREIGN_CHANNEL_ID ? 'accessForbidden' : 'channelNotFound');
-  }
-
-  const sessionId = readText(params, 'sessionId');
-  // Both bounds are inclusive; the list is already newest first. Unfiltered, it is served as
-  // it is (copying a 100,000-pack channel for every page would make the emulator the bottleneck).
-  const filtered = sessionId !== undefined || startTime !== 'absent' || endTime !== 'absent';
-  const matching = !filtered
-    ? packs
-    : packs.filter(
+      const sessionId = readText(params, 'sessionId');
+      // Both bounds are inclusive; the list is already newest first. Unfiltered, it is served as
+      // it is (copying a 100,000-pack channel for every page would make the emulator the bottleneck).
+      if (sessionId === undefined && startTime === 'absent' && endTime === 'absent') return packs;
+      return packs.filter(
         (pack) =>
           (sessionId === undefined || pack.channelSessionId === sessionId) &&
           (startTime === 'absent' || pack.createdTime >= startTime) &&
           (endTime === 'absent' || pack.createdTime <= endTime),
       );
+    },
+    toWire: toPolyvRedPack,
+    example: (store) => ({ channelId: store.channels[0]!.channelId }),
+  }),
+
+  incomeDetail: emulate({
+    select: ({ params, path, context }) => {
+      // The path names the account; a userId in the body (as Polyv's Java SDK sends) must agree.
+      const bodyUserId = readText(params, 'userId');
+      if (
+        path['userId'] !== context.store.userId ||
+        (bodyUserId !== undefined && bodyUserId !== path['userId'])
+      )
+        return 'accessForbidden';
+
+      const startDate = cstDayStart(readText(params, 'startDate'));
+      const endDate = cstDayStart(readText(params, 'endDate'));
+      if (startDate === undefined || endDate === undefined || startDate > endDate)
+        return 'invalidDateTime';
+
+      // Absent or "0" means every channel of the account.
+      const channelText = readText(params, 'channelId');
+      const channelId = channelText === undefined || channelText === '0' ? undefined : channelText;
+      if (channelId !== undefined && !/^\d+$/.test(channelId)) return 'paramValidate';
+
+      // Both days are whole China Standard Time days: [start 00:00, end+1 00:00) CST.
+      const until = endDate + DAY_MS;
+      return context.store.income.filter(
+        (row) =>
+          row.payTime >= startDate &&
+          row.payTime < until &&
+          (channelId === undefined || row.channelId === channelId),
+      );
+    },
+    toWire: toPolyvIncome,
+    // From the oldest record's day to the newest's: every record of the account.
+    example: (store) => ({
+      userId: store.userId,
+      startDate: cstDayOf(store.income.at(-1)!.payTime),
+      endDate: cstDayOf(store.income[0]!.payTime),
+    }),
+  }),
+};
+
+/**
+ * One call to a declared endpoint: authenticated, its rows selected, one page of them written
+ * in the endpoint's envelope.
+ */
+export function handleEndpoint(endpoint: EndpointId, call: EndpointCall): EndpointReply {
+  const { envelope, pageNumberParam, maxPageSize, defaultPageSize } = POLYV_ENDPOINTS[endpoint];
+  const { params, context } = call;
+  const answer = ENVELOPES[envelope];
+  const fail = (kind: PolyvErrorKind) => answer.error(kind, context.requestId);
+
+  const authError = authenticate(params, context);
+  if (authError !== undefined) return fail(authError);
+  const selected = EMULATIONS[endpoint].select(call);
+  if (typeof selected === 'string') return fail(selected);
+  const pageNumber = readInteger(params, pageNumberParam, 1, Number.MAX_SAFE_INTEGER);
+  const pageSize = readInteger(params, 'pageSize', 1, maxPageSize);
+  if (pageNumber === 'invalid' || pageSize === 'invalid') return fail('paramValidate');
+
   const page = pageNumber === 'absent' ? 1 : pageNumber;
-  const size = pageSize === 'absent' ? RED_PACK_DEFAULT_PAGE_SIZE : pageSize;
-  const contents = matching.slice((page - 1) * size, page * size).map(toPolyvRedPack);
-  return v4Success(context.requestId, v4Page(contents, matching.length, page, size));
+  const size = pageSize === 'absent' ? defaultPageSize : pageSize;
+  const contents = selected.slice((page - 1) * size, page * size);
+  return answer.success(context.requestId, answer.page(contents, selected.total, page, size));
 }
 
-/** `POST /live/v2/user/{userId}/get-income-detail`; `pathUserId` is the decoded path segment. */
-export function handleIncomeDetail(
-  params: Record<string, string>,
-  pathUserId: string,
-  context: EndpointContext,
-): EndpointReply {
-  const authError = authenticate(params, context);
-  if (authError !== undefined) return v2Error(authError);
-
-  // The path names the account; a userId in the body (as Polyv's Java SDK sends) must agree.
-  const bodyUserId = readText(params, 'userId');
-  if (
-    pathUserId !== context.store.userId ||
-    (bodyUserId !== undefined && bodyUserId !== pathUserId)
-  ) {
-    return v2Error('accessForbidden');
-  }
-
-  const startDate = cstDayStart(readText(params, 'startDate'));
-  const endDate = cstDayStart(readText(params, 'endDate'));
-  if (startDate === undefined || endDate === undefined || startDate > endDate) {
-    return v2Error('invalidDateTime');
-  }
-
-  // Absent or "0" means every channel of the account.
-  const channelText = readText(params, 'channelId');
-  const channelId = channelText === undefined || channelText === '0' ? undefined : channelText;
-  const pageNumber = readInteger(params, 'page', 1, Number.MAX_SAFE_INTEGER);
-  const pageSize = readInteger(params, 'pageSize', 1, MAX_PAGE_SIZE);
-  if (
-    (channelId !== undefined && !/^\d+$/.test(channelId)) ||
-    pageNumber === 'invalid' ||
-    pageSize === 'invalid'
-  ) {
-    return v2Error('paramValidate');
-  }
-
-  // Both days are whole China Standard Time days: [start 00:00, end+1 00:00) CST.
-  const until = endDate + DAY_MS;
-  const matching = context.store.income.filter(
-    (row) =>
-      row.payTime >= startDate &&
-      row.payTime < until &&
-      (channelId === undefined || row.channelId === channelId),
-  );
-  const page = pageNumber === 'absent' ? 1 : pageNumber;
-  const size = pageSize === 'absent' ? INCOME_DEFAULT_PAGE_SIZE : pageSize;
-  const contents = matching.slice((page - 1) * size, page * size).map(toPolyvIncome);
-  return v2Success(v2Page(contents, matching.length, page, size));
+/** Parameters of a call to `endpoint` that selects some of the store's data, for tests and demos. */
+export function exampleParams(endpoint: EndpointId, store: DemoDataset): Record<string, string> {
+  return EMULATIONS[endpoint].example(store);
 }
 
 /**
@@ -205,4 +250,9 @@ function cstDayStart(text: string | undefined): number | undefined {
     return undefined;
   }
   return utcMidnight - CST_OFFSET_MS;
+}
+
+/** The China Standard Time day (`yyyy-MM-dd`) of an instant. */
+function cstDayOf(ms: number): string {
+  return new Date(ms + CST_OFFSET_MS).toISOString().slice(0, 10);
 }

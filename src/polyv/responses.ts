@@ -1,6 +1,6 @@
 /**
- * Run-time schemas of Polyv's answers: its two envelopes, and the pieces every endpoint's
- * records are made of (each list module in src/lists/ builds its records' schema from them).
+ * Run-time schemas of Polyv's answers: its two envelopes, how each pages a list, and the pieces
+ * every endpoint's records are made of (endpoints.ts builds each record's schema from them).
  * Anything that does not match is a malformed answer (a clear upstream error), never a crash
  * deep in a resolver or a field silently null.
  */
@@ -32,3 +32,23 @@ export const v2Envelope = z.object({
   message: z.string().nullish(),
   data: z.unknown().optional(),
 });
+
+/** Polyv's two answer styles: `/live/v4/...` and `/live/v2/...`. */
+export type Envelope = 'v4' | 'v2';
+
+/**
+ * One page of a list in `data`, as each envelope pages it. Both carry the page and the total;
+ * v4 always says how many pages there are, v2 adds row arithmetic we do not read.
+ */
+export function listPage<Record extends z.ZodType>(envelope: Envelope, record: Record) {
+  return z.object({
+    pageNumber: z.number().int(),
+    pageSize: z.number().int(),
+    totalItems: z.number().int().nonnegative(),
+    totalPages:
+      envelope === 'v4'
+        ? z.number().int().nonnegative()
+        : z.number().int().nonnegative().optional(),
+    contents: z.array(record),
+  });
+}
