@@ -1,5 +1,5 @@
 # polyv-graphql: multi-stage build, non-root runtime.
-# The start command is the one the tests exercise: node dist/index.js (what `npm start` runs
+# The start command is the one the tests exercise: node dist/src/index.js (what `npm start` runs
 # after building).
 
 FROM node:20-bookworm-slim AS build
@@ -26,4 +26,4 @@ USER node
 EXPOSE 4000
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "dist/index.js"]
+CMD ["node", "dist/src/index.js"]

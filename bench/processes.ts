@@ -32,7 +32,14 @@ export async function startEmulatorProcess(
 ): Promise<Started> {
   const child = spawn(
     process.execPath,
-    [`${root}dist/emulator/cli.js`, '--port', '0', '--latency', String(latencyMs), ...extraArgs],
+    [
+      `${root}dist/src/emulator/cli.js`,
+      '--port',
+      '0',
+      '--latency',
+      String(latencyMs),
+      ...extraArgs,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const url = await waitForLine(child, (line) => line.match(/listening on (http:\/\/\S+)/)?.[1]);
@@ -44,7 +51,7 @@ export async function startGatewayProcess(
   env: Record<string, string>,
   nodeArgs: string[] = [],
 ): Promise<Started> {
-  const child = spawn(process.execPath, [...nodeArgs, `${root}dist/index.js`], {
+  const child = spawn(process.execPath, [...nodeArgs, `${root}dist/src/index.js`], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: {
       PATH: process.env.PATH,

@@ -145,7 +145,7 @@ describe('the supergraph', () => {
       'npm run --silent sdl > deploy/polyv.graphql && node scripts/compose-supergraph.mjs deploy/supergraph.yaml > deploy/supergraph.graphql',
     );
     const scratch = scratchDeploy();
-    const sdl = execFileSync(process.execPath, [path.join(ROOT, 'dist/tools/print-sdl.js')], {
+    const sdl = execFileSync(process.execPath, [path.join(ROOT, 'dist/src/tools/print-sdl.js')], {
       encoding: 'utf8',
     });
     writeFileSync(path.join(scratch, supergraphConfig.subgraphs.polyv!.schema.file), sdl);

@@ -88,7 +88,7 @@ describe('composition', () => {
   it('serves from _service the same SDL plus the federation definitions it implies', async () => {
     const printed = execFileSync(
       process.execPath,
-      [new URL('../dist/tools/print-sdl.js', import.meta.url).pathname],
+      [new URL('../dist/src/tools/print-sdl.js', import.meta.url).pathname],
       { encoding: 'utf8' },
     );
     const response = await stack.graphql<{ _service: { sdl: string } }>('{ _service { sdl } }');
