@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { DEMO_CREDENTIALS } from '../src/emulator/index.js';
+import { DEMO_CREDENTIALS } from '../emulator/index.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 
@@ -32,14 +32,7 @@ export async function startEmulatorProcess(
 ): Promise<Started> {
   const child = spawn(
     process.execPath,
-    [
-      `${root}dist/src/emulator/cli.js`,
-      '--port',
-      '0',
-      '--latency',
-      String(latencyMs),
-      ...extraArgs,
-    ],
+    [`${root}dist/emulator/cli.js`, '--port', '0', '--latency', String(latencyMs), ...extraArgs],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const url = await waitForLine(child, (line) => line.match(/listening on (http:\/\/\S+)/)?.[1]);

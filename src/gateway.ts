@@ -8,7 +8,7 @@ import { SharedCache } from './cache/sharedCache.js';
 import { PolyvPageCache } from './cache/pageCache.js';
 import type { GatewayConfig } from './config/index.js';
 import { cstDayOf } from './domain/convert.js';
-import type { PolyvEmulator } from './emulator/index.js';
+import type { PolyvEmulator } from '../emulator/index.js';
 import type { Logger } from './logger.js';
 import { PolyvGuard } from './polyv/guard.js';
 import { PolyvHttpClient } from './polyv/http.js';
@@ -53,7 +53,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   let account: { baseUrl: string; appId: string; appSecret: string; userId: string };
   if (config.polyv.mode === 'emulator') {
     // Loaded only here: a gateway serving real Polyv never loads the emulator or its data.
-    const { startEmulator } = await import('./emulator/index.js');
+    const { startEmulator } = await import('../emulator/index.js');
     emulator = await startEmulator({ port: 0, host: '127.0.0.1' });
     account = { baseUrl: emulator.url, ...emulator.credentials };
     const banner = 'NO POLYV CREDENTIALS: serving DEMO DATA from the built-in Polyv emulator';

@@ -12,7 +12,7 @@ import ts from 'typescript';
 import { PolyvPageCache } from '../src/cache/pageCache.js';
 import { SharedCache } from '../src/cache/sharedCache.js';
 import { loadConfig } from '../src/config/index.js';
-import { exampleParams, startEmulator, type PolyvEmulator } from '../src/emulator/index.js';
+import { exampleParams, startEmulator, type PolyvEmulator } from '../emulator/index.js';
 import type { PolyvList } from '../src/lists/list.js';
 import {
   ENDPOINT_IDS,
@@ -28,7 +28,10 @@ const ROOT = new URL('..', import.meta.url).pathname;
 
 describe('an endpoint id is a type', () => {
   const FIXTURES = path.join(ROOT, 'test-output', 'endpoint-ids');
-  const SRC = path.relative(FIXTURES, path.join(ROOT, 'src')).split(path.sep).join('/');
+  const from = (folder: string) =>
+    path.relative(FIXTURES, path.join(ROOT, folder)).split(path.sep).join('/');
+  const SRC = from('src');
+  const EMULATOR = from('emulator');
 
   /** Each place an endpoint id is written, with the id left to fill in. */
   const USES = {
@@ -51,7 +54,7 @@ describe('an endpoint id is a type', () => {
       import { POLYV_ENDPOINTS } from '${SRC}/polyv/endpoints.js';
       export const ttl = POLYV_ENDPOINTS['${id}'].defaultCacheTtlS;`,
     "the emulator's fault table": (id: string) => `
-      import type { PolyvEmulator } from '${SRC}/emulator/index.js';
+      import type { PolyvEmulator } from '${EMULATOR}/index.js';
       export const fail = (emulator: PolyvEmulator) => emulator.injectFaults('qps', 1, '${id}');`,
   } as const;
 

@@ -5,7 +5,7 @@
  * the GraphQL answer over HTTP. Calls are counted at the emulator.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { EMULATED_ENDPOINTS, FAULTS, exampleParams, type Fault } from '../src/emulator/index.js';
+import { EMULATED_ENDPOINTS, FAULTS, exampleParams, type Fault } from '../emulator/index.js';
 import { POLYV_ENDPOINTS, pageRequest } from '../src/polyv/endpoints.js';
 import {
   PolyvError,

@@ -18,7 +18,7 @@ import {
 import { DEFAULT_PAGE_SIZE } from '../src/pagination/connection.js';
 import { readCostPolicy } from '../src/schema/policy.js';
 import { performance } from 'node:perf_hooks';
-import { startEmulator, type PolyvEmulator } from '../src/emulator/index.js';
+import { startEmulator, type PolyvEmulator } from '../emulator/index.js';
 import { generousGuard } from './support/guard.js';
 import { PolyvHttpClient } from '../src/polyv/http.js';
 import { redPacks } from '../src/lists/redPacks.js';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createDemoDataset, redPackBalanceFen, startEmulator } from '../src/emulator/index.js';
+import { createDemoDataset, redPackBalanceFen, startEmulator } from '../emulator/index.js';
 import { fenToDecimal } from '../src/domain/convert.js';
 import {
   cleanEnv,

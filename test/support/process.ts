@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import type { PolyvEmulator } from '../../src/emulator/index.js';
+import type { PolyvEmulator } from '../../emulator/index.js';
 
 export const ENTRY = new URL('../../dist/src/index.js', import.meta.url).pathname;
 

@@ -5,11 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/index.js';
-import {
-  startEmulator,
-  type EmulatorOptions,
-  type PolyvEmulator,
-} from '../../src/emulator/index.js';
+import { startEmulator, type EmulatorOptions, type PolyvEmulator } from '../../emulator/index.js';
 import { startGateway, type RunningGateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/logger.js';
 

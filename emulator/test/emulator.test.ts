@@ -23,9 +23,9 @@ import {
   type EmulatedIncome,
   type EmulatedRedPack,
   type PolyvEmulator,
-} from '../src/emulator/index.js';
-import { signParams } from '../src/polyv/sign.js';
-import type { Fault } from '../src/emulator/index.js';
+} from '../index.js';
+import { signParams } from '../../src/polyv/sign.js';
+import type { Fault } from '../index.js';
 
 const RED_PACK_PATH = '/live/v4/channel/red-pack/statistics/list';
 const BIG_CHANNEL = '2812610';

@@ -8,7 +8,7 @@
  * give the same activity; only the timing is the wall clock's.
  */
 import { isClaimable, type DemoDataset, type EmulatedRedPack } from './data.js';
-import { POLYV_ENDPOINTS } from '../polyv/endpoints.js';
+import { POLYV_ENDPOINTS } from '../src/polyv/endpoints.js';
 import { pick } from './random.js';
 
 /** A new red pack on the first tick and every this many ticks after; claims in between. */

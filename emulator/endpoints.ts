@@ -11,8 +11,8 @@ import {
   POLYV_ENDPOINTS,
   type EndpointId,
   type WireRecordOf,
-} from '../polyv/endpoints.js';
-import { signParams } from '../polyv/sign.js';
+} from '../src/polyv/endpoints.js';
+import { signParams } from '../src/polyv/sign.js';
 import { FOREIGN_CHANNEL_ID, type DemoDataset } from './data.js';
 import {
   ENVELOPES,

@@ -3,7 +3,7 @@
  * queue decides which call gets which fault; the answering faults are written here.
  */
 import type { ServerResponse } from 'node:http';
-import { POLYV_ENDPOINTS } from '../polyv/endpoints.js';
+import { POLYV_ENDPOINTS } from '../src/polyv/endpoints.js';
 import type { EmulatedEndpoint } from './endpoints.js';
 import { ENVELOPES } from './wire.js';
 

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { ENDPOINT_IDS, POLYV_ENDPOINTS, pathParamNames } from '../polyv/endpoints.js';
+import { ENDPOINT_IDS, POLYV_ENDPOINTS, pathParamNames } from '../src/polyv/endpoints.js';
 import { handleControlRequest, MAX_LATENCY_MS, refuseControlHeaders } from './control.js';
 import {
   createDemoDataset,
