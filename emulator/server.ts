@@ -6,7 +6,12 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ENDPOINT_IDS, POLYV_ENDPOINTS, pathParamNames } from '../src/polyv/endpoints.js';
-import { handleControlRequest, MAX_LATENCY_MS, refuseControlHeaders } from './control.js';
+import {
+  handleControlRequest,
+  MAX_LATENCY_MS,
+  refuseControlHeaders,
+  type ControlledEmulator,
+} from './control.js';
 import {
   createDemoDataset,
   findRedPack,
@@ -113,7 +118,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Poly
 }
 
 /** A running emulator; create it with {@link startEmulator} and always `close()` it. */
-export class PolyvEmulator {
+export class PolyvEmulator implements ControlledEmulator {
   readonly credentials: EmulatorCredentials;
   /** The live dataset: tests read it to compute expected answers independently. */
   readonly store: DemoDataset;

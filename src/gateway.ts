@@ -8,7 +8,6 @@ import { SharedCache } from './cache/sharedCache.js';
 import { PolyvPageCache } from './cache/pageCache.js';
 import type { GatewayConfig } from './config/index.js';
 import { cstDayOf } from './domain/convert.js';
-import type { PolyvEmulator } from '../emulator/index.js';
 import type { Logger } from './logger.js';
 import { PolyvGuard } from './polyv/guard.js';
 import { PolyvHttpClient } from './polyv/http.js';
@@ -25,14 +24,27 @@ import { startLive } from './live/index.js';
 import { startGatewayServer, type GatewayServer } from './server/app.js';
 import { createErrorFormatter } from './server/errorFormatter.js';
 import { DASHBOARD_PATH } from './server/dashboard.js';
+import type { DemoChannelSummary } from './server/landing.js';
 import { metricsHandler } from './server/metricsEndpoint.js';
 import { finalErrorHandler, notFound } from './server/httpErrors.js';
 import http from 'node:http';
 import express from 'express';
 
+/**
+ * What the gateway uses of the built-in Polyv emulator. The emulator is a test double kept apart
+ * (emulator/, beside src/): the product loads it only by the one dynamic import below, when it
+ * runs without Polyv credentials.
+ */
+export interface BuiltInEmulator {
+  readonly url: string;
+  readonly credentials: { appId: string; appSecret: string; userId: string };
+  readonly store: { readonly channels: readonly DemoChannelSummary[] };
+  close(): Promise<void>;
+}
+
 export interface RunningGateway extends GatewayServer {
   /** The in-process emulator, when the gateway runs without Polyv credentials. */
-  emulator: PolyvEmulator | undefined;
+  emulator: BuiltInEmulator | undefined;
   /** Upstream protection state (breaker, queue), for health and tests. */
   guard: PolyvGuard;
   /** The page cache, when caching is on. */
@@ -48,7 +60,7 @@ export interface RunningGateway extends GatewayServer {
 }
 
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
-  let emulator: PolyvEmulator | undefined;
+  let emulator: BuiltInEmulator | undefined;
   /** The Polyv account served, and where its API is. */
   let account: { baseUrl: string; appId: string; appSecret: string; userId: string };
   if (config.polyv.mode === 'emulator') {
@@ -256,7 +268,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
 }
 
 /** The playground's example: the emulator's busiest channel, or a placeholder and the last week. */
-function exampleVariables(emulator: PolyvEmulator | undefined) {
+function exampleVariables(emulator: BuiltInEmulator | undefined) {
   if (emulator) return { channel: '2812610', from: '2026-11-01', to: '2026-11-19' };
   const day = 24 * 60 * 60 * 1000;
   return {
