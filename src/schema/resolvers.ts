@@ -11,7 +11,6 @@ import type { PolyvList } from '../lists/list.js';
 import { redPacks } from '../lists/redPacks.js';
 import { resolveConnection } from '../pagination/connection.js';
 import { walkAll } from '../pagination/walk.js';
-import type { GatewayContext } from '../server/context.js';
 import {
   channelArgument,
   channelIdArgument,
@@ -23,7 +22,7 @@ import {
 import { badUserInput } from './clientErrors.js';
 import type { LiveItem } from '../live/hub.js';
 import type { Topic } from '../live/poller.js';
-import type { LiveContext } from '../server/context.js';
+import type { LiveContext, ResolverContext } from './context.js';
 import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../publicErrors.js';
 import { DateScalar, DateTimeScalar, DecimalScalar } from './scalars.js';
@@ -34,7 +33,7 @@ import { DateScalar, DateTimeScalar, DecimalScalar } from './scalars.js';
  * as the list's pages stay cached.
  */
 function read<Filter extends { channelId?: string | undefined }, Model>(
-  context: GatewayContext,
+  context: ResolverContext,
   list: PolyvList<Filter, Model>,
   filter: Filter,
 ) {
@@ -49,7 +48,7 @@ function read<Filter extends { channelId?: string | undefined }, Model>(
  * anything is polled.
  */
 function liveTopic(
-  context: GatewayContext,
+  context: ResolverContext,
   channelId: string,
   sessionId: string | null | undefined,
 ): Topic {
@@ -61,7 +60,7 @@ function liveTopic(
   return topic;
 }
 
-function liveOf(context: GatewayContext): LiveContext {
+function liveOf(context: ResolverContext): LiveContext {
   if (!context.live)
     throw new GraphQLError('Subscriptions are served over WebSocket or Server-Sent Events.', {
       extensions: { code: ErrorCode.BadRequest },
@@ -78,7 +77,7 @@ function unwrapLive<T>(item: LiveItem<T>): T {
 
 /** The income filter of a day range, for the request's account. */
 const incomeFilter = (
-  context: GatewayContext,
+  context: ResolverContext,
   range: { startDate: string; endDate: string },
   channelId: string | undefined,
 ): IncomeFilter => ({ userId: context.accountId, ...range, channelId });
