@@ -159,6 +159,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   });
   const pageCache = config.cache.enabled ? new PolyvPageCache(cache('page:', 4), redis) : undefined;
 
+  // The one error formatter: queries, subscriptions and exports over HTTP, and live polls.
+  const formatError = createErrorFormatter(logger, { stackTraces: config.http.stackTraces });
   const pages = new PolyvPages(
     client,
     pageCache && { cache: pageCache, ttlMs: config.cache.ttlMs },
@@ -172,7 +174,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     limits: config.limits,
     metrics,
     logger,
-    formatError: createErrorFormatter(logger),
+    formatError,
     buckets,
   });
   /** Releases everything started so far: on stop, or when start-up fails half way. */
@@ -193,6 +195,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const server = await startGatewayServer({
     config,
     pages,
+    formatError,
     live: hub,
     metrics,
     metricsOnMainPort: config.metrics.onMainPort,

@@ -20,7 +20,7 @@ import {
   timeRange,
 } from './arguments.js';
 import { badUserInput } from './clientErrors.js';
-import type { LiveItem } from '../live/hub.js';
+import { FormattedLiveError, type LiveItem } from '../live/hub.js';
 import type { Topic } from '../live/poller.js';
 import type { LiveContext, ResolverContext } from './context.js';
 import { GraphQLError } from 'graphql';
@@ -70,8 +70,7 @@ function liveOf(context: ResolverContext): LiveContext {
 
 /** A subscription's item: its data, or the error it carries (the stream stays open). */
 function unwrapLive<T>(item: LiveItem<T>): T {
-  if ('error' in item)
-    throw new GraphQLError(item.error.message, { extensions: item.error.extensions });
+  if ('error' in item) throw new FormattedLiveError(item.error);
   return item.data;
 }
 
