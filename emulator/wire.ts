@@ -4,8 +4,7 @@
  * envelope styles (v4 and v2) and its error table. The only fen-to-yuan conversion of the
  * emulator is here.
  */
-import type { WireRecordOf } from '../src/polyv/endpoints.js';
-import type { Envelope } from '../src/polyv/responses.js';
+import type { Envelope, WireRecordOf } from '../src/polyv/endpoints.js';
 import {
   redPackBalanceFen,
   type EmulatedIncome,

@@ -18,7 +18,7 @@ import {
   type BucketOptions,
   type TokenBuckets,
 } from './ratelimit/tokenBucket.js';
-import { GatewayMetrics } from './observability/metrics.js';
+import { GatewayMetrics, polyvAttemptObserver } from './observability/metrics.js';
 import { startTracing } from './observability/tracing.js';
 import { startLive } from './live/index.js';
 import { startGatewayServer, type GatewayServer } from './server/app.js';
@@ -134,21 +134,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     redisUp: () => redis?.available,
     redisFallbacks: () => redis?.fallbacks ?? 0,
   });
-  const polyvLog = logger.child({ component: 'polyv' });
   const client = new PolyvHttpClient({
-    observe: (attempt) => {
-      if (attempt.refused) metrics.upstreamRejections.inc({ reason: attempt.outcome });
-      else
-        metrics.upstreamDuration.observe(
-          { endpoint: attempt.endpoint, outcome: attempt.outcome },
-          attempt.durationMs / 1000,
-        );
-      if (attempt.retrying) metrics.upstreamRetries.inc({ endpoint: attempt.endpoint });
-      polyvLog.debug(
-        { ...attempt, durationMs: Math.round(attempt.durationMs * 10) / 10 },
-        'polyv call',
-      );
-    },
+    observe: polyvAttemptObserver(metrics, logger.child({ component: 'polyv' })),
     baseUrl: account.baseUrl,
     appId: account.appId,
     appSecret: account.appSecret,

@@ -7,7 +7,6 @@
  * PagedList that pagination reads. Adding a list is adding a module; nothing else lists them.
  */
 import DataLoader from 'dataloader';
-import { stableKey } from '../cache/keys.js';
 import type { PagedList } from '../pagination/connection.js';
 import { MAX_PAGE_SIZE } from '../pagination/page.js';
 import {
@@ -17,7 +16,12 @@ import {
   type RecordOf,
 } from '../polyv/endpoints.js';
 import type { PolyvPage } from '../polyv/page.js';
-import type { PolyvCallOptions, PolyvPages, RecordBudget } from '../polyv/pages.js';
+import {
+  stableKey,
+  type PolyvCallOptions,
+  type PolyvPages,
+  type RecordBudget,
+} from '../polyv/pages.js';
 import type { ParamValue } from '../polyv/sign.js';
 
 export interface PolyvListSpec<Endpoint extends EndpointId, Filter, Model> {

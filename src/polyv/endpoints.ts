@@ -1,16 +1,65 @@
 /**
- * Every Polyv endpoint the gateway calls, each declared once with everything Polyv-side about
- * it: how it is called (method, path, envelope, how it pages), what one of its records is (its
+ * What Polyv sends, declared once: its two envelopes, how each pages a list, the pieces records
+ * are made of, and every endpoint the gateway calls, each with everything Polyv-side about it:
+ * how it is called (method, path, envelope, how it pages), what one of its records is (its
  * run-time schema) and how long its pages are reused by default. Read from here, never copied:
- * the list modules' calls (lists/list.ts), the page cache's TTL setting, its keys and defaults
- * (config/endpoints.ts), and the emulator's routes, wire types and fault answers (emulator/).
+ * the signed client's envelope checks (http.ts), the list modules' calls (lists/list.ts), the page
+ * cache's TTL setting, its keys and defaults (config/endpoints.ts), and the emulator's routes,
+ * wire types and fault answers (emulator/). Anything that does not match is a malformed answer
+ * (a clear upstream error), never a crash deep in a resolver or a field silently null.
  *
  * An endpoint's id is a type (`EndpointId`): a misspelt or undeclared id fails tsc wherever one
- * is written. A new endpoint is one more entry here.
+ * is written. A new endpoint is one more entry in POLYV_ENDPOINTS.
  */
 import { z } from 'zod';
 import type { ParamValue } from './sign.js';
-import { idString, listPage, millis, optionalText, yuan, type Envelope } from './responses.js';
+
+/** Polyv sends ids sometimes as numbers (channelId in examples), sometimes as strings. */
+export const idString = z.union([z.string(), z.number().int()]).transform(String);
+export const optionalText = z
+  .string()
+  .nullish()
+  .transform((value) => value ?? null);
+export const millis = z.number().int().nonnegative();
+export const yuan = z.number();
+
+/** v4 envelope (`/live/v4/...`): success flag, error object, requestId. */
+export const v4Envelope = z.object({
+  code: z.number().int(),
+  status: z.string().optional(),
+  success: z.boolean().optional(),
+  requestId: z.string().optional(),
+  data: z.unknown().optional(),
+  error: z.object({ code: z.number().int(), desc: z.string().optional().default('') }).nullish(),
+});
+
+/** v2 envelope (`/live/v2/...`): code, status text and message; `data` may be "" on error. */
+export const v2Envelope = z.object({
+  code: z.number().int(),
+  status: z.string().optional(),
+  message: z.string().nullish(),
+  data: z.unknown().optional(),
+});
+
+/** Polyv's two answer styles: `/live/v4/...` and `/live/v2/...`. */
+export type Envelope = 'v4' | 'v2';
+
+/**
+ * One page of a list in `data`, as each envelope pages it. Both carry the page and the total;
+ * v4 always says how many pages there are, v2 adds row arithmetic we do not read.
+ */
+export function listPage<Record extends z.ZodType>(envelope: Envelope, record: Record) {
+  return z.object({
+    pageNumber: z.number().int(),
+    pageSize: z.number().int(),
+    totalItems: z.number().int().nonnegative(),
+    totalPages:
+      envelope === 'v4'
+        ? z.number().int().nonnegative()
+        : z.number().int().nonnegative().optional(),
+    contents: z.array(record),
+  });
+}
 
 export interface EndpointDeclaration<Record extends z.ZodType = z.ZodType> {
   /** What its list holds, in a few words (the TTL setting's description names each endpoint so). */
@@ -139,11 +188,17 @@ export interface ListPage<Record> {
   contents: Record[];
 }
 
+const PAGE_SCHEMAS = new Map(
+  ENDPOINT_IDS.map((id) => [
+    id,
+    listPage(POLYV_ENDPOINTS[id].envelope, POLYV_ENDPOINTS[id].record),
+  ]),
+);
+
 /** The `data` of one page of an endpoint's list, as its envelope pages it. */
 export function pageSchemaOf<E extends EndpointId>(endpoint: E): z.ZodType<ListPage<RecordOf<E>>> {
-  const { envelope, record } = POLYV_ENDPOINTS[endpoint];
   // The schema reads exactly this; tsc cannot follow a record through an index by a generic id.
-  return listPage(envelope, record) as unknown as z.ZodType<ListPage<RecordOf<E>>>;
+  return PAGE_SCHEMAS.get(endpoint) as unknown as z.ZodType<ListPage<RecordOf<E>>>;
 }
 
 /** A path template's parameter names, in order: `/user/{userId}/x` has `userId`. */

@@ -19,9 +19,8 @@ import {
   PolyvCallRefusedError,
   type PolyvErrorDetails,
 } from './errors.js';
-import type { EndpointId } from './endpoints.js';
+import { v2Envelope, v4Envelope, type EndpointId, type Envelope } from './endpoints.js';
 import type { PolyvGuard } from './guard.js';
-import { v2Envelope, v4Envelope, type Envelope } from './responses.js';
 import { signedParams, type ParamValue } from './sign.js';
 
 export interface PolyvClientOptions {

@@ -5,7 +5,6 @@
  * request's own tally is kept.
  */
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { stableKey } from '../cache/keys.js';
 import type { PolyvPageCache } from '../cache/pageCache.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { tracer } from '../observability/tracing.js';
@@ -67,6 +66,18 @@ export class RecordBudget {
       `This operation has fetched the ${this.max} upstream records it may hold; the rest of its fields fail. Ask for smaller pages or fewer lists in one request.`,
     );
   }
+}
+
+/**
+ * A key for a set of parameters that does not depend on the order they were written in: the page
+ * cache's (with the endpoint), and a list's for its DataLoader and its cursors' binding.
+ */
+export function stableKey(params: object): string {
+  return JSON.stringify(
+    Object.entries(params)
+      .filter(([, value]) => value !== undefined && value !== null && value !== '')
+      .sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
 }
 
 /** The page cache and how long each endpoint's pages stay in it (0: not cached). */
