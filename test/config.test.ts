@@ -584,7 +584,7 @@ LOG_LEVEL: debug
       polyv: { mode: 'polyv', credentials: { appSecret: 'from-the-secret-store' } },
       auth: { mode: 'keys' },
       redis: { url: 'redis://:p4ss@redis:6379' },
-      cache: { ttlMs: { redPackStatistics: 10_000, incomeDetail: 60_000 } },
+      cache: { ttlMs: { ...DEFAULT_TTL_MS, redPackStatistics: 10_000 } },
       live: { pollMs: 5_000, leaseMs: 15_000 },
     });
   });
