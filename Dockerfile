@@ -8,6 +8,8 @@ COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json codegen.yml schema.graphql ./
 COPY src ./src
+# The built-in emulator: loaded only without Polyv credentials (POLYV_EMULATOR=on); its tests stay out.
+COPY emulator ./emulator
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim AS runtime
