@@ -1,6 +1,6 @@
 # polyv-graphql: multi-stage build, non-root runtime.
-# The start command is the one the tests exercise: node dist/index.js (what `npm start` runs
-# after building). Node 24, the Active LTS line, on which the suite runs (README: Node.js).
+# The start command is the one the tests exercise: node dist/src/index.js (what `npm start`
+# runs after building). Node 24, the Active LTS line, on which the suite runs (README: Node.js).
 
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
@@ -8,6 +8,8 @@ COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json codegen.yml schema.graphql ./
 COPY src ./src
+# The built-in emulator: loaded only without Polyv credentials (POLYV_EMULATOR=on); its tests stay out.
+COPY emulator ./emulator
 RUN npm run build && npm prune --omit=dev
 
 FROM node:24-bookworm-slim AS runtime
@@ -26,4 +28,4 @@ USER node
 EXPOSE 4000
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "dist/index.js"]
+CMD ["node", "dist/src/index.js"]

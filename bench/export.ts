@@ -15,7 +15,7 @@
  */
 import http from 'node:http';
 import got from 'got';
-import { BIG_CHANNEL_ID, DEMO_CREDENTIALS } from '../src/emulator/index.js';
+import { BIG_CHANNEL_ID, DEMO_CREDENTIALS } from '../emulator/index.js';
 import { EXPORT_PAGES_IN_FLIGHT } from '../src/server/exports/index.js';
 import { signedParams } from '../src/polyv/sign.js';
 import { peakRssMb, rssMb, startEmulatorProcess, startGatewayProcess, stop } from './processes.js';

@@ -7,7 +7,7 @@
 import { createClient, type Client } from 'graphql-ws';
 import got from 'got';
 import WebSocket from 'ws';
-import { DEMO_CHANNELS, extraChannelIds } from '../src/emulator/index.js';
+import { DEMO_CHANNELS, extraChannelIds } from '../emulator/index.js';
 import {
   HEAP_PROBE,
   heapAfterGcMb,

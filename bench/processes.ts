@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { DEMO_CREDENTIALS } from '../src/emulator/index.js';
+import { DEMO_CREDENTIALS } from '../emulator/index.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 
@@ -53,7 +53,7 @@ export async function startGatewayProcess(
   env: Record<string, string>,
   nodeArgs: string[] = [],
 ): Promise<Started> {
-  const child = spawn(process.execPath, [...nodeArgs, `${root}dist/index.js`], {
+  const child = spawn(process.execPath, [...nodeArgs, `${root}dist/src/index.js`], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: {
       PATH: process.env.PATH,

@@ -9,7 +9,7 @@
  *   node dist-bench/bench/proxy.js <Polyv base URL>
  */
 import http from 'node:http';
-import { DEMO_CREDENTIALS } from '../src/emulator/index.js';
+import { DEMO_CREDENTIALS } from '../emulator/index.js';
 import {
   fenToDecimal,
   redPackStatusFromLabel,

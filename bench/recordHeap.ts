@@ -9,8 +9,8 @@
  *
  *   npx tsc -p tsconfig.bench.json && node --expose-gc dist-bench/bench/recordHeap.js
  */
-import { startEmulator } from '../src/emulator/index.js';
-import { DEMO_CREDENTIALS } from '../src/emulator/index.js';
+import { startEmulator } from '../emulator/index.js';
+import { DEMO_CREDENTIALS } from '../emulator/index.js';
 import type { PolyvRequest } from '../src/polyv/http.js';
 import { redPacks } from '../src/lists/redPacks.js';
 import { signedParams } from '../src/polyv/sign.js';

@@ -28,7 +28,7 @@
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import got from 'got';
-import { BIG_CHANNEL_ID, DEMO_CREDENTIALS } from '../src/emulator/index.js';
+import { BIG_CHANNEL_ID, DEMO_CREDENTIALS } from '../emulator/index.js';
 import { WALK_PAGES_IN_FLIGHT } from '../src/pagination/walk.js';
 import { signedParams } from '../src/polyv/sign.js';
 import {

@@ -8,7 +8,6 @@ import { SharedCache } from './cache/sharedCache.js';
 import { PolyvPageCache } from './cache/pageCache.js';
 import { ConfigError, type GatewayConfig } from './config/index.js';
 import { cstDayOf, cstDayStartMillis } from './domain/convert.js';
-import type { PolyvEmulator } from './emulator/index.js';
 import type { Logger } from './logger.js';
 import { PolyvGuard } from './polyv/guard.js';
 import { PolyvHttpClient } from './polyv/http.js';
@@ -19,20 +18,41 @@ import {
   type BucketOptions,
   type TokenBuckets,
 } from './ratelimit/tokenBucket.js';
-import { GatewayMetrics } from './observability/metrics.js';
+import { GatewayMetrics, polyvAttemptObserver } from './observability/metrics.js';
 import { startTracing } from './observability/tracing.js';
 import { startLive } from './live/index.js';
 import { startGatewayServer, type GatewayServer } from './server/app.js';
 import { createErrorFormatter } from './server/errorFormatter.js';
 import { DASHBOARD_PATH } from './server/dashboard.js';
+import type { DemoChannelSummary } from './server/landing.js';
 import { metricsHandler } from './server/metricsEndpoint.js';
 import { finalErrorHandler, notFound } from './server/httpErrors.js';
 import http from 'node:http';
 import express from 'express';
 
+/**
+ * What the gateway uses of the built-in Polyv emulator. The emulator is a test double kept apart
+ * (emulator/, beside src/): the product loads it only by the one dynamic import below, when it
+ * runs without Polyv credentials.
+ */
+export interface BuiltInEmulator {
+  readonly url: string;
+  /** Its control API (demo red packs, faults, live activity), named on the landing page. */
+  readonly controlUrl: string;
+  readonly credentials: { appId: string; appSecret: string; userId: string };
+  readonly store: {
+    readonly channels: readonly DemoChannelSummary[];
+    /** The CST days its data covers (yyyy-MM-dd). */
+    readonly period: { readonly firstDay: string; readonly lastDay: string };
+  };
+  readonly liveSchedules: readonly { readonly channelId: string }[];
+  startLive(channelId: string, everyMs?: number): unknown;
+  close(): Promise<void>;
+}
+
 export interface RunningGateway extends GatewayServer {
   /** The in-process emulator, when the gateway runs without Polyv credentials. */
-  emulator: PolyvEmulator | undefined;
+  emulator: BuiltInEmulator | undefined;
   /** Upstream protection state (breaker, queue), for health and tests. */
   guard: PolyvGuard;
   /** The page cache, when caching is on. */
@@ -48,7 +68,7 @@ export interface RunningGateway extends GatewayServer {
 }
 
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
-  let emulator: PolyvEmulator | undefined;
+  let emulator: BuiltInEmulator | undefined;
   /** The Polyv account served, and where its API is. */
   let account: { baseUrl: string; appId: string; appSecret: string; userId: string };
   if (config.polyv.mode === 'emulator') {
@@ -129,21 +149,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     redisUp: () => redis?.available,
     redisFallbacks: () => redis?.fallbacks ?? 0,
   });
-  const polyvLog = logger.child({ component: 'polyv' });
   const client = new PolyvHttpClient({
-    observe: (attempt) => {
-      if (attempt.refused) metrics.upstreamRejections.inc({ reason: attempt.outcome });
-      else
-        metrics.upstreamDuration.observe(
-          { endpoint: attempt.endpoint, outcome: attempt.outcome },
-          attempt.durationMs / 1000,
-        );
-      if (attempt.retrying) metrics.upstreamRetries.inc({ endpoint: attempt.endpoint });
-      polyvLog.debug(
-        { ...attempt, durationMs: Math.round(attempt.durationMs * 10) / 10 },
-        'polyv call',
-      );
-    },
+    observe: polyvAttemptObserver(metrics, logger.child({ component: 'polyv' })),
     baseUrl: account.baseUrl,
     appId: account.appId,
     appSecret: account.appSecret,
@@ -154,7 +161,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   });
   const pageCache = config.cache.enabled ? new PolyvPageCache(cache('page:', 4), redis) : undefined;
 
-  const pages = new PolyvPages(client, pageCache, config.cache.ttlMs, metrics);
+  // The one error formatter: queries, subscriptions and exports over HTTP, and live polls.
+  const formatError = createErrorFormatter(logger, { stackTraces: config.http.stackTraces });
+  const pages = new PolyvPages(
+    client,
+    pageCache && { cache: pageCache, ttlMs: config.cache.ttlMs },
+    metrics,
+  );
   // Live updates poll through the same pages as queries: same client, limits, cache, metrics.
   const { hub } = startLive({
     pages,
@@ -163,7 +176,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     limits: config.limits,
     metrics,
     logger,
-    formatError: createErrorFormatter(logger),
+    formatError,
     buckets,
   });
   /** Releases everything started so far: on stop, or when start-up fails half way. */
@@ -184,6 +197,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const server = await startGatewayServer({
     config,
     pages,
+    formatError,
     live: hub,
     metrics,
     metricsOnMainPort: config.metrics.onMainPort,
@@ -271,9 +285,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
  * (yesterday by default), and live activity on EMULATOR_LIVE's channel. A channel or an interval
  * the emulator refuses is reported as the setting's problem.
  */
-async function startDemo(demo: GatewayConfig['emulator']): Promise<PolyvEmulator> {
+async function startDemo(demo: GatewayConfig['emulator']): Promise<BuiltInEmulator> {
   // Loaded only here: a gateway serving real Polyv never loads the emulator or its data.
-  const { demoLastDay, startEmulator } = await import('./emulator/index.js');
+  const { demoLastDay, startEmulator } = await import('../emulator/index.js');
   const emulator = await startEmulator({
     port: 0,
     host: '127.0.0.1',
@@ -301,7 +315,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * The playground's example: the emulator's busiest channel and the last 19 days of its data, or
  * a placeholder and the last week.
  */
-function exampleVariables(emulator: PolyvEmulator | undefined) {
+function exampleVariables(emulator: BuiltInEmulator | undefined) {
   if (emulator) {
     const { lastDay } = emulator.store.period;
     const from = cstDayOf(cstDayStartMillis(lastDay) - 18 * DAY_MS);

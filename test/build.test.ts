@@ -47,7 +47,7 @@ function writeSource(file: string, text: string, mtime: Date): void {
 
 describe('npm start', () => {
   it('builds first, with the build command', () => {
-    expect(scripts.start).toBe(`${scripts.build} && node dist/index.js`);
+    expect(scripts.start).toBe(`${scripts.build} && node dist/src/index.js`);
   });
 
   it('rebuilds after a source changes or dist/ goes, and skips the build otherwise', () => {
@@ -60,15 +60,15 @@ describe('npm start', () => {
     const past = new Date(Date.now() - 3_600_000);
     writeSource('version.ts', "export const version = 'one';\n", past);
     writeSource('index.ts', "export { version } from './version.js';\n", past);
-    const emitted = () => readFileSync(path.join(project, 'dist/version.js'), 'utf8');
+    const emitted = () => readFileSync(path.join(project, 'dist/src/version.js'), 'utf8');
 
     expect(build()).toMatch(/Building project/);
     expect(emitted()).toContain("'one'");
-    const builtAt = statSync(path.join(project, 'dist/version.js')).mtimeMs;
+    const builtAt = statSync(path.join(project, 'dist/src/version.js')).mtimeMs;
 
     // Nothing changed: nothing is compiled or written.
     expect(build()).toMatch(/is up to date/);
-    expect(statSync(path.join(project, 'dist/version.js')).mtimeMs).toBe(builtAt);
+    expect(statSync(path.join(project, 'dist/src/version.js')).mtimeMs).toBe(builtAt);
 
     // A changed source is rebuilt before anything is served.
     writeSource('version.ts', "export const version = 'two';\n", new Date());

@@ -35,7 +35,7 @@ import {
   type OperationDefinitionNode,
 } from 'graphql';
 import { compileQuery, isCompiledQuery } from 'graphql-jit';
-import { startEmulator, type PolyvEmulator } from '../src/emulator/index.js';
+import { startEmulator, type PolyvEmulator } from '../emulator/index.js';
 import { buildSchema } from '../src/schema/index.js';
 import { canonicalOperation, isCanonical, variableValues } from '../src/server/canonical.js';
 import { startStack, type Stack } from './support/stack.js';

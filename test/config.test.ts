@@ -15,8 +15,14 @@ import {
   KNOWN_ENDPOINT_IDS,
   loadConfig,
 } from '../src/config/index.js';
-import { DEFAULT_LIVE_EVERY_MS } from '../src/emulator/index.js';
+import { DEFAULT_LIVE_EVERY_MS } from '../emulator/index.js';
+import { ENDPOINT_IDS, POLYV_ENDPOINTS } from '../src/polyv/endpoints.js';
 import { configurationMarkdown } from '../src/tools/configDocs.js';
+
+/** Each declared endpoint's default page TTL (src/polyv/endpoints.ts), in ms. */
+const DEFAULT_TTL_MS = Object.fromEntries(
+  ENDPOINT_IDS.map((id) => [id, POLYV_ENDPOINTS[id].defaultCacheTtlS * 1000]),
+);
 
 const credentials = { POLYV_APP_ID: 'app', POLYV_APP_SECRET: 'secret', POLYV_USER_ID: 'user' };
 const noAuth = { ...credentials, GATEWAY_AUTH: 'off' };
@@ -76,7 +82,7 @@ describe('configuration', () => {
       },
       cache: {
         enabled: true,
-        ttlMs: { redPackStatistics: 30_000, incomeDetail: 60_000 },
+        ttlMs: DEFAULT_TTL_MS,
         maxBytes: 64 * 1024 * 1024,
       },
       redis: undefined,
@@ -434,12 +440,13 @@ describe('cache TTLs by endpoint', () => {
   const ttl = (env: Record<string, string>) => loadConfig(env).cache.ttlMs;
 
   it('reads seconds by endpoint id, an endpoint left out keeping its default', () => {
-    expect(ttl({})).toEqual({ redPackStatistics: 30_000, incomeDetail: 60_000 });
+    expect(ttl({})).toEqual(DEFAULT_TTL_MS);
     expect(ttl({ POLYV_CACHE_TTL_S: 'redPackStatistics=5' })).toEqual({
+      ...DEFAULT_TTL_MS,
       redPackStatistics: 5_000,
-      incomeDetail: 60_000,
     });
     expect(ttl({ POLYV_CACHE_TTL_S: ' incomeDetail = 0 , redPackStatistics=1e1 ' })).toEqual({
+      ...DEFAULT_TTL_MS,
       redPackStatistics: 10_000,
       incomeDetail: 0,
     });
@@ -448,10 +455,10 @@ describe('cache TTLs by endpoint', () => {
   });
 
   it.each([
-    ['redPacks=5', 'unknown endpoint "redPacks" (known: redPackStatistics, incomeDetail)'],
+    ['redPacks=5', `unknown endpoint "redPacks" (known: ${ENDPOINT_IDS.join(', ')})`],
     [
       '30',
-      'must be endpoint=seconds pairs separated by commas, e.g. `redPackStatistics=30,incomeDetail=60`; got "30"',
+      `must be endpoint=seconds pairs separated by commas, e.g. \`${ENDPOINT_IDS.map((id) => `${id}=${POLYV_ENDPOINTS[id].defaultCacheTtlS}`).join(',')}\`; got "30"`,
     ],
     ['red_packs=5', 'must be endpoint=seconds pairs separated by commas'],
     ['incomeDetail=-1', 'incomeDetail: must be an integer of at least 0; got "-1"'],
@@ -466,7 +473,11 @@ describe('cache TTLs by endpoint', () => {
       { POLYV_CACHE_TTL_RED_PACKS_S: '1', POLYV_CACHE_TTL_INCOME_S: '0' },
       { warn: (message) => warnings.push(message) },
     );
-    expect(config.cache.ttlMs).toEqual({ redPackStatistics: 1_000, incomeDetail: 0 });
+    expect(config.cache.ttlMs).toEqual({
+      ...DEFAULT_TTL_MS,
+      redPackStatistics: 1_000,
+      incomeDetail: 0,
+    });
     expect(warnings).toEqual([
       'POLYV_CACHE_TTL_RED_PACKS_S is deprecated: use POLYV_CACHE_TTL_S=redPackStatistics=<seconds>',
       'POLYV_CACHE_TTL_INCOME_S is deprecated: use POLYV_CACHE_TTL_S=incomeDetail=<seconds>',
@@ -512,7 +523,7 @@ LOG_LEVEL: debug
     expect(config.limits.maxDepth).toBe(8);
     expect(config.limits.maxCost).toBe(100_000);
     expect(config.cache.enabled).toBe(false);
-    expect(config.cache.ttlMs).toEqual({ redPackStatistics: 30_000, incomeDetail: 5_000 });
+    expect(config.cache.ttlMs).toEqual({ ...DEFAULT_TTL_MS, incomeDetail: 5_000 });
     expect(config.http).toMatchObject({
       stackTraces: false,
       corsOrigins: ['https://a.example', 'https://b.example'],
@@ -629,7 +640,7 @@ LOG_LEVEL: debug
       polyv: { mode: 'polyv', credentials: { appSecret: 'from-the-secret-store' } },
       auth: { mode: 'keys' },
       redis: { url: 'redis://:p4ss@redis:6379' },
-      cache: { ttlMs: { redPackStatistics: 10_000, incomeDetail: 60_000 } },
+      cache: { ttlMs: { ...DEFAULT_TTL_MS, redPackStatistics: 10_000 } },
       live: { pollMs: 5_000, leaseMs: 15_000 },
     });
   });

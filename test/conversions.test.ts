@@ -13,6 +13,32 @@ import {
   yuanToFen,
   yuanToFenByDigits,
 } from '../src/domain/convert.js';
+import {
+  PAY_TYPES,
+  RED_PACK_ALLOT_TYPES,
+  RED_PACK_STATUSES,
+  RED_PACK_TYPES,
+} from '../src/domain/models.js';
+import { typeDefs } from '../src/schema/index.js';
+
+describe("the domain's enums", () => {
+  const schemaEnum = (name: string) =>
+    typeDefs.definitions.flatMap((definition) =>
+      definition.kind === 'EnumTypeDefinition' && definition.name.value === name
+        ? (definition.values ?? []).map((value) => value.name.value)
+        : [],
+    );
+
+  it.each([
+    ['RedPackAllotType', RED_PACK_ALLOT_TYPES],
+    ['RedPackStatus', RED_PACK_STATUSES],
+    ['RedPackType', RED_PACK_TYPES],
+    ['PayType', PAY_TYPES],
+  ])("are schema.graphql's %s, value for value", (name, values) => {
+    expect([...values].sort()).toEqual(schemaEnum(name).sort());
+    expect(values.length).toBeGreaterThan(0);
+  });
+});
 
 describe('labels to enums', () => {
   it.each([

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, Page } from 'playwright-core';
-import { BIG_CHANNEL_ID } from '../src/emulator/index.js';
+import { BIG_CHANNEL_ID } from '../emulator/index.js';
 import { bearer, KEYS, writeKeysFile } from './support/keys.js';
 import { launchBrowser, openWatchedPage, TEST_OUTPUT } from './support/browser.js';
 import { startStack, type Stack } from './support/stack.js';

@@ -63,7 +63,7 @@ const COMPOSITION = (
 let sdl: string | undefined;
 /** `npm run --silent sdl`'s SDL (printed once), beside a scratch supergraph.yaml. */
 function writeSdl(scratch: string): void {
-  sdl ??= execFileSync(process.execPath, [path.join(ROOT, 'dist/tools/print-sdl.js')], {
+  sdl ??= execFileSync(process.execPath, [path.join(ROOT, 'dist/src/tools/print-sdl.js')], {
     encoding: 'utf8',
   });
   writeFileSync(path.join(scratch, supergraphConfig.subgraphs.polyv!.schema.file), sdl);

@@ -44,7 +44,7 @@ import {
 } from 'graphql';
 import ts from 'typescript';
 import { parse as parseYaml } from 'yaml';
-import { CONTROL_ACTIONS, startEmulator, type PolyvEmulator } from '../src/emulator/index.js';
+import { CONTROL_ACTIONS, startEmulator, type PolyvEmulator } from '../emulator/index.js';
 import { bearer, KEYS, writeKeysFile } from './support/keys.js';
 import { cleanEnv } from './support/process.js';
 import { startStack, type Stack } from './support/stack.js';

@@ -3,6 +3,7 @@
  * each injected fault becomes, and after how many attempts, is in faults.test.ts.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { createClient as createSseClient } from 'graphql-sse';
 import { startStack, type Stack } from './support/stack.js';
 
 let stack: Stack;
@@ -23,6 +24,36 @@ beforeEach(() => {
   stack.emulator.resetCounters();
   stack.emulator.clearFaults();
 });
+
+/**
+ * The errors of the first failed result a subscription to a channel's red packs is sent (over
+ * SSE), while that channel's newest red pack holds an amount no record can: converting it is a
+ * bug on our side, in the live poll this time rather than in a query.
+ */
+async function internalErrorOnSubscription(target: Stack): Promise<unknown> {
+  const channelId = '2812612';
+  const pack = target.emulator.store.redPacks.get(channelId)![0]!;
+  const amount = pack.amountFen;
+  pack.amountFen = 1e300;
+  const client = createSseClient({ url: `${target.gateway.url}/graphql`, retryAttempts: 0 });
+  try {
+    return await new Promise((resolve, reject) => {
+      client.subscribe(
+        { query: `subscription { redPackEvents(channelId: "${channelId}") { kind } }` },
+        {
+          next: (result) => {
+            if (result.errors?.length) resolve(result.errors);
+          },
+          error: reject,
+          complete: () => reject(new Error('the subscription ended without an error')),
+        },
+      );
+    });
+  } finally {
+    client.dispose();
+    pack.amountFen = amount;
+  }
+}
 
 const TWO_CHANNELS = `{
   ok: channel(id: "2812612") { redPacks(first: 2) { totalCount } }
@@ -76,6 +107,17 @@ describe('errors as data', () => {
       expect(stack.emulator.calls).toHaveLength(0);
     },
   );
+});
+
+describe('the one error formatter, on subscriptions too', () => {
+  it('masks an internal error of a live poll as a query sees it: no message, no stack trace', async () => {
+    expect(await internalErrorOnSubscription(stack)).toEqual([
+      expect.objectContaining({
+        message: 'Internal server error',
+        extensions: { code: 'INTERNAL_SERVER_ERROR' },
+      }),
+    ]);
+  });
 });
 
 describe('federated entities', () => {
@@ -320,6 +362,18 @@ describe('stack traces in development', () => {
     const response = await dev.graphql(query, variables);
     expect(response.errors?.[0]?.extensions?.code).toBe(code);
     for (const error of response.errors!) expect(error.extensions).not.toHaveProperty('stacktrace');
+  });
+
+  it("keeps the stack trace of a live poll's internal error, as of a query's", async () => {
+    expect(await internalErrorOnSubscription(dev)).toEqual([
+      expect.objectContaining({
+        message: 'Internal server error',
+        extensions: {
+          code: 'INTERNAL_SERVER_ERROR',
+          stacktrace: expect.arrayContaining([expect.stringMatching(/^InvalidAmountError/)]),
+        },
+      }),
+    ]);
   });
 
   it('keeps the stack trace of an internal error', async () => {

@@ -9,7 +9,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { parse } from 'csv-parse/sync';
-import { BIG_CHANNEL_ID } from '../src/emulator/index.js';
+import { BIG_CHANNEL_ID } from '../emulator/index.js';
 import { bearer, KEYS, writeKeysFile } from './support/keys.js';
 import { startStack, type GraphQLResponse, type Stack } from './support/stack.js';
 

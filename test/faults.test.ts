@@ -5,12 +5,8 @@
  * the GraphQL answer over HTTP. Calls are counted at the emulator.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  EMULATED_ENDPOINTS,
-  FAULTS,
-  type EmulatedEndpoint,
-  type Fault,
-} from '../src/emulator/index.js';
+import { EMULATED_ENDPOINTS, FAULTS, exampleParams, type Fault } from '../emulator/index.js';
+import { POLYV_ENDPOINTS, pageRequest } from '../src/polyv/endpoints.js';
 import {
   PolyvError,
   PolyvMalformedResponseError,
@@ -21,9 +17,7 @@ import {
 } from '../src/polyv/errors.js';
 import { generousGuard } from './support/guard.js';
 import { PolyvHttpClient } from '../src/polyv/http.js';
-import { income } from '../src/lists/income.js';
 import { PolyvPages } from '../src/polyv/pages.js';
-import { redPacks } from '../src/lists/redPacks.js';
 import { ErrorCode } from '../src/publicErrors.js';
 import { expectNoLeaks, secretsOf } from './support/leaks.js';
 import { startStack, type GraphQLResponse, type Stack } from './support/stack.js';
@@ -36,10 +30,6 @@ const TIMEOUT_MS = 500;
 const PERSISTENT = RETRIES + 2;
 
 type Envelope = 'v4' | 'v2';
-const ENVELOPE_OF: Record<EmulatedEndpoint, Envelope> = {
-  redPackStatistics: 'v4',
-  incomeDetail: 'v2',
-};
 
 /** What Polyv itself said, in its own envelope: passed through to clients as `extensions.polyv`. */
 interface PolyvSaid {
@@ -225,18 +215,12 @@ describe.each(EMULATED_ENDPOINTS)('the signed client calling %s', (endpoint) => 
   });
   afterAll(() => client.close());
 
-  /** One page of 10 records, through the endpoint module (no cache). */
-  const page = () => {
-    const pages = new PolyvPages(client, undefined, {});
-    return endpoint === 'redPackStatistics'
-      ? redPacks.fetchPage(pages, { channelId: '2812610', pageNumber: 1, pageSize: 10 })
-      : income.fetchPage(pages, {
-          userId: stack.emulator.credentials.userId,
-          startDate: '2026-08-01',
-          endDate: '2026-11-30',
-          pageNumber: 1,
-          pageSize: 10,
-        });
+  /** One page of 10 records, as the endpoint is declared (no cache). */
+  const page = async () => {
+    const params = exampleParams(endpoint, stack.emulator.store);
+    const request = pageRequest(endpoint, params, { number: 1, size: 10 });
+    const { data } = await new PolyvPages(client).call(request);
+    return { items: data.contents };
   };
 
   it.each(ROWS)(
@@ -252,7 +236,7 @@ describe.each(EMULATED_ENDPOINTS)('the signed client calling %s', (endpoint) => 
       expect(Date.now() - started).toBeLessThan(5_000);
       expect(error).toBeInstanceOf(PolyvError);
       expect(error).toBeInstanceOf(row.error);
-      const { httpStatus, polyv } = answerOf(row, ENVELOPE_OF[endpoint]);
+      const { httpStatus, polyv } = answerOf(row, POLYV_ENDPOINTS[endpoint].envelope);
       expect(error).toMatchObject({
         endpoint,
         // What the formatter turns into the public code.

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { composeServices } from '@apollo/composition';
 import type { ExecutionResult } from 'graphql';
 import { createClient, type Client } from 'graphql-sse';
-import { DEMO_CHANNELS } from '../src/emulator/index.js';
+import { DEMO_CHANNELS } from '../emulator/index.js';
 import { typeDefs } from '../src/schema/index.js';
 import {
   catalogTypeDefs,

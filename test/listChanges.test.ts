@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startEmulator, type PolyvEmulator } from '../src/emulator/index.js';
+import { startEmulator, type PolyvEmulator } from '../emulator/index.js';
 import { startStack, type Stack } from './support/stack.js';
 
 const RED_PACKS = /* GraphQL */ `

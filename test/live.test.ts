@@ -14,7 +14,7 @@ import { createClient as createSseClient, type Client as SseClient } from 'graph
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
-import { startEmulator, type PolyvEmulator } from '../src/emulator/index.js';
+import { startEmulator, type PolyvEmulator } from '../emulator/index.js';
 import { bearer, KEYS, writeKeysFile } from './support/keys.js';
 import { expectNoLeaks, secretsOf } from './support/leaks.js';
 import { polyvEnv, startProcess, stopProcess } from './support/process.js';

@@ -7,7 +7,7 @@ import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { WebSocket } from 'ws';
-import { startEmulator, type PolyvEmulator } from '../src/emulator/index.js';
+import { startEmulator, type PolyvEmulator } from '../emulator/index.js';
 import { bearer, KEYS, writeKeysFile } from './support/keys.js';
 import { polyvEnv, startProcess, stopProcess } from './support/process.js';
 import { startStack, type Stack } from './support/stack.js';

@@ -3,7 +3,7 @@
  * connection, and no secrets in errors. Injected faults and their retries are in faults.test.ts.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { startEmulator, type PolyvEmulator } from '../src/emulator/index.js';
+import { startEmulator, type PolyvEmulator } from '../emulator/index.js';
 import { generousGuard } from './support/guard.js';
 import { PolyvHttpClient } from '../src/polyv/http.js';
 import { PolyvPages } from '../src/polyv/pages.js';
@@ -28,7 +28,7 @@ const makeClient = (overrides: Partial<ConstructorParameters<typeof PolyvHttpCli
   });
 
 /** The client without a cache: what the endpoint modules call. */
-const via = (c: PolyvHttpClient) => new PolyvPages(c, undefined, {});
+const via = (c: PolyvHttpClient) => new PolyvPages(c);
 const redPacks = (c = client, pageSize = 10) =>
   redPackList.fetchPage(via(c), { channelId: '2812610', pageNumber: 1, pageSize });
 const income = (c = client) =>

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { hashApiKey } from '../src/auth/apiKeys.js';
-import { startEmulator, type PolyvEmulator } from '../src/emulator/index.js';
+import { startEmulator, type PolyvEmulator } from '../emulator/index.js';
 import { bearer } from './support/keys.js';
 import { polyvEnv, startProcess, stopProcess } from './support/process.js';
 import {

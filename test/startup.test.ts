@@ -1,5 +1,5 @@
 /**
- * The gateway as `npm start` runs it: a child process of the built `dist/index.js` (npm test
+ * The gateway as `npm start` runs it: a child process of the built `dist/src/index.js` (npm test
  * builds first), with a clean environment. Expected data is computed independently from a
  * fresh copy of the emulator's seeded dataset.
  */
@@ -16,7 +16,7 @@ import {
   demoLastDay,
   redPackBalanceFen,
   startEmulator,
-} from '../src/emulator/index.js';
+} from '../emulator/index.js';
 import { fenToDecimal } from '../src/domain/convert.js';
 import {
   cleanEnv,

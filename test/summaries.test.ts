@@ -5,11 +5,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { cstDayOf, fenToDecimal } from '../src/domain/convert.js';
-import {
-  redPackBalanceFen,
-  type EmulatedIncome,
-  type EmulatedRedPack,
-} from '../src/emulator/index.js';
+import { redPackBalanceFen, type EmulatedIncome, type EmulatedRedPack } from '../emulator/index.js';
 import { startStack, type Stack } from './support/stack.js';
 
 let stack: Stack;

@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import { startEmulator, type PolyvEmulator } from '../src/emulator/index.js';
-import { BIG_CHANNEL_ID } from '../src/emulator/data.js';
+import { startEmulator, type PolyvEmulator } from '../emulator/index.js';
+import { BIG_CHANNEL_ID } from '../emulator/data.js';
 import { ErrorCode } from '../src/publicErrors.js';
 import { polyvEnv, startProcess, stopProcess } from './support/process.js';
 import { postGraphQL, type GraphQLResponse } from './support/stack.js';

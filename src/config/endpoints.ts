@@ -1,19 +1,20 @@
 /**
- * The Polyv endpoints the configuration knows, each with its page cache's default TTL: the one
- * list POLYV_CACHE_TTL_S's keys are checked against, and its defaults. Declared here for now;
- * once each Polyv endpoint is declared once with its default TTL (issue 21, point 1), this list
- * is read from those declarations and nothing else in src/config changes.
+ * The Polyv endpoints the configuration knows, read from their declarations
+ * (polyv/endpoints.ts): the keys POLYV_CACHE_TTL_S is checked against, their defaults, and the
+ * words its description names them with. A new endpoint is known here without an edit.
  */
-export const KNOWN_ENDPOINTS = [
-  { id: 'redPackStatistics', defaultCacheTtlS: 30 },
-  { id: 'incomeDetail', defaultCacheTtlS: 60 },
-] as const satisfies readonly { id: string; defaultCacheTtlS: number }[];
+import { ENDPOINT_IDS, POLYV_ENDPOINTS, type EndpointId } from '../polyv/endpoints.js';
 
-export type KnownEndpointId = (typeof KNOWN_ENDPOINTS)[number]['id'];
+export type KnownEndpointId = EndpointId;
 
-export const KNOWN_ENDPOINT_IDS: readonly KnownEndpointId[] = KNOWN_ENDPOINTS.map(({ id }) => id);
+export const KNOWN_ENDPOINT_IDS: readonly KnownEndpointId[] = ENDPOINT_IDS;
 
 /** Seconds a page of each endpoint is reused unless POLYV_CACHE_TTL_S says otherwise. */
 export const DEFAULT_CACHE_TTL_S = Object.fromEntries(
-  KNOWN_ENDPOINTS.map(({ id, defaultCacheTtlS }) => [id, defaultCacheTtlS]),
+  ENDPOINT_IDS.map((id) => [id, POLYV_ENDPOINTS[id].defaultCacheTtlS]),
 ) as Record<KnownEndpointId, number>;
+
+/** Each endpoint and what it holds, for the setting's description: "`id` (what it holds)". */
+export const ENDPOINTS_IN_WORDS = ENDPOINT_IDS.map(
+  (id) => `\`${id}\` (${POLYV_ENDPOINTS[id].holds})`,
+).join(', ');

@@ -18,7 +18,7 @@ import {
 } from './settings.js';
 import { fileValue } from './types.js';
 
-export { KNOWN_ENDPOINT_IDS, KNOWN_ENDPOINTS, type KnownEndpointId } from './endpoints.js';
+export { KNOWN_ENDPOINT_IDS, type KnownEndpointId } from './endpoints.js';
 export { SECTIONS, SETTINGS, type Section, type SettingName, type Settings } from './settings.js';
 
 export interface PolyvCredentials {

@@ -11,7 +11,7 @@
  * A new setting: declare it here, place it in GatewayConfig (`gatewayConfig` in ./index.ts; a
  * misspelt name fails tsc there), and run `npm run docs:config`.
  */
-import { DEFAULT_CACHE_TTL_S } from './endpoints.js';
+import { DEFAULT_CACHE_TTL_S, ENDPOINTS_IN_WORDS, KNOWN_ENDPOINT_IDS } from './endpoints.js';
 import {
   calendarDay,
   integer,
@@ -248,8 +248,7 @@ const DECLARED = Declarations.start()
   .add('POLYV_CACHE_TTL_S', {
     type: secondsByEndpoint(DEFAULT_CACHE_TTL_S),
     default: DEFAULT_CACHE_TTL_S,
-    meaning:
-      "Seconds a page of each Polyv endpoint is reused (`0`: never): `redPackStatistics` is a channel's red packs, `incomeDetail` the income records. An endpoint left out keeps its default. In the file, a map: `POLYV_CACHE_TTL_S: { redPackStatistics: 10 }`.",
+    meaning: `Seconds a page of each Polyv endpoint is reused (\`0\`: never): ${ENDPOINTS_IN_WORDS}. An endpoint left out keeps its default. In the file, a map: \`POLYV_CACHE_TTL_S: { ${KNOWN_ENDPOINT_IDS[0]}: 10 }\`.`,
   })
   .add('POLYV_CACHE_TTL_RED_PACKS_S', {
     type: integer(0),

@@ -4,7 +4,7 @@ import type { ChannelModel, RedPackModel, RedPackReceiveModel, IncomeRecordModel
 import type { Connection, Edge } from '../pagination/connection.js';
 import type { RedPackEventModel } from '../live/events.js';
 import type { RedPackSummaryModel, RedPackTypeTotalModel, RedPackStatusTotalModel, ReceiverTotalModel, IncomeSummaryModel, PayTypeTotalModel, DayTotalModel } from '../domain/summaries.js';
-import type { GatewayContext } from '../server/context.js';
+import type { ResolverContext } from '../schema/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
 export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
@@ -714,9 +714,9 @@ export type CacheControlDirectiveArgs = {
   maxAge?: Maybe<Scalars['Int']['input']>;
 };
 
-export type CacheControlDirectiveResolver<Result, Parent, ContextType = GatewayContext, Args = CacheControlDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+export type CacheControlDirectiveResolver<Result, Parent, ContextType = ResolverContext, Args = CacheControlDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
-export type ChannelResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Channel'] = ResolversParentTypes['Channel'], FederationReferenceType extends FederationReferenceTypes['Channel'] = FederationReferenceTypes['Channel']> = {
+export type ChannelResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['Channel'] = ResolversParentTypes['Channel'], FederationReferenceType extends FederationReferenceTypes['Channel'] = FederationReferenceTypes['Channel']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Channel']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   incomeRecords?: Resolver<ResolversTypes['IncomeRecordConnection'], ParentType, ContextType, RequireFields<ChannelIncomeRecordsArgs, 'endDate' | 'startDate'>>;
@@ -733,7 +733,7 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
-export type DayTotalResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['DayTotal'] = ResolversParentTypes['DayTotal']> = {
+export type DayTotalResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['DayTotal'] = ResolversParentTypes['DayTotal']> = {
   amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   date?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
@@ -743,7 +743,7 @@ export interface DecimalScalarConfig extends GraphQLScalarTypeConfig<ResolversTy
   name: 'Decimal';
 }
 
-export type IncomeRecordResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['IncomeRecord'] = ResolversParentTypes['IncomeRecord']> = {
+export type IncomeRecordResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['IncomeRecord'] = ResolversParentTypes['IncomeRecord']> = {
   accountId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   channel?: Resolver<ResolversTypes['Channel'], ParentType, ContextType>;
@@ -756,19 +756,19 @@ export type IncomeRecordResolvers<ContextType = GatewayContext, ParentType exten
   wechatAppId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
-export type IncomeRecordConnectionResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['IncomeRecordConnection'] = ResolversParentTypes['IncomeRecordConnection']> = {
+export type IncomeRecordConnectionResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['IncomeRecordConnection'] = ResolversParentTypes['IncomeRecordConnection']> = {
   edges?: Resolver<Array<ResolversTypes['IncomeRecordEdge']>, ParentType, ContextType>;
   nodes?: Resolver<Array<ResolversTypes['IncomeRecord']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
   totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
-export type IncomeRecordEdgeResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['IncomeRecordEdge'] = ResolversParentTypes['IncomeRecordEdge']> = {
+export type IncomeRecordEdgeResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['IncomeRecordEdge'] = ResolversParentTypes['IncomeRecordEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['IncomeRecord'], ParentType, ContextType>;
 };
 
-export type IncomeSummaryResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['IncomeSummary'] = ResolversParentTypes['IncomeSummary']> = {
+export type IncomeSummaryResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['IncomeSummary'] = ResolversParentTypes['IncomeSummary']> = {
   asOf?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   byDay?: Resolver<Array<ResolversTypes['DayTotal']>, ParentType, ContextType>;
   byPayType?: Resolver<Array<ResolversTypes['PayTypeTotal']>, ParentType, ContextType>;
@@ -776,40 +776,40 @@ export type IncomeSummaryResolvers<ContextType = GatewayContext, ParentType exte
   total?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
 };
 
-export type MoneyResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Money'] = ResolversParentTypes['Money']> = {
+export type MoneyResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['Money'] = ResolversParentTypes['Money']> = {
   amount?: Resolver<ResolversTypes['Decimal'], ParentType, ContextType>;
   currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   fen?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
-export type PageInfoResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
+export type PageInfoResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
   endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   hasPreviousPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
-export type PayTypeTotalResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['PayTypeTotal'] = ResolversParentTypes['PayTypeTotal']> = {
+export type PayTypeTotalResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['PayTypeTotal'] = ResolversParentTypes['PayTypeTotal']> = {
   amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   label?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   payType?: Resolver<ResolversTypes['PayType'], ParentType, ContextType>;
 };
 
-export type QueryResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+export type QueryResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   channel?: Resolver<Maybe<ResolversTypes['Channel']>, ParentType, ContextType, RequireFields<QueryChannelArgs, 'id'>>;
   channels?: Resolver<Maybe<Array<Maybe<ResolversTypes['Channel']>>>, ParentType, ContextType, RequireFields<QueryChannelsArgs, 'ids'>>;
   incomeRecords?: Resolver<Maybe<ResolversTypes['IncomeRecordConnection']>, ParentType, ContextType, RequireFields<QueryIncomeRecordsArgs, 'endDate' | 'startDate'>>;
   incomeSummary?: Resolver<Maybe<ResolversTypes['IncomeSummary']>, ParentType, ContextType, RequireFields<QueryIncomeSummaryArgs, 'endDate' | 'startDate'>>;
 };
 
-export type ReceiverTotalResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['ReceiverTotal'] = ResolversParentTypes['ReceiverTotal']> = {
+export type ReceiverTotalResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['ReceiverTotal'] = ResolversParentTypes['ReceiverTotal']> = {
   amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   user?: Resolver<ResolversTypes['WechatUser'], ParentType, ContextType>;
 };
 
-export type RedPackResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['RedPack'] = ResolversParentTypes['RedPack']> = {
+export type RedPackResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['RedPack'] = ResolversParentTypes['RedPack']> = {
   allotType?: Resolver<ResolversTypes['RedPackAllotType'], ParentType, ContextType>;
   allotTypeLabel?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
@@ -827,19 +827,19 @@ export type RedPackResolvers<ContextType = GatewayContext, ParentType extends Re
   typeLabel?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
-export type RedPackConnectionResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['RedPackConnection'] = ResolversParentTypes['RedPackConnection']> = {
+export type RedPackConnectionResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['RedPackConnection'] = ResolversParentTypes['RedPackConnection']> = {
   edges?: Resolver<Array<ResolversTypes['RedPackEdge']>, ParentType, ContextType>;
   nodes?: Resolver<Array<ResolversTypes['RedPack']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
   totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
-export type RedPackEdgeResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['RedPackEdge'] = ResolversParentTypes['RedPackEdge']> = {
+export type RedPackEdgeResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['RedPackEdge'] = ResolversParentTypes['RedPackEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['RedPack'], ParentType, ContextType>;
 };
 
-export type RedPackEventResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['RedPackEvent'] = ResolversParentTypes['RedPackEvent']> = {
+export type RedPackEventResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['RedPackEvent'] = ResolversParentTypes['RedPackEvent']> = {
   kind?: Resolver<ResolversTypes['RedPackEventKind'], ParentType, ContextType>;
   newReceives?: Resolver<Array<ResolversTypes['RedPackReceive']>, ParentType, ContextType>;
   observedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -847,21 +847,21 @@ export type RedPackEventResolvers<ContextType = GatewayContext, ParentType exten
   sequence?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
-export type RedPackReceiveResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['RedPackReceive'] = ResolversParentTypes['RedPackReceive']> = {
+export type RedPackReceiveResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['RedPackReceive'] = ResolversParentTypes['RedPackReceive']> = {
   amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   receivedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   redPackId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   user?: Resolver<ResolversTypes['WechatUser'], ParentType, ContextType>;
 };
 
-export type RedPackStatusTotalResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['RedPackStatusTotal'] = ResolversParentTypes['RedPackStatusTotal']> = {
+export type RedPackStatusTotalResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['RedPackStatusTotal'] = ResolversParentTypes['RedPackStatusTotal']> = {
   amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   label?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['RedPackStatus'], ParentType, ContextType>;
 };
 
-export type RedPackSummaryResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['RedPackSummary'] = ResolversParentTypes['RedPackSummary']> = {
+export type RedPackSummaryResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['RedPackSummary'] = ResolversParentTypes['RedPackSummary']> = {
   asOf?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   byStatus?: Resolver<Array<ResolversTypes['RedPackStatusTotal']>, ParentType, ContextType>;
   byType?: Resolver<Array<ResolversTypes['RedPackTypeTotal']>, ParentType, ContextType>;
@@ -874,25 +874,25 @@ export type RedPackSummaryResolvers<ContextType = GatewayContext, ParentType ext
   totalReceived?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
 };
 
-export type RedPackTypeTotalResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['RedPackTypeTotal'] = ResolversParentTypes['RedPackTypeTotal']> = {
+export type RedPackTypeTotalResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['RedPackTypeTotal'] = ResolversParentTypes['RedPackTypeTotal']> = {
   amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   label?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   type?: Resolver<ResolversTypes['RedPackType'], ParentType, ContextType>;
 };
 
-export type SubscriptionResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+export type SubscriptionResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   channelTotals?: SubscriptionResolver<ResolversTypes['RedPackSummary'], "channelTotals", ParentType, ContextType, RequireFields<SubscriptionChannelTotalsArgs, 'channelId'>>;
   redPackEvents?: SubscriptionResolver<ResolversTypes['RedPackEvent'], "redPackEvents", ParentType, ContextType, RequireFields<SubscriptionRedPackEventsArgs, 'channelId' | 'recent'>>;
 };
 
-export type WechatUserResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['WechatUser'] = ResolversParentTypes['WechatUser']> = {
+export type WechatUserResolvers<ContextType = ResolverContext, ParentType extends ResolversParentTypes['WechatUser'] = ResolversParentTypes['WechatUser']> = {
   avatarUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   nickname?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   openId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
-export type Resolvers<ContextType = GatewayContext> = {
+export type Resolvers<ContextType = ResolverContext> = {
   Channel?: ChannelResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
@@ -919,6 +919,6 @@ export type Resolvers<ContextType = GatewayContext> = {
   WechatUser?: WechatUserResolvers<ContextType>;
 };
 
-export type DirectiveResolvers<ContextType = GatewayContext> = {
+export type DirectiveResolvers<ContextType = ResolverContext> = {
   cacheControl?: CacheControlDirectiveResolver<any, any, ContextType>;
 };

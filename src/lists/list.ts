@@ -1,33 +1,38 @@
 /**
  * A Polyv list: the one mechanism behind every list module (redPacks.ts, income.ts). A module
- * declares how to ask Polyv for one page of its list and how to read a record; from that come
- * the page fetch (through the page cache and the signed client), the request's DataLoader and
- * the PagedList that pagination reads. Adding a list is adding a module; nothing else lists them.
+ * names the Polyv endpoint it reads (declared in polyv/endpoints.ts: the call, the page, the
+ * record's schema, the cache TTL) and adds what is the gateway's own: its filters as the
+ * endpoint's parameters, the record as our model, and the record's key. From that come the page
+ * fetch (through the page cache and the signed client), the request's DataLoader and the
+ * PagedList that pagination reads. Adding a list is adding a module; nothing else lists them.
  */
 import DataLoader from 'dataloader';
-import { stableKey } from '../cache/keys.js';
 import type { PagedList } from '../pagination/connection.js';
-import type { PolyvPageRequest, PolyvRequest } from '../polyv/http.js';
+import { MAX_PAGE_SIZE } from '../pagination/page.js';
+import {
+  POLYV_ENDPOINTS,
+  pageRequest,
+  type EndpointId,
+  type RecordOf,
+} from '../polyv/endpoints.js';
 import type { PolyvPage } from '../polyv/page.js';
-import type { PolyvCallOptions, PolyvPages, RecordBudget } from '../polyv/pages.js';
+import {
+  stableKey,
+  type PolyvCallOptions,
+  type PolyvPages,
+  type RecordBudget,
+} from '../polyv/pages.js';
+import type { ParamValue } from '../polyv/sign.js';
 
-/** What a page of any Polyv list holds, once its run-time schema has read it. */
-export interface PolyvListData<Raw> {
-  totalItems: number;
-  contents: Raw[];
-}
-
-export interface PolyvListSpec<Filter, Raw, Model> {
+export interface PolyvListSpec<Endpoint extends EndpointId, Filter, Model> {
   /** Names the list in cursors (changing it invalidates every cursor given out). */
   name: string;
-  /** Polyv's endpoint: names it in errors, metrics and logs, and picks its cache TTL. */
-  endpoint: string;
-  /** What the endpoint calls its page-number parameter. */
-  pageNumberParam: PolyvPageRequest['numberParam'];
-  /** Everything about the call but the page: one page of the list with these filters. */
-  request(filter: Filter): Omit<PolyvRequest<PolyvListData<Raw>>, 'endpoint' | 'page'>;
+  /** The Polyv endpoint it reads, as declared in polyv/endpoints.ts. */
+  endpoint: Endpoint;
+  /** The endpoint's parameters for these filters (path parameters included), the page aside. */
+  params(filter: Filter): Record<string, ParamValue>;
   /** One of Polyv's records as our model. */
-  toModel(raw: Raw): Model;
+  toModel(raw: RecordOf<Endpoint>): Model;
   /** A stable id and the time that orders the list (Polyv lists newest first). */
   keyOf(model: Model): { id: string; time: number };
 }
@@ -55,6 +60,8 @@ export interface ReadableList<Model> extends PagedList<Model> {
 }
 
 export interface PolyvList<Filter, Model> {
+  /** The Polyv endpoint behind it. */
+  endpoint: EndpointId;
   /** One page, through the page cache and the signed client; not memoised. */
   fetchPage(
     pages: PolyvPages,
@@ -65,26 +72,30 @@ export interface PolyvList<Filter, Model> {
   read(session: PolyvSession, filter: Filter): ReadableList<Model>;
 }
 
-export function polyvList<Filter extends object, Raw, Model>(
-  spec: PolyvListSpec<Filter, Raw, Model>,
+export function polyvList<Endpoint extends EndpointId, Filter extends object, Model>(
+  spec: PolyvListSpec<Endpoint, Filter, Model>,
 ): PolyvList<Filter, Model> {
+  const { endpoint } = spec;
+  const { maxPageSize } = POLYV_ENDPOINTS[endpoint];
+  // Pagination reads pages of up to MAX_PAGE_SIZE records, from any list.
+  if (maxPageSize < MAX_PAGE_SIZE)
+    throw new RangeError(
+      `${endpoint} serves pages of at most ${maxPageSize} records; pagination asks for up to ${MAX_PAGE_SIZE}`,
+    );
+
   const fetchPage = async (
     pages: PolyvPages,
     query: Filter & PageQuery,
     options: PolyvCallOptions = {},
   ): Promise<PolyvPage<Model>> => {
     const { pageNumber, pageSize } = query;
-    const { data, fetchedAt } = await pages.call(
-      {
-        endpoint: spec.endpoint,
-        ...spec.request(query),
-        page: { number: pageNumber, size: pageSize, numberParam: spec.pageNumberParam },
-      },
+    const { data: page, fetchedAt } = await pages.call(
+      pageRequest(endpoint, spec.params(query), { number: pageNumber, size: pageSize }),
       { ...options, fresh: options.fresh || query.fresh },
     );
     return {
-      items: data.contents.map(spec.toModel),
-      totalItems: data.totalItems,
+      items: page.contents.map(spec.toModel),
+      totalItems: page.totalItems,
       pageNumber,
       pageSize,
       fetchedAt,
@@ -108,6 +119,7 @@ export function polyvList<Filter extends object, Raw, Model>(
   };
 
   return {
+    endpoint,
     fetchPage,
     read: (session, filter) => ({
       identity: `${spec.name}:${stableKey(filter)}`,
@@ -116,7 +128,7 @@ export function polyvList<Filter extends object, Raw, Model>(
       fetchWholePage: (pageNumber, pageSize, fresh) =>
         fetchPage(session.pages, { ...filter, pageNumber, pageSize, fresh }, session.options),
       keyOf: spec.keyOf,
-      maxAgeSeconds: session.pages.maxAgeSeconds(spec.endpoint),
+      maxAgeSeconds: session.pages.maxAgeSeconds(endpoint),
     }),
   };
 }

@@ -1,8 +1,7 @@
 /**
  * The red-pack list: a channel's red packs with their receives, from Polyv's red-pack dispatch
- * statistics (GET /live/v4/channel/red-pack/statistics/list), newest first.
+ * statistics (`redPackStatistics`), newest first.
  */
-import { z } from 'zod';
 import {
   allotTypeFromLabel,
   instantFromMillis,
@@ -12,7 +11,7 @@ import {
   yuanToFen,
 } from '../domain/convert.js';
 import type { RedPackModel } from '../domain/models.js';
-import { idString, millis, optionalText, yuan } from '../polyv/responses.js';
+import type { RecordOf } from '../polyv/endpoints.js';
 import { polyvList } from './list.js';
 
 /** The filters of one red-pack list; every page of the list shares them. */
@@ -24,64 +23,20 @@ export interface RedPackFilter {
   endTime?: number | undefined;
 }
 
-const rawReceive = z.object({
-  redPackId: idString,
-  userId: z.string(),
-  nickName: optionalText,
-  avatar: optionalText,
-  amount: yuan,
-  createdTime: millis,
-});
-
-const rawRedPack = z.object({
-  redPackId: idString,
-  userId: z.string(),
-  channelId: idString,
-  nickName: optionalText,
-  amount: yuan,
-  balance: yuan,
-  allotType: z.string(),
-  createdTime: millis,
-  status: z.string(),
-  redPackType: z.string(),
-  channelSessionId: idString.nullish(),
-  sessionId: idString.nullish(),
-  redPackReceiveList: z
-    .array(rawReceive)
-    .nullish()
-    .transform((list) => list ?? []),
-});
-type RawRedPack = z.infer<typeof rawRedPack>;
-
-const rawPage = z.object({
-  pageNumber: z.number().int(),
-  pageSize: z.number().int(),
-  totalPages: z.number().int().nonnegative(),
-  totalItems: z.number().int().nonnegative(),
-  contents: z.array(rawRedPack),
-});
-
-export const redPacks = polyvList<RedPackFilter, RawRedPack, RedPackModel>({
+export const redPacks = polyvList({
   name: 'redPacks',
   endpoint: 'redPackStatistics',
-  pageNumberParam: 'pageNumber',
-  request: (filter) => ({
-    method: 'GET',
-    path: '/live/v4/channel/red-pack/statistics/list',
-    envelope: 'v4',
-    data: rawPage,
-    params: {
-      channelId: filter.channelId,
-      sessionId: filter.sessionId,
-      startTime: filter.startTime,
-      endTime: filter.endTime,
-    },
+  params: (filter: RedPackFilter) => ({
+    channelId: filter.channelId,
+    sessionId: filter.sessionId,
+    startTime: filter.startTime,
+    endTime: filter.endTime,
   }),
   toModel: toRedPack,
   keyOf: (redPack) => ({ id: redPack.id, time: redPack.createdAt.getTime() }),
 });
 
-function toRedPack(raw: RawRedPack): RedPackModel {
+function toRedPack(raw: RecordOf<'redPackStatistics'>): RedPackModel {
   return {
     id: raw.redPackId,
     channelId: raw.channelId,

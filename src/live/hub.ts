@@ -58,6 +58,18 @@ export interface LivePlace {
 /** What a subscription's stream yields: data, or an error that leaves the stream open. */
 export type LiveItem<T> = { data: T } | { error: LiveError };
 
+/**
+ * A subscription item's error, as its resolver throws it. It was formatted once, by the one
+ * error formatter, where the poll failed (live/index.ts): the formatter passes it on as it is
+ * rather than taking it for a new, unexpected failure.
+ */
+export class FormattedLiveError extends Error {
+  constructor(readonly formatted: LiveError) {
+    super(formatted.message);
+    this.name = 'FormattedLiveError';
+  }
+}
+
 /** Why a subscriber was dropped, for its transport's close reason. */
 export const SLOW_CONSUMER = 'SLOW_CONSUMER';
 

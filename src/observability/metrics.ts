@@ -4,6 +4,8 @@
  * closed sets), so a client cannot blow up the series count.
  */
 import client from 'prom-client';
+import type { Logger } from '../logger.js';
+import type { AttemptEvent } from '../polyv/http.js';
 
 /** Distinct operation names we label by; later ones are counted as "other". */
 const MAX_OPERATION_NAMES = 50;
@@ -173,4 +175,21 @@ export class GatewayMetrics {
     this.operationNames.add(name);
     return name;
   }
+}
+
+/** What each attempt at a Polyv call leaves: its duration (or refusal) and retry as metrics, a debug line. */
+export function polyvAttemptObserver(
+  metrics: GatewayMetrics,
+  log: Logger,
+): (attempt: AttemptEvent) => void {
+  return (attempt) => {
+    if (attempt.refused) metrics.upstreamRejections.inc({ reason: attempt.outcome });
+    else
+      metrics.upstreamDuration.observe(
+        { endpoint: attempt.endpoint, outcome: attempt.outcome },
+        attempt.durationMs / 1000,
+      );
+    if (attempt.retrying) metrics.upstreamRetries.inc({ endpoint: attempt.endpoint });
+    log.debug({ ...attempt, durationMs: Math.round(attempt.durationMs * 10) / 10 }, 'polyv call');
+  };
 }

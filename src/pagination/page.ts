@@ -13,7 +13,8 @@ export interface Page<T> {
 }
 
 /**
- * The largest page the lists accept, and so the largest connection page. It is Polyv's
- * (POLYV_MAX_PAGE_SIZE); test/planner.test.ts holds the two equal.
+ * The largest page the lists accept, and so the largest connection page. It is Polyv's: a list
+ * over an endpoint that serves less (its `maxPageSize`, polyv/endpoints.ts) is refused when it is
+ * built (lists/list.ts).
  */
 export const MAX_PAGE_SIZE = 1000;

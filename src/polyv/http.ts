@@ -19,8 +19,8 @@ import {
   PolyvCallRefusedError,
   type PolyvErrorDetails,
 } from './errors.js';
+import { v2Envelope, v4Envelope, type EndpointId, type Envelope } from './endpoints.js';
 import type { PolyvGuard } from './guard.js';
-import { v2Envelope, v4Envelope } from './responses.js';
 import { signedParams, type ParamValue } from './sign.js';
 
 export interface PolyvClientOptions {
@@ -45,8 +45,8 @@ export interface PolyvClientOptions {
 
 /** One upstream call, described independently of signing and transport. */
 export interface PolyvRequest<T> {
-  /** Short endpoint name used in errors (and later metrics), e.g. `redPackStatistics`. */
-  endpoint: string;
+  /** The declared endpoint (endpoints.ts): names the call in errors, metrics, logs and spans. */
+  endpoint: EndpointId;
   method: 'GET' | 'POST';
   /** Path below the base URL, e.g. `/live/v4/channel/red-pack/statistics/list`. */
   path: string;
@@ -55,7 +55,7 @@ export interface PolyvRequest<T> {
   /** The page asked for, when the endpoint pages. */
   page?: PolyvPageRequest;
   /** Which of Polyv's two response envelopes this endpoint answers in. */
-  envelope: 'v4' | 'v2';
+  envelope: Envelope;
   /** Shape of `data` on success. */
   data: z.ZodType<T>;
 }
@@ -80,7 +80,7 @@ export function wireParams(request: PolyvRequest<unknown>): Record<string, Param
 
 /** One attempt at one call, as observers see it. */
 export interface AttemptEvent {
-  endpoint: string;
+  endpoint: EndpointId;
   /** The page asked for, when the endpoint pages. */
   page: number | undefined;
   /** 1 for the first attempt. */

@@ -8,6 +8,3 @@ export interface PolyvPage<T> {
   /** When Polyv produced this page (epoch ms): older than now when it came from the cache. */
   fetchedAt: number;
 }
-
-/** Polyv accepts at most this many records per page. */
-export const POLYV_MAX_PAGE_SIZE = 1000;

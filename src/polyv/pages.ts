@@ -5,10 +5,10 @@
  * request's own tally is kept.
  */
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { stableKey } from '../cache/keys.js';
 import type { PolyvPageCache } from '../cache/pageCache.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { tracer } from '../observability/tracing.js';
+import type { EndpointId } from './endpoints.js';
 import { PolyvBudgetExceeded } from './errors.js';
 import { wireParams, type CallOptions, type PolyvHttpClient, type PolyvRequest } from './http.js';
 
@@ -78,12 +78,29 @@ export class RecordBudget {
   }
 }
 
+/**
+ * A key for a set of parameters that does not depend on the order they were written in: the page
+ * cache's (with the endpoint), and a list's for its DataLoader and its cursors' binding.
+ */
+export function stableKey(params: object): string {
+  return JSON.stringify(
+    Object.entries(params)
+      .filter(([, value]) => value !== undefined && value !== null && value !== '')
+      .sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
+}
+
+/** The page cache and how long each endpoint's pages stay in it (0: not cached). */
+export interface PagesCaching {
+  cache: PolyvPageCache;
+  ttlMs: Readonly<Record<EndpointId, number>>;
+}
+
 export class PolyvPages {
+  /** Without `caching`, every call asks Polyv. */
   constructor(
     private readonly client: PolyvHttpClient,
-    private readonly cache: PolyvPageCache | undefined,
-    /** Cache TTL by endpoint name; absent or 0: not cached. */
-    private readonly ttlMs: Readonly<Record<string, number>>,
+    private readonly caching?: PagesCaching,
     private readonly metrics?: GatewayMetrics,
   ) {}
 
@@ -91,8 +108,8 @@ export class PolyvPages {
    * Seconds an answer built on this endpoint's pages may be reused: as long as the pages stay
    * cached (0 when they are not).
    */
-  maxAgeSeconds(endpoint: string): number {
-    return this.cache ? (this.ttlMs[endpoint] ?? 0) / 1000 : 0;
+  maxAgeSeconds(endpoint: EndpointId): number {
+    return this.caching ? this.caching.ttlMs[endpoint] / 1000 : 0;
   }
 
   /** Polyv's `data` for the request, and when Polyv produced it (epoch ms; older when cached). */
@@ -119,11 +136,11 @@ export class PolyvPages {
       return data;
     };
     try {
-      const { value: data, fetchedAt } = this.cache
-        ? await this.cache.get({
+      const { value: data, fetchedAt } = this.caching
+        ? await this.caching.cache.get({
             endpoint: request.endpoint,
             params: stableKey(wireParams(request)),
-            ttlMs: this.ttlMs[request.endpoint] ?? 0,
+            ttlMs: this.caching.ttlMs[request.endpoint],
             fresh: options.fresh ?? false,
             noStore: options.noStore ?? false,
             schema: request.data,
@@ -134,14 +151,14 @@ export class PolyvPages {
       const hit = !fetched;
       span.setAttribute('gateway.cache_hit', hit);
       if (hit && options.tally) options.tally.cacheHits++;
-      if (this.cache)
+      if (this.caching)
         (hit ? this.metrics?.cacheHits : this.metrics?.cacheMisses)?.inc({
           endpoint: request.endpoint,
         });
       options.freshness?.pageFetchedAt(fetchedAt);
       return { data, fetchedAt };
     } catch (error) {
-      if (this.cache && fetched) this.metrics?.cacheMisses.inc({ endpoint: request.endpoint });
+      if (this.caching && fetched) this.metrics?.cacheMisses.inc({ endpoint: request.endpoint });
       span.setStatus({
         code: SpanStatusCode.ERROR,
         message: error instanceof Error ? error.message : 'failed',

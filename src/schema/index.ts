@@ -9,12 +9,13 @@ import {
   type DocumentNode,
   type GraphQLSchema,
 } from 'graphql';
+import { projectFile } from '../projectFiles.js';
 import { badUserInput } from './clientErrors.js';
 import type { Resolvers } from '../generated/graphql.js';
 import { resolvers } from './resolvers.js';
 
-/** schema.graphql sits at the package root, two levels above both src/schema and dist/schema. */
-export const SCHEMA_PATH = new URL('../../schema.graphql', import.meta.url);
+/** schema.graphql sits at the package root. */
+export const SCHEMA_PATH = projectFile('schema.graphql');
 
 export const typeDefs = parse(readFileSync(SCHEMA_PATH, 'utf8'));
 

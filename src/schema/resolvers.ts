@@ -11,7 +11,6 @@ import type { PolyvList } from '../lists/list.js';
 import { redPacks } from '../lists/redPacks.js';
 import { resolveConnection } from '../pagination/connection.js';
 import { walkAll } from '../pagination/walk.js';
-import type { GatewayContext } from '../server/context.js';
 import {
   channelArgument,
   channelIdArgument,
@@ -21,9 +20,9 @@ import {
   timeRange,
 } from './arguments.js';
 import { badUserInput } from './clientErrors.js';
-import type { LiveItem } from '../live/hub.js';
+import { FormattedLiveError, type LiveItem } from '../live/hub.js';
 import type { Topic } from '../live/poller.js';
-import type { LiveContext } from '../server/context.js';
+import type { LiveContext, ResolverContext } from './context.js';
 import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../publicErrors.js';
 import { DateScalar, DateTimeScalar, DecimalScalar } from './scalars.js';
@@ -34,7 +33,7 @@ import { DateScalar, DateTimeScalar, DecimalScalar } from './scalars.js';
  * as the list's pages stay cached.
  */
 function read<Filter extends { channelId?: string | undefined }, Model>(
-  context: GatewayContext,
+  context: ResolverContext,
   list: PolyvList<Filter, Model>,
   filter: Filter,
 ) {
@@ -59,7 +58,7 @@ function channelOf(context: GatewayContext, id: string, argument: string): { id:
  * anything is polled.
  */
 function liveTopic(
-  context: GatewayContext,
+  context: ResolverContext,
   channelId: string,
   sessionId: string | null | undefined,
 ): Topic {
@@ -71,7 +70,7 @@ function liveTopic(
   return topic;
 }
 
-function liveOf(context: GatewayContext): LiveContext {
+function liveOf(context: ResolverContext): LiveContext {
   if (!context.live)
     throw new GraphQLError('Subscriptions are served over WebSocket or Server-Sent Events.', {
       extensions: { code: ErrorCode.BadRequest },
@@ -81,14 +80,13 @@ function liveOf(context: GatewayContext): LiveContext {
 
 /** A subscription's item: its data, or the error it carries (the stream stays open). */
 function unwrapLive<T>(item: LiveItem<T>): T {
-  if ('error' in item)
-    throw new GraphQLError(item.error.message, { extensions: item.error.extensions });
+  if ('error' in item) throw new FormattedLiveError(item.error);
   return item.data;
 }
 
 /** The income filter of a day range, for the request's account. */
 const incomeFilter = (
-  context: GatewayContext,
+  context: ResolverContext,
   range: { startDate: string; endDate: string },
   channelId: string | undefined,
 ): IncomeFilter => ({ userId: context.accountId, ...range, channelId });

@@ -26,7 +26,7 @@ import { authentication, clientOf, principalOf, rateLimiting } from './access.js
 import { cachePolicyPlugin, wantsFreshData } from './cachePolicy.js';
 import { createContext, type GatewayContext } from './context.js';
 import { metricsHandler } from './metricsEndpoint.js';
-import { createErrorFormatter } from './errorFormatter.js';
+import type { ErrorFormatter } from './errorFormatter.js';
 import { compiledExecutor } from './executor.js';
 import { graphqlHandler } from './graphqlHandler.js';
 import { ResponseCache } from './responseCache.js';
@@ -77,6 +77,8 @@ export interface GatewayServerOptions {
   demo?: DemoSummary | undefined;
   /** Live updates: this process's subscribers (WebSocket and SSE on /graphql). */
   live: LiveHub;
+  /** The one error formatter (errorFormatter.ts), shared with live updates' polls. */
+  formatError: ErrorFormatter;
 }
 
 export interface GatewayServer {
@@ -103,7 +105,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
   const httpServer = http.createServer({ maxHeaderSize: 64 * 1024 }, app);
 
   const schema = buildSchema();
-  const formatError = createErrorFormatter(logger, { stackTraces: config.http.stackTraces });
+  const { formatError } = options;
   // The one step every operation passes, and the one gate every execution takes a turn in,
   // whatever the transport (prepare.ts, limits/runtime.ts).
   const preparer = new OperationPreparer({

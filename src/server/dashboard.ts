@@ -9,12 +9,13 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type Router } from 'express';
+import { projectFile } from '../projectFiles.js';
 import { pageSecurityHeaders, type PlaygroundOptions } from './playground.js';
 
 const require = createRequire(import.meta.url);
 // Chart.js exports no package.json; its entry points sit in dist/ next to the UMD bundle.
 const chartJsDist = path.dirname(require.resolve('chart.js'));
-const publicDir = fileURLToPath(new URL('../../public/dashboard/', import.meta.url));
+const publicDir = fileURLToPath(projectFile('public/dashboard/'));
 
 export const DASHBOARD_PATH = '/dashboard';
 

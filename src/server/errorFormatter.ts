@@ -11,6 +11,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
 import { ApolloServerErrorCode } from '@apollo/server/errors';
 import { AccessDenied } from '../auth/authorise.js';
+import { FormattedLiveError } from '../live/hub.js';
 import type { Logger } from '../logger.js';
 import { PaginationFailure, type PaginationFailureKind } from '../pagination/failures.js';
 import { PolyvBudgetExceeded, PolyvError } from '../polyv/errors.js';
@@ -35,11 +36,17 @@ const PAGINATION_CODES: Record<
   tooLarge: { code: ErrorCode.QueryLimitExceeded },
 };
 
+/** Turns an error into what clients see; built once per gateway (src/gateway.ts). */
+export type ErrorFormatter = (
+  formatted: GraphQLFormattedError,
+  error: unknown,
+) => GraphQLFormattedError;
+
 export function createErrorFormatter(
   logger: Logger,
   options: { stackTraces: boolean } = { stackTraces: false },
-) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+): ErrorFormatter {
+  return (formatted, error) => {
     const original = unwrapResolverError(error);
     const { message, locations, path } = formatted;
 
@@ -90,6 +97,12 @@ export function createErrorFormatter(
         path,
         extensions: { code: ErrorCode.Forbidden },
       };
+    }
+
+    // Formatted here already, when the live poll failed: as it was, told to every subscriber.
+    if (original instanceof FormattedLiveError) {
+      const { message, extensions } = original.formatted;
+      return { message, locations, path, extensions };
     }
 
     if (original instanceof PaginationFailure) {

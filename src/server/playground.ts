@@ -9,10 +9,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type Request, type Router } from 'express';
 import helmet from 'helmet';
+import { projectFile } from '../projectFiles.js';
 
 const require = createRequire(import.meta.url);
 const packageDir = (name: string) => path.dirname(require.resolve(`${name}/package.json`));
-const publicDir = fileURLToPath(new URL('../../public/playground/', import.meta.url));
+const publicDir = fileURLToPath(projectFile('public/playground/'));
 
 /** Every file the page loads, by the name it is served under. Nothing else is served. */
 const ASSETS: Record<string, string> = {

@@ -3,7 +3,7 @@
  * Polyv received, or an API key. Signatures are recomputed from what the emulator recorded.
  */
 import { expect } from '@jest/globals';
-import type { PolyvEmulator } from '../../src/emulator/index.js';
+import type { PolyvEmulator } from '../../emulator/index.js';
 import { signParams } from '../../src/polyv/sign.js';
 
 /** Every secret a transcript must not contain. */

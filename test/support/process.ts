@@ -1,13 +1,13 @@
 /**
- * The gateway as a real process: the built `dist/index.js` (npm test builds first), started the
+ * The gateway as a real process: the built `dist/src/index.js` (npm test builds first), started the
  * way `npm start` starts it, with a clean environment.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import type { PolyvEmulator } from '../../src/emulator/index.js';
+import type { PolyvEmulator } from '../../emulator/index.js';
 
-export const ENTRY = new URL('../../dist/index.js', import.meta.url).pathname;
+export const ENTRY = new URL('../../dist/src/index.js', import.meta.url).pathname;
 
 /** Only what a fresh shell would have: no Polyv credentials leak in from the developer's env. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {

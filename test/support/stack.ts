@@ -10,7 +10,7 @@ import {
   startEmulator,
   type EmulatorOptions,
   type PolyvEmulator,
-} from '../../src/emulator/index.js';
+} from '../../emulator/index.js';
 import { startGateway, type RunningGateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/logger.js';
 
@@ -87,7 +87,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
   });
   const gateway = await startGateway(config, createLogger({ level: 'debug', destination: sink }));
-  const emulator = external ?? gateway.emulator;
+  // The gateway's own is the emulator of emulator/, started by the gateway's dynamic import.
+  const emulator = external ?? (gateway.emulator as PolyvEmulator | undefined);
   if (!emulator) throw new Error('the gateway did not start its emulator');
   return {
     emulator,

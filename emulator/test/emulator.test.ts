@@ -10,6 +10,7 @@ import {
   extraChannelIds,
   DEMO_CHANNELS,
   DEMO_CREDENTIALS,
+  EMULATED_ENDPOINTS,
   KNOWN_ALLOT_TYPES,
   KNOWN_RED_PACK_STATUSES,
   KNOWN_RED_PACK_TYPES,
@@ -25,9 +26,9 @@ import {
   type EmulatedIncome,
   type EmulatedRedPack,
   type PolyvEmulator,
-} from '../src/emulator/index.js';
-import { signParams } from '../src/polyv/sign.js';
-import type { Fault } from '../src/emulator/index.js';
+} from '../index.js';
+import { signParams } from '../../src/polyv/sign.js';
+import type { Fault } from '../index.js';
 
 const RED_PACK_PATH = '/live/v4/channel/red-pack/statistics/list';
 const BIG_CHANNEL = '2812610';
@@ -993,7 +994,11 @@ describe('counters and the control API', () => {
     const stats = await control('stats');
     expect(JSON.parse(stats.text)).toEqual({
       totalCalls: 2,
-      callsByEndpoint: { redPackStatistics: 1, incomeDetail: 1 },
+      callsByEndpoint: {
+        ...Object.fromEntries(EMULATED_ENDPOINTS.map((endpoint) => [endpoint, 0])),
+        redPackStatistics: 1,
+        incomeDetail: 1,
+      },
       inFlight: 0,
       maxInFlight: 1,
       latencyMs: 0,

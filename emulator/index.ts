@@ -3,7 +3,6 @@ export {
   CONTROL_PATH_PREFIX,
   DEMO_CREDENTIALS,
   PolyvEmulator,
-  RED_PACK_STATISTICS_PATH,
   startEmulator,
   type EmulatorCall,
   type EmulatorOptions,
@@ -54,21 +53,11 @@ export {
 } from './live.js';
 export {
   EMULATED_ENDPOINTS,
-  INCOME_DEFAULT_PAGE_SIZE,
-  MAX_PAGE_SIZE,
-  RED_PACK_DEFAULT_PAGE_SIZE,
   TIMESTAMP_TOLERANCE_MS,
+  exampleParams,
   type EmulatedEndpoint,
   type EmulatorCredentials,
 } from './endpoints.js';
 export { FAULTS, SLOW_FAULT_DELAY_MS, type Fault } from './faults.js';
 export { CONTROL_ACTIONS, MAX_FAULT_COUNT, MAX_LATENCY_MS } from './control.js';
-export {
-  POLYV_ERRORS,
-  toPolyvIncome,
-  toPolyvRedPack,
-  type PolyvErrorKind,
-  type PolyvIncomeItem,
-  type PolyvReceiveItem,
-  type PolyvRedPackItem,
-} from './wire.js';
+export { POLYV_ERRORS, toPolyvIncome, toPolyvRedPack, type PolyvErrorKind } from './wire.js';

@@ -8,7 +8,7 @@
  * give the same activity; only the timing is the wall clock's.
  */
 import { isClaimable, type DemoDataset, type EmulatedRedPack } from './data.js';
-import { RED_PACK_DEFAULT_PAGE_SIZE } from './endpoints.js';
+import { POLYV_ENDPOINTS } from '../src/polyv/endpoints.js';
 import { pick } from './random.js';
 
 /** A new red pack on the first tick and every this many ticks after; claims in between. */
@@ -23,7 +23,7 @@ export const MAX_LIVE_EVERY_MS = 600_000;
  * Claims go only to red packs on the list's first default-sized page: a subscription polls the
  * head, so a claim further down would change nothing anyone watching can see.
  */
-const CLAIMABLE_HEAD_SIZE = RED_PACK_DEFAULT_PAGE_SIZE;
+const CLAIMABLE_HEAD_SIZE = POLYV_ENDPOINTS.redPackStatistics.defaultPageSize;
 
 /** What the activity needs of the emulator; its inserts stamp claims with the emulator clock. */
 export interface LiveTarget {

@@ -7,11 +7,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from '@jest/globals';
-import { cleanEnv, startProcess, stopProcess } from './support/process.js';
-import { postGraphQL } from './support/stack.js';
-import { createDemoDataset, demoLastDay } from '../src/emulator/index.js';
+import { cleanEnv, startProcess, stopProcess } from '../../test/support/process.js';
+import { postGraphQL } from '../../test/support/stack.js';
+import { createDemoDataset, demoLastDay } from '../index.js';
 
-const CLI = new URL('../dist/emulator/cli.js', import.meta.url).pathname;
+const CLI = new URL('../../dist/emulator/cli.js', import.meta.url).pathname;
 
 async function run(
   args: string[],

@@ -3,8 +3,9 @@
  * queue decides which call gets which fault; the answering faults are written here.
  */
 import type { ServerResponse } from 'node:http';
+import { POLYV_ENDPOINTS } from '../src/polyv/endpoints.js';
 import type { EmulatedEndpoint } from './endpoints.js';
-import { v2Error, v4Error } from './wire.js';
+import { ENVELOPES } from './wire.js';
 
 /** Every fault the emulator can inject. */
 export const FAULTS = [
@@ -115,7 +116,7 @@ export function writeFaultResponse(
     case 'html200':
       return writeText(res, 200, 'text/html;charset=UTF-8', MAINTENANCE_PAGE);
     case 'qps': {
-      const reply = endpoint === 'redPackStatistics' ? v4Error('qps', requestId) : v2Error('qps');
+      const reply = ENVELOPES[POLYV_ENDPOINTS[endpoint].envelope].error('qps', requestId);
       return writeText(
         res,
         reply.status,

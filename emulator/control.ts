@@ -30,11 +30,34 @@
  * `{ "error": "<message>", "code": "<CODE>", … }`.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { EmulatedIncome, EmulatedRedPack, IncomeOverrides } from './data.js';
 import { EMULATED_ENDPOINTS, type EmulatedEndpoint } from './endpoints.js';
-import { FAULTS } from './faults.js';
-import { MAX_LIVE_EVERY_MS, MIN_LIVE_EVERY_MS } from './live.js';
-import type { PolyvEmulator } from './server.js';
+import { FAULTS, type Fault } from './faults.js';
+import { MAX_LIVE_EVERY_MS, MIN_LIVE_EVERY_MS, type LiveScheduleStatus } from './live.js';
 import { toPolyvIncome, toPolyvRedPack } from './wire.js';
+
+/**
+ * What the control API steers: the running emulator (server.ts's PolyvEmulator implements it).
+ * Declared here, so that the server uses the control API and the control API does not need the
+ * server: no import circle.
+ */
+export interface ControlledEmulator {
+  readonly calls: readonly { endpoint: EmulatedEndpoint }[];
+  readonly inFlight: number;
+  readonly maxInFlight: number;
+  readonly latencyMs: number;
+  readonly pendingFaults: number;
+  readonly liveSchedules: LiveScheduleStatus[];
+  resetCounters(): void;
+  clearFaults(): void;
+  injectFaults(fault: Fault, count: number, endpoint?: EmulatedEndpoint): void;
+  setLatency(ms: number): void;
+  insertRedPack(channelId: string): EmulatedRedPack;
+  insertReceive(redPackId: string): EmulatedRedPack;
+  insertIncome(overrides: IncomeOverrides): EmulatedIncome;
+  startLive(channelId: string, everyMs?: number): LiveScheduleStatus;
+  stopLive(channelId?: string): LiveScheduleStatus[];
+}
 
 /** An answer of the control API. */
 export interface ControlReply {
@@ -94,7 +117,7 @@ export function refuseControlHeaders(
 
 /** Serves one control request; `action` is the path after the prefix, `rawBody` the JSON text. */
 export function handleControlRequest(
-  emulator: PolyvEmulator,
+  emulator: ControlledEmulator,
   method: string,
   action: string,
   rawBody: string,
@@ -114,7 +137,7 @@ export function handleControlRequest(
 }
 
 /** One action: reads its fields (refusing any left unread) and acts. */
-type Action = (emulator: PolyvEmulator, fields: Fields) => ControlReply;
+type Action = (emulator: ControlledEmulator, fields: Fields) => ControlReply;
 
 /** Every action, by `METHOD path` (the path after the prefix). */
 const ACTIONS = {
@@ -133,7 +156,7 @@ const ACTIONS = {
     const count = fields.integer('count', 1, MAX_FAULT_COUNT) ?? 1;
     const endpoint = fields.oneOf('endpoint', EMULATED_ENDPOINTS);
     fields.done();
-    emulator.injectFaults(fault!, count, endpoint as EmulatedEndpoint | undefined);
+    emulator.injectFaults(fault!, count, endpoint);
     return ok({ pendingFaults: emulator.pendingFaults });
   },
   'DELETE faults': (emulator, fields) => {
@@ -181,7 +204,7 @@ const ACTIONS = {
 /** Every action of the control API, `METHOD path`: `POST red-packs` is POST /__emulator/red-packs. */
 export const CONTROL_ACTIONS = Object.keys(ACTIONS) as (keyof typeof ACTIONS)[];
 
-function dispatch(emulator: PolyvEmulator, request: string, fields: Fields): ControlReply {
+function dispatch(emulator: ControlledEmulator, request: string, fields: Fields): ControlReply {
   const action: Action | undefined = Object.hasOwn(ACTIONS, request)
     ? ACTIONS[request as keyof typeof ACTIONS]
     : undefined;
@@ -189,11 +212,11 @@ function dispatch(emulator: PolyvEmulator, request: string, fields: Fields): Con
   return action(emulator, fields);
 }
 
-function stats(emulator: PolyvEmulator) {
-  const callsByEndpoint: Record<EmulatedEndpoint, number> = {
-    redPackStatistics: 0,
-    incomeDetail: 0,
-  };
+function stats(emulator: ControlledEmulator) {
+  const callsByEndpoint = Object.fromEntries(EMULATED_ENDPOINTS.map((id) => [id, 0])) as Record<
+    EmulatedEndpoint,
+    number
+  >;
   for (const call of emulator.calls) callsByEndpoint[call.endpoint] += 1;
   return {
     totalCalls: emulator.calls.length,

@@ -1,7 +1,10 @@
 /**
- * What the emulator puts on the wire: Polyv's item shapes, its two envelope styles (v4
- * and v2) and its error table. The only fen-to-yuan conversion of the emulator is here.
+ * What the emulator puts on the wire: its records in Polyv's shapes (the types are the
+ * endpoints' declared schemas, src/polyv/endpoints.ts: no copy of them here), Polyv's two
+ * envelope styles (v4 and v2) and its error table. The only fen-to-yuan conversion of the
+ * emulator is here.
  */
+import type { Envelope, WireRecordOf } from '../src/polyv/endpoints.js';
 import {
   redPackBalanceFen,
   type EmulatedIncome,
@@ -65,47 +68,6 @@ export const POLYV_ERRORS: Readonly<Record<PolyvErrorKind, PolyvErrorSpec>> = {
   },
 };
 
-/** A red-pack claim as Polyv lists it. */
-export interface PolyvReceiveItem {
-  redPackId: string;
-  userId: string;
-  nickName: string;
-  avatar: string;
-  amount: number;
-  createdTime: number;
-}
-
-/** A red pack as `red-pack/statistics/list` returns it. */
-export interface PolyvRedPackItem {
-  redPackId: string;
-  userId: string;
-  channelId: number;
-  nickName: string;
-  amount: number;
-  balance: number;
-  allotType: string;
-  createdTime: number;
-  channelSessionId: string;
-  status: string;
-  redPackType: string;
-  redPackReceiveList: PolyvReceiveItem[];
-}
-
-/** An income record as `get-income-detail` returns it. */
-export interface PolyvIncomeItem {
-  userId: string;
-  amount: number;
-  goodNum: number | null;
-  channelId: number;
-  payType: string;
-  payTypeName: string;
-  viewerName: string;
-  payTime: number;
-  weixinAppId: string;
-  outTradeNo: string;
-  openId: string;
-}
-
 /**
  * Polyv's yuan float. Dividing an integer by 100 gives the double nearest the exact
  * two-decimal value, which JSON then prints in its shortest form (98 → 0.98).
@@ -115,7 +77,7 @@ export function fenToYuan(fen: number): number {
 }
 
 /** A red pack in Polyv's shape; channelId is a number, as in Polyv's example. */
-export function toPolyvRedPack(pack: EmulatedRedPack): PolyvRedPackItem {
+export function toPolyvRedPack(pack: EmulatedRedPack): WireRecordOf<'redPackStatistics'> {
   return {
     redPackId: pack.redPackId,
     userId: pack.userId,
@@ -132,7 +94,7 @@ export function toPolyvRedPack(pack: EmulatedRedPack): PolyvRedPackItem {
   };
 }
 
-function toPolyvReceive(receive: EmulatedReceive): PolyvReceiveItem {
+function toPolyvReceive(receive: EmulatedReceive) {
   return {
     redPackId: receive.redPackId,
     userId: receive.userId,
@@ -144,7 +106,7 @@ function toPolyvReceive(receive: EmulatedReceive): PolyvReceiveItem {
 }
 
 /** An income record in Polyv's shape. */
-export function toPolyvIncome(income: EmulatedIncome): PolyvIncomeItem {
+export function toPolyvIncome(income: EmulatedIncome): WireRecordOf<'incomeDetail'> {
   return {
     userId: income.userId,
     amount: fenToYuan(income.amountFen),
@@ -236,3 +198,18 @@ export function v2Page<T>(contents: T[], totalItems: number, pageNumber: number,
     offset,
   };
 }
+
+/** Each envelope's way of writing an answer: one entry per style, chosen by an endpoint's declaration. */
+export const ENVELOPES: Readonly<
+  Record<
+    Envelope,
+    {
+      success(requestId: string, data: unknown): EndpointReply;
+      error(kind: PolyvErrorKind, requestId: string): EndpointReply;
+      page<T>(contents: T[], totalItems: number, pageNumber: number, pageSize: number): unknown;
+    }
+  >
+> = {
+  v4: { success: v4Success, error: v4Error, page: v4Page },
+  v2: { success: (_, data) => v2Success(data), error: (kind) => v2Error(kind), page: v2Page },
+};

@@ -17,9 +17,9 @@ import {
   type EmulatedRedPack,
   type LiveScheduleStatus,
   type PolyvEmulator,
-} from '../src/emulator/index.js';
-import { liveTick, type LiveTarget } from '../src/emulator/live.js';
-import { signParams } from '../src/polyv/sign.js';
+} from '../index.js';
+import { liveTick, type LiveTarget } from '../live.js';
+import { signParams } from '../../src/polyv/sign.js';
 
 const RED_PACK_PATH = '/live/v4/channel/red-pack/statistics/list';
 

@@ -5,7 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { handleControlRequest, MAX_LATENCY_MS, refuseControlHeaders } from './control.js';
+import { ENDPOINT_IDS, POLYV_ENDPOINTS, pathParamNames } from '../src/polyv/endpoints.js';
+import {
+  handleControlRequest,
+  MAX_LATENCY_MS,
+  refuseControlHeaders,
+  type ControlledEmulator,
+} from './control.js';
 import {
   createDemoDataset,
   findRedPack,
@@ -21,12 +27,7 @@ import {
   type ReceiveOverrides,
   type RedPackOverrides,
 } from './data.js';
-import {
-  handleIncomeDetail,
-  handleRedPackStatistics,
-  type EmulatedEndpoint,
-  type EmulatorCredentials,
-} from './endpoints.js';
+import { handleEndpoint, type EmulatedEndpoint, type EmulatorCredentials } from './endpoints.js';
 import {
   FaultQueue,
   SLOW_FAULT_DELAY_MS,
@@ -48,9 +49,6 @@ export const DEMO_CREDENTIALS: Readonly<EmulatorCredentials> = Object.freeze({
   userId: 'demo-user-01',
 });
 
-export const RED_PACK_STATISTICS_PATH = '/live/v4/channel/red-pack/statistics/list';
-/** `/live/v2/user/{userId}/get-income-detail`. */
-const INCOME_DETAIL_PATH = /^\/live\/v2\/user\/([^/]+)\/get-income-detail$/;
 /** The emulator's own control API lives under this prefix; its calls are not Polyv calls. */
 export const CONTROL_PATH_PREFIX = '/__emulator/';
 /** Bodies beyond this are refused; Polyv requests are a few hundred bytes. */
@@ -92,9 +90,22 @@ export interface EmulatorCall {
   outcome: string;
 }
 
-type PolyvRoute =
-  | { endpoint: 'redPackStatistics'; method: 'GET' }
-  | { endpoint: 'incomeDetail'; method: 'POST'; userId: string };
+/** A Polyv endpoint a request's path names, and the path's parameters. */
+interface PolyvRoute {
+  endpoint: EmulatedEndpoint;
+  method: 'GET' | 'POST';
+  path: Record<string, string>;
+}
+
+/** Each declared endpoint's path as a pattern: `{name}` matches one path segment. */
+const ROUTES = ENDPOINT_IDS.map((endpoint) => {
+  const { path, method } = POLYV_ENDPOINTS[endpoint];
+  const pattern = path
+    .split(/\{\w+\}/)
+    .map((literal) => literal.replace(/[.*+?^$()|[\]\\]/g, '\\$&'))
+    .join('([^/]+)');
+  return { endpoint, method, names: pathParamNames(path), pattern: new RegExp(`^${pattern}$`) };
+});
 
 interface ResolvedOptions {
   port: number;
@@ -114,7 +125,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Poly
 }
 
 /** A running emulator; create it with {@link startEmulator} and always `close()` it. */
-export class PolyvEmulator {
+export class PolyvEmulator implements ControlledEmulator {
   readonly credentials: EmulatorCredentials;
   /** The live dataset: tests read it to compute expected answers independently. */
   readonly store: DemoDataset;
@@ -365,10 +376,9 @@ export class PolyvEmulator {
       this.#inFlight -= 1;
     });
 
+    // A GET reads its query string; a POST, its form body only.
     const params =
-      route.endpoint === 'redPackStatistics'
-        ? firstValues(url.searchParams)
-        : formParams(req, await readBody(req));
+      route.method === 'GET' ? firstValues(url.searchParams) : formParams(req, await readBody(req));
     await this.#pause(this.#latencyMs);
     const requestId = this.#nextRequestId();
 
@@ -396,10 +406,7 @@ export class PolyvEmulator {
       now: this.#clock(),
       requestId,
     };
-    const reply =
-      route.endpoint === 'redPackStatistics'
-        ? handleRedPackStatistics(params, context)
-        : handleIncomeDetail(params, route.userId, context);
+    const reply = handleEndpoint(route.endpoint, { params, path: route.path, context });
     if (fault === undefined) this.#record(route.endpoint, method, params, reply.outcome);
     sendJson(res, reply.status, reply.body);
   }
@@ -482,11 +489,14 @@ function checkLatency(ms: number): number {
 }
 
 function matchPolyvRoute(pathname: string): PolyvRoute | undefined {
-  if (pathname === RED_PACK_STATISTICS_PATH)
-    return { endpoint: 'redPackStatistics', method: 'GET' };
-  const income = INCOME_DETAIL_PATH.exec(pathname);
-  if (income?.[1] !== undefined)
-    return { endpoint: 'incomeDetail', method: 'POST', userId: decodePathSegment(income[1]) };
+  for (const { endpoint, method, names, pattern } of ROUTES) {
+    const match = pattern.exec(pathname);
+    if (match === null) continue;
+    const path = Object.fromEntries(
+      names.map((name, index) => [name, decodePathSegment(match[index + 1] ?? '')]),
+    );
+    return { endpoint, method, path };
+  }
   return undefined;
 }
 
@@ -506,7 +516,7 @@ function firstValues(search: URLSearchParams): Record<string, string> {
   return Object.fromEntries(values);
 }
 
-/** The income endpoint reads its parameters from a form body only. */
+/** A form body's parameters; any other body has none. */
 function formParams(req: IncomingMessage, body: string): Record<string, string> {
   const contentType = (req.headers['content-type'] ?? '').toLowerCase();
   return contentType.startsWith('application/x-www-form-urlencoded')

@@ -1,0 +1,246 @@
+/**
+ * What Polyv sends, declared once: its two envelopes, how each pages a list, the pieces records
+ * are made of, and every endpoint the gateway calls, each with everything Polyv-side about it:
+ * how it is called (method, path, envelope, how it pages), what one of its records is (its
+ * run-time schema) and how long its pages are reused by default. Read from here, never copied:
+ * the signed client's envelope checks (http.ts), the list modules' calls (lists/list.ts), the page
+ * cache's TTL setting, its keys and defaults (config/endpoints.ts), and the emulator's routes,
+ * wire types and fault answers (emulator/). Anything that does not match is a malformed answer
+ * (a clear upstream error), never a crash deep in a resolver or a field silently null.
+ *
+ * An endpoint's id is a type (`EndpointId`): a misspelt or undeclared id fails tsc wherever one
+ * is written. A new endpoint is one more entry in POLYV_ENDPOINTS.
+ */
+import { z } from 'zod';
+import type { ParamValue } from './sign.js';
+
+/** Polyv sends ids sometimes as numbers (channelId in examples), sometimes as strings. */
+export const idString = z.union([z.string(), z.number().int()]).transform(String);
+export const optionalText = z
+  .string()
+  .nullish()
+  .transform((value) => value ?? null);
+export const millis = z.number().int().nonnegative();
+export const yuan = z.number();
+
+/** v4 envelope (`/live/v4/...`): success flag, error object, requestId. */
+export const v4Envelope = z.object({
+  code: z.number().int(),
+  status: z.string().optional(),
+  success: z.boolean().optional(),
+  requestId: z.string().optional(),
+  data: z.unknown().optional(),
+  error: z.object({ code: z.number().int(), desc: z.string().optional().default('') }).nullish(),
+});
+
+/** v2 envelope (`/live/v2/...`): code, status text and message; `data` may be "" on error. */
+export const v2Envelope = z.object({
+  code: z.number().int(),
+  status: z.string().optional(),
+  message: z.string().nullish(),
+  data: z.unknown().optional(),
+});
+
+/** Polyv's two answer styles: `/live/v4/...` and `/live/v2/...`. */
+export type Envelope = 'v4' | 'v2';
+
+/**
+ * One page of a list in `data`, as each envelope pages it. Both carry the page and the total;
+ * v4 always says how many pages there are, v2 adds row arithmetic we do not read.
+ */
+export function listPage<Record extends z.ZodType>(envelope: Envelope, record: Record) {
+  return z.object({
+    pageNumber: z.number().int(),
+    pageSize: z.number().int(),
+    totalItems: z.number().int().nonnegative(),
+    totalPages:
+      envelope === 'v4'
+        ? z.number().int().nonnegative()
+        : z.number().int().nonnegative().optional(),
+    contents: z.array(record),
+  });
+}
+
+export interface EndpointDeclaration<Record extends z.ZodType = z.ZodType> {
+  /** What its list holds, in a few words (the TTL setting's description names each endpoint so). */
+  holds: string;
+  method: 'GET' | 'POST';
+  /**
+   * Below the base URL. `{name}` is a path parameter: the call's parameter of that name fills it
+   * (URL-encoded) and is not sent otherwise.
+   */
+  path: `/${string}`;
+  /** Which of Polyv's two answer styles it uses (responses.ts); it decides the page's shape too. */
+  envelope: Envelope;
+  /** What it calls its page-number parameter; the page size is `pageSize` everywhere. */
+  pageNumberParam: 'pageNumber' | 'page';
+  /** The largest `pageSize` it serves. */
+  maxPageSize: number;
+  /** The page size it uses when none is sent (the gateway always sends one). */
+  defaultPageSize: number;
+  /** One record of its list, as Polyv sends it. */
+  record: Record;
+  /** Seconds its pages are reused unless POLYV_CACHE_TTL_S says otherwise (0: never). */
+  defaultCacheTtlS: number;
+}
+
+/** Keeps each declaration's own record schema in its type. */
+const declare = <Record extends z.ZodType>(declaration: EndpointDeclaration<Record>) => declaration;
+
+const redPackReceive = z.object({
+  redPackId: idString,
+  userId: z.string(),
+  nickName: optionalText,
+  avatar: optionalText,
+  amount: yuan,
+  createdTime: millis,
+});
+
+const redPack = z.object({
+  redPackId: idString,
+  /** The sender's WeChat openid. */
+  userId: z.string(),
+  channelId: idString,
+  nickName: optionalText,
+  amount: yuan,
+  balance: yuan,
+  /** Labels, not codes (随机分配红包, 进行中, 普通红包…): domain/convert.ts reads them. */
+  allotType: z.string(),
+  createdTime: millis,
+  status: z.string(),
+  redPackType: z.string(),
+  channelSessionId: idString.nullish(),
+  sessionId: idString.nullish(),
+  redPackReceiveList: z
+    .array(redPackReceive)
+    .nullish()
+    .transform((list) => list ?? []),
+});
+
+const incomeRecord = z.object({
+  userId: idString,
+  amount: yuan,
+  goodNum: z
+    .number()
+    .int()
+    .nullish()
+    .transform((value) => value ?? null),
+  channelId: idString,
+  /** cash | pay | good | point, and whatever Polyv adds. */
+  payType: z.string(),
+  payTypeName: optionalText,
+  viewerName: optionalText,
+  payTime: millis,
+  weixinAppId: optionalText,
+  outTradeNo: idString,
+  openId: optionalText,
+});
+
+export const POLYV_ENDPOINTS = {
+  /** Red-pack dispatch statistics: a channel's red packs with their receives, newest first. */
+  redPackStatistics: declare({
+    holds: "a channel's red packs",
+    method: 'GET',
+    path: '/live/v4/channel/red-pack/statistics/list',
+    envelope: 'v4',
+    pageNumberParam: 'pageNumber',
+    maxPageSize: 1000,
+    defaultPageSize: 10,
+    record: redPack,
+    defaultCacheTtlS: 30,
+  }),
+  /** Income detail: an account's income records (gifts, rewards, payments), newest first. */
+  incomeDetail: declare({
+    holds: "the account's income records",
+    method: 'POST',
+    path: '/live/v2/user/{userId}/get-income-detail',
+    envelope: 'v2',
+    pageNumberParam: 'page',
+    // No maximum is documented; Polyv's SDK caps its own requests at 1000.
+    maxPageSize: 1000,
+    defaultPageSize: 12,
+    record: incomeRecord,
+    defaultCacheTtlS: 60,
+  }),
+} as const;
+
+type Declared = typeof POLYV_ENDPOINTS;
+
+/** The id of a declared Polyv endpoint. */
+export type EndpointId = keyof Declared;
+
+/** Every declared endpoint's id, in declaration order. */
+export const ENDPOINT_IDS = Object.keys(POLYV_ENDPOINTS) as EndpointId[];
+
+/** One record of an endpoint's list, once its schema has read it. */
+export type RecordOf<E extends EndpointId> = z.output<Declared[E]['record']>;
+
+/** One record of an endpoint's list as it travels (what the emulator writes). */
+export type WireRecordOf<E extends EndpointId> = z.input<Declared[E]['record']>;
+
+/** One page of an endpoint's list, once its schema has read it. */
+export interface ListPage<Record> {
+  pageNumber: number;
+  pageSize: number;
+  /** Everything matching the filters, not just this page. */
+  totalItems: number;
+  totalPages?: number | undefined;
+  contents: Record[];
+}
+
+const PAGE_SCHEMAS = new Map(
+  ENDPOINT_IDS.map((id) => [
+    id,
+    listPage(POLYV_ENDPOINTS[id].envelope, POLYV_ENDPOINTS[id].record),
+  ]),
+);
+
+/** The `data` of one page of an endpoint's list, as its envelope pages it. */
+export function pageSchemaOf<E extends EndpointId>(endpoint: E): z.ZodType<ListPage<RecordOf<E>>> {
+  // The schema reads exactly this; tsc cannot follow a record through an index by a generic id.
+  return PAGE_SCHEMAS.get(endpoint) as unknown as z.ZodType<ListPage<RecordOf<E>>>;
+}
+
+/** A path template's parameter names, in order: `/user/{userId}/x` has `userId`. */
+export function pathParamNames(path: string): string[] {
+  return [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!);
+}
+
+/**
+ * The path and the remaining parameters of a call: each `{name}` of the endpoint's path filled
+ * with that parameter, URL-encoded, and taken out of the parameters sent.
+ */
+export function resolvePath(
+  endpoint: EndpointId,
+  params: Readonly<Record<string, ParamValue>>,
+): { path: string; params: Record<string, ParamValue> } {
+  const rest = { ...params };
+  const path = POLYV_ENDPOINTS[endpoint].path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = rest[name];
+    delete rest[name];
+    if (value === undefined || value === null || String(value) === '')
+      throw new TypeError(`${endpoint}: the path parameter ${name} is missing`);
+    return encodeURIComponent(String(value));
+  });
+  return { path, params: rest };
+}
+
+/**
+ * The call for one page of an endpoint's list: its declared method, envelope and page schema,
+ * its path filled from the parameters, and the page under the endpoint's own parameter name.
+ */
+export function pageRequest<E extends EndpointId>(
+  endpoint: E,
+  params: Readonly<Record<string, ParamValue>>,
+  page: { number: number; size: number },
+) {
+  const { method, envelope, pageNumberParam } = POLYV_ENDPOINTS[endpoint];
+  return {
+    endpoint,
+    method,
+    envelope,
+    data: pageSchemaOf(endpoint),
+    ...resolvePath(endpoint, params),
+    page: { ...page, numberParam: pageNumberParam },
+  };
+}
