@@ -47,7 +47,7 @@ function read<Filter extends { channelId?: string | undefined }, Model>(
  * A channel this request may name: a channel number, allowed to the key. Refused before any
  * upstream call, whatever is selected on it: `{ id }` alone is still another channel's data.
  */
-function channelOf(context: GatewayContext, id: string, argument: string): { id: string } {
+function channelOf(context: ResolverContext, id: string, argument: string): { id: string } {
   const channelId = channelArgument(id, argument);
   authorise(context.principal, channelId);
   return { id: channelId };
