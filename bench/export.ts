@@ -18,7 +18,14 @@ import got from 'got';
 import { BIG_CHANNEL_ID, DEMO_CREDENTIALS } from '../emulator/index.js';
 import { EXPORT_PAGES_IN_FLIGHT } from '../src/server/exports/index.js';
 import { signedParams } from '../src/polyv/sign.js';
-import { peakRssMb, rssMb, startEmulatorProcess, startGatewayProcess, stop } from './processes.js';
+import {
+  peakRssMb,
+  rssMb,
+  startEmulatorProcess,
+  startGatewayProcess,
+  stop,
+  UNTHROTTLED,
+} from './processes.js';
 
 /** Red packs in the big channel the bench exports. */
 export const EXPORT_RED_PACKS = 100_000;
@@ -189,14 +196,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     String(EXPORT_RED_PACKS),
   ]);
   try {
-    const unthrottled = {
-      POLYV_RATE_PER_SECOND: '100000',
-      POLYV_RATE_BURST: '100000',
-      GATEWAY_RATE_PER_SECOND: '1000000',
-      GATEWAY_RATE_BURST: '1000000',
-    };
     for (const variant of EXPORT_VARIANTS)
-      console.log(describeExportCost(await measureExportCost(emulator.url, unthrottled, variant)));
+      console.log(describeExportCost(await measureExportCost(emulator.url, UNTHROTTLED, variant)));
   } finally {
     await stop(emulator);
     agent.destroy();

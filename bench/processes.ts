@@ -6,6 +6,15 @@ import { DEMO_CREDENTIALS } from '../emulator/index.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 
+/** Generous limits: the bench measures the gateway's overhead, not its protection of Polyv. */
+export const UNTHROTTLED = {
+  POLYV_RATE_PER_SECOND: '100000',
+  POLYV_RATE_BURST: '100000',
+  GATEWAY_RATE_PER_SECOND: '1000000',
+  GATEWAY_RATE_BURST: '1000000',
+  POLYV_MAX_CONCURRENCY: '64',
+};
+
 export interface Started {
   url: string;
   child: ChildProcess;

@@ -48,6 +48,7 @@ import {
   startProxyProcess,
   startReplayProcess,
   stop,
+  UNTHROTTLED,
   type Started,
 } from './processes.js';
 
@@ -58,14 +59,6 @@ const sections = process.env.BENCH_ONLY?.split(',') ?? ['load', 'summary', 'expo
 const DASHBOARD = `query Dashboard { channel(id: "2812610") { redPacks(first: 100) { totalCount nodes {
   id type typeLabel status createdAt sender { nickname } amount { amount fen currency } balance { amount fen }
   receives { user { openId nickname } amount { amount fen } receivedAt } } } } }`;
-/** Generous limits: this measures the gateway's overhead, not its protection of Polyv. */
-const UNTHROTTLED = {
-  POLYV_RATE_PER_SECOND: '100000',
-  POLYV_RATE_BURST: '100000',
-  GATEWAY_RATE_PER_SECOND: '1000000',
-  GATEWAY_RATE_BURST: '1000000',
-  POLYV_MAX_CONCURRENCY: '64',
-};
 
 const http = got.extend({
   retry: { limit: 0 },

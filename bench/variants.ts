@@ -19,6 +19,7 @@ import {
   startProxyProcess,
   startReplayProcess,
   stop,
+  UNTHROTTLED,
   type Started,
 } from './processes.js';
 
@@ -39,14 +40,7 @@ const warmupMs = Number(process.env.BENCH_WARMUP_MS ?? 2_000);
 const DASHBOARD = `query Dashboard { channel(id: "2812610") { redPacks(first: 100) { totalCount nodes {
   id type typeLabel status createdAt sender { nickname } amount { amount fen currency } balance { amount fen }
   receives { user { openId nickname } amount { amount fen } receivedAt } } } } }`;
-const UNTHROTTLED = {
-  POLYV_RATE_PER_SECOND: '100000',
-  POLYV_RATE_BURST: '100000',
-  GATEWAY_RATE_PER_SECOND: '1000000',
-  GATEWAY_RATE_BURST: '1000000',
-  POLYV_MAX_CONCURRENCY: '64',
-  GATEWAY_CACHE: mode === 'cold' ? 'off' : 'on',
-};
+const SETTINGS = { ...UNTHROTTLED, GATEWAY_CACHE: mode === 'cold' ? 'off' : 'on' };
 
 const emulator = await startEmulatorProcess(0);
 const proxy = await startProxyProcess(emulator.url);
@@ -87,7 +81,7 @@ try {
     for (const variant of variants) {
       const gateway = await startGatewayProcess(
         emulator.url,
-        { ...UNTHROTTLED, ...variant.env },
+        { ...SETTINGS, ...variant.env },
         variant.nodeArgs,
       );
       const idle = rssMb(gateway.child);
