@@ -97,8 +97,11 @@ function streamExport(url: string): Promise<ExportRun> {
   });
 }
 
-/** The same pages fetched directly, signed, `concurrency` at a time, each parsed. */
-async function fetchDirectly(emulatorUrl: string, pages: number, concurrency: number) {
+/**
+ * The big channel's first `pages` pages fetched directly (signed got requests and JSON.parse),
+ * `concurrency` at a time: what an export's or a summary's walk is measured against.
+ */
+export async function fetchDirectly(emulatorUrl: string, pages: number, concurrency: number) {
   const started = performance.now();
   let next = 1;
   const worker = async () => {

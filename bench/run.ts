@@ -36,6 +36,7 @@ import {
   EXPORT_RED_PACKS,
   EXPORT_VARIANTS,
   describeExportCost,
+  fetchDirectly,
   measureExportCost,
 } from './export.js';
 import { LIVE_EXTRA_CHANNELS, measureLiveCost } from './live.js';
@@ -344,23 +345,7 @@ if (sections.includes('summary')) {
     const pages = Math.ceil(redPacks / 1000);
     // The walk asks for WALK_PAGES_IN_FLIGHT pages at a time: the direct fetch does the same.
     const concurrency = WALK_PAGES_IN_FLIGHT;
-    /** The same pages fetched directly (signed got requests and JSON.parse), as concurrently. */
-    const directly = async () => {
-      const started = performance.now();
-      let next = 1;
-      const worker = async () => {
-        for (let page = next++; page <= pages; page = next++) {
-          const params = signedParams(
-            { channelId: BIG_CHANNEL_ID, pageNumber: page, pageSize: 1000 },
-            DEMO_CREDENTIALS,
-          );
-          const url = `${emulator.url}/live/v4/channel/red-pack/statistics/list`;
-          JSON.parse(await http.get(url, { searchParams: params }).text());
-        }
-      };
-      await Promise.all(Array.from({ length: concurrency }, worker));
-      return performance.now() - started;
-    };
+    const directly = () => fetchDirectly(emulator.url, pages, concurrency);
     // Warm-up: JIT, sockets (the cache is off: every run fetches every page).
     await summary();
     await directly();
