@@ -12,7 +12,9 @@
 import { startEmulator } from '../emulator/index.js';
 import { DEMO_CREDENTIALS } from '../emulator/index.js';
 import type { PolyvRequest } from '../src/polyv/http.js';
-import { redPacks } from '../src/lists/redPacks.js';
+import { listOf } from '../src/lists/list.js';
+
+const redPacks = listOf('redPackStatistics');
 import { signedParams } from '../src/polyv/sign.js';
 import type { PolyvPages } from '../src/polyv/pages.js';
 

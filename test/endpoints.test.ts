@@ -2,10 +2,10 @@
  * Each Polyv endpoint is declared once (src/polyv/endpoints.ts) and everything else is read
  * from the declaration. Proven three ways: a misspelt endpoint id fails the type check wherever
  * one is written; every declared endpoint is served by the emulator, in its declared envelope and
- * paging; and every declared endpoint has a list module that reads it through the page cache,
- * reused for its declared TTL.
+ * paging; and every declared endpoint has a list, built from its declaration, that reads it
+ * through the page cache, reused for its declared TTL.
  */
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import ts from 'typescript';
@@ -13,12 +13,11 @@ import { PolyvPageCache } from '../src/cache/pageCache.js';
 import { SharedCache } from '../src/cache/sharedCache.js';
 import { loadConfig } from '../src/config/index.js';
 import { exampleParams, startEmulator, type PolyvEmulator } from '../emulator/index.js';
-import type { PolyvList } from '../src/lists/list.js';
+import { listOf, type PolyvList } from '../src/lists/list.js';
 import {
   ENDPOINT_IDS,
   POLYV_ENDPOINTS,
   pageRequest,
-  type EndpointId,
 } from '../src/polyv/endpoints.js';
 import { PolyvHttpClient } from '../src/polyv/http.js';
 import { CallBudget, PolyvPages, RecordBudget } from '../src/polyv/pages.js';
@@ -35,15 +34,9 @@ describe('an endpoint id is a type', () => {
 
   /** Each place an endpoint id is written, with the id left to fill in. */
   const USES = {
-    'a list module': (id: string) => `
-      import { polyvList } from '${SRC}/lists/list.js';
-      export const list = polyvList({
-        name: 'fixture',
-        endpoint: '${id}',
-        params: (filter: { channelId: string }) => filter,
-        toModel: (raw) => raw,
-        keyOf: () => ({ id: '', time: 0 }),
-      });`,
+    "a list's reader": (id: string) => `
+      import { listOf } from '${SRC}/lists/list.js';
+      export const list = listOf('${id}');`,
     "the page cache's TTL": (id: string) => `
       import type { PolyvPages } from '${SRC}/polyv/pages.js';
       export const maxAge = (pages: PolyvPages) => pages.maxAgeSeconds('${id}');`,
@@ -159,26 +152,7 @@ describe('every declared endpoint', () => {
     ).rejects.toMatchObject({ endpoint, polyvMessage: 'param validate error' });
   });
 
-  describe('has a list module reading it through the page cache, for its declared TTL', () => {
-    /** Every list module of src/lists/: each exported list, by the endpoint it reads. */
-    const lists = new Map<EndpointId, PolyvList<object, unknown>[]>();
-    beforeAll(async () => {
-      const folder = path.join(ROOT, 'src', 'lists');
-      for (const file of readdirSync(folder).filter((name) => name !== 'list.ts')) {
-        const module = (await import(path.join(folder, file))) as Record<string, unknown>;
-        for (const value of Object.values(module)) {
-          if (typeof value !== 'object' || value === null || !('endpoint' in value)) continue;
-          const list = value as PolyvList<object, unknown>;
-          lists.set(list.endpoint, [...(lists.get(list.endpoint) ?? []), list]);
-        }
-      }
-    });
-
-    it('one list per endpoint, and no list over anything else', () => {
-      expect([...lists.keys()].sort()).toEqual([...ENDPOINT_IDS].sort());
-      for (const found of lists.values()) expect(found).toHaveLength(1);
-    });
-
+  describe('has a list, read through the page cache, for its declared TTL', () => {
     it.each(ENDPOINT_IDS)('%s', async (endpoint) => {
       const config = loadConfig({ NODE_ENV: 'test', GATEWAY_CACHE: 'on' });
       const cache = new PolyvPageCache(new SharedCache(1024 * 1024, undefined, 'page:'), undefined);
@@ -188,7 +162,7 @@ describe('every declared endpoint', () => {
         options: { budget: new CallBudget(10) },
         held: new RecordBudget(1_000),
       };
-      const list = lists.get(endpoint)![0]!;
+      const list = listOf(endpoint) as PolyvList<object, unknown>;
       // A list's filters are named as its endpoint's parameters (true of every list so far).
       const filter = exampleParams(endpoint, emulator.store);
       emulator.resetCounters();

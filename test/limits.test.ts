@@ -21,7 +21,9 @@ import { performance } from 'node:perf_hooks';
 import { startEmulator, type PolyvEmulator } from '../emulator/index.js';
 import { generousGuard } from './support/guard.js';
 import { PolyvHttpClient } from '../src/polyv/http.js';
-import { redPacks } from '../src/lists/redPacks.js';
+import { listOf } from '../src/lists/list.js';
+
+const redPacks = listOf('redPackStatistics');
 import { CallBudget, PolyvPages, RecordBudget } from '../src/polyv/pages.js';
 import { buildSchema, SCHEMA_PATH } from '../src/schema/index.js';
 import { measureOperation, type CostLimits } from '../src/server/limits/cost.js';

@@ -7,8 +7,10 @@ import { startEmulator, type PolyvEmulator } from '../emulator/index.js';
 import { generousGuard } from './support/guard.js';
 import { PolyvHttpClient } from '../src/polyv/http.js';
 import { PolyvPages } from '../src/polyv/pages.js';
-import { income as incomeList } from '../src/lists/income.js';
-import { redPacks as redPackList } from '../src/lists/redPacks.js';
+import { listOf } from '../src/lists/list.js';
+
+const redPackList = listOf('redPackStatistics');
+const incomeList = listOf('incomeDetail');
 import { PolyvApiError, PolyvError, PolyvUnavailableError } from '../src/polyv/errors.js';
 
 let emulator: PolyvEmulator;

@@ -1,19 +1,22 @@
 /**
- * A Polyv list: the one mechanism behind every list module (redPacks.ts, income.ts). A module
- * names the Polyv endpoint it reads (declared in polyv/endpoints.ts: the call, the page, the
- * record's schema, the cache TTL) and adds what is the gateway's own: its filters as the
- * endpoint's parameters, the record as our model, and the record's key. From that come the page
- * fetch (through the page cache and the signed client), the request's DataLoader and the
- * PagedList that pagination reads. Adding a list is adding a module; nothing else lists them.
+ * A Polyv list: the one mechanism behind every list. Everything about a list is declared with its
+ * endpoint (polyv/endpoints.ts): the call, the page, the record's schema, the cache TTL, and what
+ * the list is to us (its filters, the record as our model, its key). From that come the page fetch
+ * (through the page cache and the signed client), the request's DataLoader and the PagedList that
+ * pagination reads. `listOf(endpoint)` is the list of any declared endpoint; nothing lists them.
  */
 import DataLoader from 'dataloader';
 import type { PagedList } from '../pagination/connection.js';
 import { MAX_PAGE_SIZE } from '../pagination/page.js';
 import {
+  ENDPOINT_IDS,
   POLYV_ENDPOINTS,
   pageRequest,
   type EndpointId,
-  type RecordOf,
+  type FilterOf,
+  type FilterSource,
+  type ListDeclaration,
+  type ModelOf,
 } from '../polyv/endpoints.js';
 import type { PolyvPage } from '../polyv/page.js';
 import {
@@ -23,19 +26,6 @@ import {
   type RecordBudget,
 } from '../polyv/pages.js';
 import type { ParamValue } from '../polyv/sign.js';
-
-export interface PolyvListSpec<Endpoint extends EndpointId, Filter, Model> {
-  /** Names the list in cursors (changing it invalidates every cursor given out). */
-  name: string;
-  /** The Polyv endpoint it reads, as declared in polyv/endpoints.ts. */
-  endpoint: Endpoint;
-  /** The endpoint's parameters for these filters (path parameters included), the page aside. */
-  params(filter: Filter): Record<string, ParamValue>;
-  /** One of Polyv's records as our model. */
-  toModel(raw: RecordOf<Endpoint>): Model;
-  /** A stable id and the time that orders the list (Polyv lists newest first). */
-  keyOf(model: Model): { id: string; time: number };
-}
 
 /**
  * One request's way to Polyv, built per request (server/context.ts): the pages, the request's
@@ -62,6 +52,8 @@ export interface ReadableList<Model> extends PagedList<Model> {
 export interface PolyvList<Filter, Model> {
   /** The Polyv endpoint behind it. */
   endpoint: EndpointId;
+  /** The channel a filter reads (absent: the whole account): what the key must be allowed. */
+  channelOf(filter: Filter): string | undefined;
   /** One page, through the page cache and the signed client; not memoised. */
   fetchPage(
     pages: PolyvPages,
@@ -72,15 +64,27 @@ export interface PolyvList<Filter, Model> {
   read(session: PolyvSession, filter: Filter): ReadableList<Model>;
 }
 
-export function polyvList<Endpoint extends EndpointId, Filter extends object, Model>(
-  spec: PolyvListSpec<Endpoint, Filter, Model>,
+/** The list of a declared endpoint, built once. */
+export function listOf<E extends EndpointId>(endpoint: E): PolyvList<FilterOf<E>, ModelOf<E>> {
+  return LISTS[endpoint] as PolyvList<FilterOf<E>, ModelOf<E>>;
+}
+
+function polyvList<Filter extends object, Model>(
+  endpoint: EndpointId,
+  list: ListDeclaration<unknown, Model, Readonly<Record<string, FilterSource>>>,
 ): PolyvList<Filter, Model> {
-  const { endpoint } = spec;
   const { maxPageSize } = POLYV_ENDPOINTS[endpoint];
   // Pagination reads pages of up to MAX_PAGE_SIZE records, from any list.
   if (maxPageSize < MAX_PAGE_SIZE)
     throw new RangeError(
       `${endpoint} serves pages of at most ${maxPageSize} records; pagination asks for up to ${MAX_PAGE_SIZE}`,
+    );
+  const filterNames = Object.keys(list.filters);
+  const channelParam = filterNames.find((name) => list.filters[name] === 'channel');
+  /** The endpoint's parameters for a filter: its declared filter parameters, nothing else. */
+  const paramsOf = (filter: Filter): Record<string, ParamValue> =>
+    Object.fromEntries(
+      filterNames.map((name) => [name, (filter as Record<string, ParamValue>)[name]]),
     );
 
   const fetchPage = async (
@@ -90,11 +94,11 @@ export function polyvList<Endpoint extends EndpointId, Filter extends object, Mo
   ): Promise<PolyvPage<Model>> => {
     const { pageNumber, pageSize } = query;
     const { data: page, fetchedAt } = await pages.call(
-      pageRequest(endpoint, spec.params(query), { number: pageNumber, size: pageSize }),
+      pageRequest(endpoint, paramsOf(query), { number: pageNumber, size: pageSize }),
       { ...options, fresh: options.fresh || query.fresh },
     );
     return {
-      items: page.contents.map(spec.toModel),
+      items: page.contents.map(list.toModel),
       totalItems: page.totalItems,
       pageNumber,
       pageSize,
@@ -120,18 +124,37 @@ export function polyvList<Endpoint extends EndpointId, Filter extends object, Mo
 
   return {
     endpoint,
+    channelOf: (filter) =>
+      channelParam === undefined
+        ? undefined
+        : ((filter as Record<string, string | undefined>)[channelParam] ?? undefined),
     fetchPage,
     read: (session, filter) => ({
-      identity: `${spec.name}:${stableKey(filter)}`,
+      identity: `${list.name}:${stableKey(filter)}`,
       fetchPage: (pageNumber, pageSize) => loaderOf(session)({ ...filter, pageNumber, pageSize }),
       // A walk's pages are added up and let go: not kept for the request, nor counted as held.
       fetchWholePage: (pageNumber, pageSize, fresh) =>
         fetchPage(session.pages, { ...filter, pageNumber, pageSize, fresh }, session.options),
-      keyOf: spec.keyOf,
+      keyOf: list.keyOf,
       maxAgeSeconds: session.pages.maxAgeSeconds(endpoint),
     }),
   };
 }
+
+/** Every declared endpoint's list. */
+const LISTS = Object.fromEntries(
+  ENDPOINT_IDS.map((endpoint) => [
+    endpoint,
+    polyvList(
+      endpoint,
+      POLYV_ENDPOINTS[endpoint].list as ListDeclaration<
+        unknown,
+        unknown,
+        Readonly<Record<string, FilterSource>>
+      >,
+    ),
+  ]),
+) as { [E in EndpointId]: PolyvList<FilterOf<E>, ModelOf<E>> };
 
 function pageLoader<Q extends object, T>(fetch: (query: Q) => Promise<PolyvPage<T>>) {
   // Polyv has no batch endpoint: a "batch" is a set of independent calls started together.

@@ -9,7 +9,7 @@ import type { GatewayConfig } from '../config/index.js';
 import type { RedPackModel } from '../domain/models.js';
 import { redPackSummaryBuilder } from '../domain/summaries.js';
 import type { SharedRedis } from '../cache/redis.js';
-import { redPacks } from '../lists/redPacks.js';
+import { listOf } from '../lists/list.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { walkAll } from '../pagination/walk.js';
@@ -44,6 +44,7 @@ export function startLive(options: LiveOptions): { hub: LiveHub; bus: LiveBus } 
     client: POLLER_CLIENT,
     deadline: Date.now() + limits.requestTimeoutMs,
   });
+  const redPacks = listOf('redPackStatistics');
   const filterOf = (topic: Topic) => ({ channelId: topic.channelId, sessionId: topic.sessionId });
   const budget = new LiveBudget({
     ceiling: options.buckets('bucket:live:', live.ceiling),

@@ -8,10 +8,26 @@
  * wire types and fault answers (emulator/). Anything that does not match is a malformed answer
  * (a clear upstream error), never a crash deep in a resolver or a field silently null.
  *
+ * Each declaration also says what its list is to the gateway (`list`): where each of its filters
+ * comes from in a GraphQL request, the record as our model, the record's key, and the schema type
+ * it feeds. From that alone lists/list.ts builds the list and schema/lists.ts resolves every field
+ * whose type is that type's connection: a new list of this family is one entry here, its fields in
+ * schema.graphql and its emulator data.
+ *
  * An endpoint's id is a type (`EndpointId`): a misspelt or undeclared id fails tsc wherever one
  * is written. A new endpoint is one more entry in POLYV_ENDPOINTS.
  */
 import { z } from 'zod';
+import {
+  allotTypeFromLabel,
+  instantFromMillis,
+  money,
+  payTypeFromCode,
+  redPackStatusFromLabel,
+  redPackTypeFromLabel,
+  yuanToFen,
+} from '../domain/convert.js';
+import type { IncomeRecordModel, RedPackModel } from '../domain/models.js';
 import type { ParamValue } from './sign.js';
 
 /** Polyv sends ids sometimes as numbers (channelId in examples), sometimes as strings. */
@@ -61,7 +77,51 @@ export function listPage<Record extends z.ZodType>(envelope: Envelope, record: R
   });
 }
 
-export interface EndpointDeclaration<Record extends z.ZodType = z.ZodType> {
+/**
+ * Where one of a list's filter parameters comes from in a GraphQL request, and how it is checked
+ * (schema/lists.ts). Each source but `channel` and `account` is also the argument's name.
+ * - `channel`: the Channel the field is on, else an optional `channelId` argument (absent: every
+ *   channel of the account); the key must be allowed it.
+ * - `account`: the request's Polyv account.
+ * - `sessionId`: an optional session id.
+ * - `startTime`, `endTime`: an optional DateTime range, sent as milliseconds.
+ * - `startDate`, `endDate`: a CST day range, both days included.
+ */
+export type FilterSource =
+  'channel' | 'account' | 'sessionId' | 'startTime' | 'endTime' | 'startDate' | 'endDate';
+
+/** A filter parameter's value once its source has been read and checked. */
+export type FilterValue<Source extends FilterSource> = Source extends 'startTime' | 'endTime'
+  ? number | undefined
+  : Source extends 'account' | 'startDate' | 'endDate'
+    ? string
+    : string | undefined;
+
+/** What a list is to the gateway: its filters, its model, its key, its place in the schema. */
+export interface ListDeclaration<
+  Raw,
+  Model,
+  Filters extends Readonly<Record<string, FilterSource>>,
+> {
+  /** Names the list in cursors (changing it invalidates every cursor given out). */
+  name: string;
+  /** The schema's type for one model; every field of type `${node}Connection` reads this list. */
+  node: string;
+  /** The endpoint's parameters that filter the list, each with where its value comes from. */
+  filters: Filters;
+  /** One of Polyv's records as our model. */
+  toModel(raw: Raw): Model;
+  /** A stable id and the time that orders the list (Polyv lists newest first). */
+  keyOf(model: Model): { id: string; time: number };
+}
+
+export interface EndpointDeclaration<
+  Record extends z.ZodType = z.ZodType,
+  Model = unknown,
+  Filters extends Readonly<{ [name: string]: FilterSource }> = Readonly<{
+    [name: string]: FilterSource;
+  }>,
+> {
   /** What its list holds, in a few words (the TTL setting's description names each endpoint so). */
   holds: string;
   method: 'GET' | 'POST';
@@ -82,10 +142,18 @@ export interface EndpointDeclaration<Record extends z.ZodType = z.ZodType> {
   record: Record;
   /** Seconds its pages are reused unless POLYV_CACHE_TTL_S says otherwise (0: never). */
   defaultCacheTtlS: number;
+  /** Its list, as the gateway reads it. */
+  list: ListDeclaration<z.output<Record>, Model, Filters>;
 }
 
-/** Keeps each declaration's own record schema in its type. */
-const declare = <Record extends z.ZodType>(declaration: EndpointDeclaration<Record>) => declaration;
+/** Keeps each declaration's own record schema, model and filters in its type. */
+const declare = <
+  Record extends z.ZodType,
+  Model,
+  const Filters extends Readonly<{ [name: string]: FilterSource }>,
+>(
+  declaration: EndpointDeclaration<Record, Model, Filters>,
+) => declaration;
 
 const redPackReceive = z.object({
   redPackId: idString,
@@ -136,6 +204,45 @@ const incomeRecord = z.object({
   openId: optionalText,
 });
 
+function toRedPack(raw: z.output<typeof redPack>): RedPackModel {
+  return {
+    id: raw.redPackId,
+    channelId: raw.channelId,
+    sessionId: raw.channelSessionId ?? raw.sessionId ?? null,
+    sender: { openId: raw.userId, nickname: raw.nickName, avatarUrl: null },
+    amount: money(yuanToFen(raw.amount)),
+    balance: money(yuanToFen(raw.balance)),
+    allotType: allotTypeFromLabel(raw.allotType),
+    allotTypeLabel: raw.allotType,
+    status: redPackStatusFromLabel(raw.status),
+    statusLabel: raw.status,
+    type: redPackTypeFromLabel(raw.redPackType),
+    typeLabel: raw.redPackType,
+    createdAt: instantFromMillis(raw.createdTime),
+    receives: raw.redPackReceiveList.map((receive) => ({
+      redPackId: receive.redPackId,
+      user: { openId: receive.userId, nickname: receive.nickName, avatarUrl: receive.avatar },
+      amount: money(yuanToFen(receive.amount)),
+      receivedAt: instantFromMillis(receive.createdTime),
+    })),
+  };
+}
+
+function toIncomeRecord(raw: z.output<typeof incomeRecord>): IncomeRecordModel {
+  return {
+    id: raw.outTradeNo,
+    channelId: raw.channelId,
+    accountId: raw.userId,
+    amount: money(yuanToFen(raw.amount)),
+    giftCount: raw.goodNum,
+    payType: payTypeFromCode(raw.payType),
+    payTypeLabel: raw.payTypeName ?? raw.payType,
+    payer: { openId: raw.openId ?? '', nickname: raw.viewerName, avatarUrl: null },
+    paidAt: instantFromMillis(raw.payTime),
+    wechatAppId: raw.weixinAppId,
+  };
+}
+
 export const POLYV_ENDPOINTS = {
   /** Red-pack dispatch statistics: a channel's red packs with their receives, newest first. */
   redPackStatistics: declare({
@@ -148,6 +255,18 @@ export const POLYV_ENDPOINTS = {
     defaultPageSize: 10,
     record: redPack,
     defaultCacheTtlS: 30,
+    list: {
+      name: 'redPacks',
+      node: 'RedPack',
+      filters: {
+        channelId: 'channel',
+        sessionId: 'sessionId',
+        startTime: 'startTime',
+        endTime: 'endTime',
+      },
+      toModel: toRedPack,
+      keyOf: (redPack) => ({ id: redPack.id, time: redPack.createdAt.getTime() }),
+    },
   }),
   /** Income detail: an account's income records (gifts, rewards, payments), newest first. */
   incomeDetail: declare({
@@ -161,6 +280,18 @@ export const POLYV_ENDPOINTS = {
     defaultPageSize: 12,
     record: incomeRecord,
     defaultCacheTtlS: 60,
+    list: {
+      name: 'income',
+      node: 'IncomeRecord',
+      filters: {
+        userId: 'account',
+        startDate: 'startDate',
+        endDate: 'endDate',
+        channelId: 'channel',
+      },
+      toModel: toIncomeRecord,
+      keyOf: (record) => ({ id: record.id, time: record.paidAt.getTime() }),
+    },
   }),
 } as const;
 
@@ -177,6 +308,25 @@ export type RecordOf<E extends EndpointId> = z.output<Declared[E]['record']>;
 
 /** One record of an endpoint's list as it travels (what the emulator writes). */
 export type WireRecordOf<E extends EndpointId> = z.input<Declared[E]['record']>;
+
+/** One record of an endpoint's list as our model (what resolvers receive). */
+export type ModelOf<E extends EndpointId> = ReturnType<Declared[E]['list']['toModel']>;
+
+type FiltersOf<E extends EndpointId> = Declared[E]['list']['filters'];
+
+/** The filters of an endpoint's list: each declared filter parameter with its checked value. */
+export type FilterOf<E extends EndpointId> = {
+  -readonly [Name in Exclude<keyof FiltersOf<E>, OptionalFilters<E>>]: FilterValueOf<E, Name>;
+} & { -readonly [Name in OptionalFilters<E>]?: FilterValueOf<E, Name> };
+
+type FilterValueOf<E extends EndpointId, Name extends keyof FiltersOf<E>> = FilterValue<
+  FiltersOf<E>[Name] & FilterSource
+>;
+
+/** The filters that may be left out (their value may be undefined). */
+type OptionalFilters<E extends EndpointId> = {
+  [Name in keyof FiltersOf<E>]: undefined extends FilterValueOf<E, Name> ? Name : never;
+}[keyof FiltersOf<E>];
 
 /** One page of an endpoint's list, once its schema has read it. */
 export interface ListPage<Record> {

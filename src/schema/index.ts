@@ -12,6 +12,7 @@ import {
 import { projectFile } from '../projectFiles.js';
 import { badUserInput } from './clientErrors.js';
 import type { Resolvers } from '../generated/graphql.js';
+import { listFieldResolvers } from './lists.js';
 import { resolvers } from './resolvers.js';
 
 /** schema.graphql sits at the package root. */
@@ -21,10 +22,18 @@ export const typeDefs = parse(readFileSync(SCHEMA_PATH, 'utf8'));
 
 export function buildSchema(): GraphQLSchema {
   const schema = buildSubgraphSchema([
-    { typeDefs, resolvers: refusingUnresolvable(typeDefs, resolvers) },
+    { typeDefs, resolvers: refusingUnresolvable(typeDefs, withListFields(resolvers)) },
   ]);
   checkingEntityTypesFirst(schema);
   return schema;
+}
+
+/** The hand-written resolvers and every list field's (schema/lists.ts), by type. */
+function withListFields(map: Resolvers): Resolvers {
+  const merged: Record<string, object> = { ...map };
+  for (const [type, fields] of Object.entries(listFieldResolvers(typeDefs, map)))
+    merged[type] = { ...merged[type], ...fields };
+  return merged;
 }
 
 /**

@@ -1,23 +1,18 @@
 /**
  * Resolvers, typed by codegen from schema.graphql. Fields not listed here are read straight
- * off our internal models (src/domain/models.ts).
+ * off our internal models (src/domain/models.ts); list fields (connections) are resolved by
+ * schema/lists.ts, from their lists' declarations.
  */
 import { authorise } from '../auth/authorise.js';
 import { fenToDecimal } from '../domain/convert.js';
 import { incomeSummaryBuilder, redPackSummaryBuilder } from '../domain/summaries.js';
 import type { Resolvers } from '../generated/graphql.js';
-import { income, type IncomeFilter } from '../lists/income.js';
-import type { PolyvList } from '../lists/list.js';
-import { redPacks } from '../lists/redPacks.js';
-import { resolveConnection } from '../pagination/connection.js';
 import { walkAll } from '../pagination/walk.js';
 import {
   channelArgument,
   channelIdArgument,
-  dayRange,
   sessionIdArgument,
   summaryDayRange,
-  timeRange,
 } from './arguments.js';
 import { badUserInput } from './clientErrors.js';
 import { FormattedLiveError, type LiveItem } from '../live/hub.js';
@@ -25,23 +20,8 @@ import type { Topic } from '../live/poller.js';
 import type { LiveContext, ResolverContext } from './context.js';
 import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../publicErrors.js';
+import { filterFrom, readList } from './lists.js';
 import { DateScalar, DateTimeScalar, DecimalScalar } from './scalars.js';
-
-/**
- * A Polyv list as this request may read it: the key must allow its channel (or, without one,
- * the whole account) before any upstream call, and the answer may be reused only for as long
- * as the list's pages stay cached.
- */
-function read<Filter extends { channelId?: string | undefined }, Model>(
-  context: ResolverContext,
-  list: PolyvList<Filter, Model>,
-  filter: Filter,
-) {
-  authorise(context.principal, filter.channelId);
-  const readable = list.read(context.polyv, filter);
-  context.cachePolicy.restrict(readable.maxAgeSeconds);
-  return readable;
-}
 
 /**
  * A channel this request may name: a channel number, allowed to the key. Refused before any
@@ -84,12 +64,12 @@ function unwrapLive<T>(item: LiveItem<T>): T {
   return item.data;
 }
 
-/** The income filter of a day range, for the request's account. */
-const incomeFilter = (
+/** The income of a summary's day range (at most a year), for the request's account. */
+const incomeOf = (
   context: ResolverContext,
   range: { startDate: string; endDate: string },
   channelId: string | undefined,
-): IncomeFilter => ({ userId: context.accountId, ...range, channelId });
+) => readList(context, 'incomeDetail', { userId: context.accountId, ...range, channelId });
 
 export const resolvers: Resolvers = {
   DateTime: DateTimeScalar,
@@ -99,11 +79,7 @@ export const resolvers: Resolvers = {
   Query: {
     incomeSummary: (_, { startDate, endDate, channelId }, context) => {
       const range = summaryDayRange(startDate, endDate);
-      const list = read(
-        context,
-        income,
-        incomeFilter(context, range, channelIdArgument(channelId, 'channelId')),
-      );
+      const list = incomeOf(context, range, channelIdArgument(channelId, 'channelId'));
       return walkAll(list, context.summaryMaxRecords, () =>
         incomeSummaryBuilder(range.startDate, range.endDate),
       );
@@ -116,28 +92,17 @@ export const resolvers: Resolvers = {
       // Async: a refused item is a rejected promise, which nulls that item alone.
       return ids.map(async (id) => channelOf(context, id, 'ids'));
     },
-    incomeRecords: (_, { startDate, endDate, channelId, ...page }, context) => {
-      const filter = incomeFilter(
-        context,
-        dayRange(startDate, endDate),
-        channelIdArgument(channelId, 'channelId'),
-      );
-      return resolveConnection(read(context, income, filter), page);
-    },
   },
 
   Channel: {
-    redPackSummary: (channel, { sessionId, startTime, endTime }, context) => {
-      const list = read(context, redPacks, {
-        channelId: channel.id,
-        sessionId: sessionIdArgument(sessionId),
-        ...timeRange(startTime, endTime),
-      });
+    redPackSummary: (channel, args, context) => {
+      const filter = filterFrom('redPackStatistics', { channelId: channel.id, args, context });
+      const list = readList(context, 'redPackStatistics', filter);
       return walkAll(list, context.summaryMaxRecords, redPackSummaryBuilder);
     },
     incomeSummary: (channel, { startDate, endDate }, context) => {
       const range = summaryDayRange(startDate, endDate);
-      const list = read(context, income, incomeFilter(context, range, channel.id));
+      const list = incomeOf(context, range, channel.id);
       return walkAll(list, context.summaryMaxRecords, () =>
         incomeSummaryBuilder(range.startDate, range.endDate),
       );
@@ -152,18 +117,6 @@ export const resolvers: Resolvers = {
           'representations',
         );
       return channelOf(context, id, 'representations');
-    },
-    redPacks: (channel, { sessionId, startTime, endTime, ...page }, context) => {
-      const list = read(context, redPacks, {
-        channelId: channel.id,
-        sessionId: sessionIdArgument(sessionId),
-        ...timeRange(startTime, endTime),
-      });
-      return resolveConnection(list, page);
-    },
-    incomeRecords: (channel, { startDate, endDate, ...page }, context) => {
-      const filter = incomeFilter(context, dayRange(startDate, endDate), channel.id);
-      return resolveConnection(read(context, income, filter), page);
     },
   },
 

@@ -1,5 +1,5 @@
 /**
- * The three exports: which list each reads (src/lists/, the lists the connections read), what
+ * The three exports: which list each reads (lists/list.ts, the lists the connections read), what
  * its parameters mean, and how a record becomes CSV rows and NDJSON lines.
  *
  * - CSV: a header row in English; money as exact decimal yuan (integer fen written out, never a
@@ -22,9 +22,8 @@ import type {
   RedPackReceiveModel,
   WechatUserModel,
 } from '../../domain/models.js';
-import { income } from '../../lists/income.js';
-import type { PolyvList, PolyvSession } from '../../lists/list.js';
-import { redPacks, type RedPackFilter } from '../../lists/redPacks.js';
+import { listOf, type PolyvList, type PolyvSession } from '../../lists/list.js';
+import type { FilterOf } from '../../polyv/endpoints.js';
 import {
   readWholeList,
   type WholeListOptions,
@@ -165,7 +164,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** The red-pack filter of a channel, a session and CST days (`from` and `to` both included). */
 function redPackFilter(parameters: Parameters): {
-  filter: RedPackFilter;
+  filter: FilterOf<'redPackStatistics'>;
   channelId: string;
   filename: string;
 } {
@@ -222,9 +221,9 @@ const receivedFen = (redPack: RedPackModel) =>
 
 // The exports ----------------------------------------------------------------------------------
 
-const redPackExport = defineExport<RedPackFilter, RedPackModel, RedPackModel>({
+const redPackExport = defineExport<FilterOf<'redPackStatistics'>, RedPackModel, RedPackModel>({
   name: 'red-packs',
-  list: redPacks,
+  list: listOf('redPackStatistics'),
   parameters: RED_PACK_PARAMETERS,
   read: (parameters) => {
     const { filter, channelId, filename } = redPackFilter(parameters);
@@ -268,9 +267,13 @@ const redPackExport = defineExport<RedPackFilter, RedPackModel, RedPackModel>({
   }),
 });
 
-const receiveExport = defineExport<RedPackFilter, RedPackModel, RedPackReceiveModel>({
+const receiveExport = defineExport<
+  FilterOf<'redPackStatistics'>,
+  RedPackModel,
+  RedPackReceiveModel
+>({
   name: 'red-pack-receives',
-  list: redPacks,
+  list: listOf('redPackStatistics'),
   parameters: RED_PACK_PARAMETERS,
   read: (parameters) => {
     const { filter, channelId, filename } = redPackFilter(parameters);
@@ -290,7 +293,7 @@ const receiveExport = defineExport<RedPackFilter, RedPackModel, RedPackReceiveMo
 
 const incomeExport = defineExport({
   name: 'income',
-  list: income,
+  list: listOf('incomeDetail'),
   parameters: ['startDate', 'endDate', 'channelId'],
   read: (parameters, accountId) => {
     const range = dayRange(
