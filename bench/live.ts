@@ -45,9 +45,9 @@ export const LIVE_TOPICS: { channelId: string; sessionId?: string | undefined }[
 const statsOf = async (emulatorUrl: string) =>
   (
     (await got.get(`${emulatorUrl}/__emulator/stats`).json()) as {
-      callsByEndpoint: { redPackStatistics: number };
+      callsByEndpoint: { redPackStatistics?: number };
     }
-  ).callsByEndpoint.redPackStatistics;
+  ).callsByEndpoint.redPackStatistics ?? 0;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

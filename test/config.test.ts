@@ -705,14 +705,14 @@ describe('docs/configuration.md', () => {
   const file = new URL('../docs/configuration.md', import.meta.url).pathname;
   const page = readFileSync(file, 'utf8');
 
-  it('is what `npm run docs:config` writes from the config module', async () => {
+  it('is what `npm run docs` writes from the config module', async () => {
     const options = await prettier.resolveConfig(file);
     const expected = await prettier.format(configurationMarkdown(), { ...options, filepath: file });
     try {
       expect(page).toBe(expected);
     } catch (error) {
       throw new Error(
-        'docs/configuration.md is not what src/config/index.ts describes: run `npm run docs:config`\n\n' +
+        'docs/configuration.md is not what src/config/index.ts describes: run `npm run docs`\n\n' +
           (error instanceof Error ? error.message : String(error)),
       );
     }

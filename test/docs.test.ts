@@ -44,7 +44,9 @@ import {
 } from 'graphql';
 import ts from 'typescript';
 import { parse as parseYaml } from 'yaml';
+import prettier from 'prettier';
 import { CONTROL_ACTIONS, startEmulator, type PolyvEmulator } from '../emulator/index.js';
+import { withApolloClientSnippet } from '../src/tools/clientDocs.js';
 import { bearer, KEYS, writeKeysFile } from './support/keys.js';
 import { cleanEnv } from './support/process.js';
 import { startStack, type Stack } from './support/stack.js';
@@ -667,6 +669,18 @@ describe('blocks not run here', () => {
       for (const document of graphqlInSnippet(block.text))
         expect([document, validationErrors(document)]).toEqual([document, []]);
     if (block.text.includes('typePolicies')) expect(typePolicyProblems(block.text)).toEqual([]);
+  });
+
+  it("docs/clients.md's Apollo Client snippet is what `npm run docs` writes from schema.graphql", async () => {
+    const file = path.join(ROOT, 'docs', 'clients.md');
+    const page = readFileSync(file, 'utf8');
+    const typeDefs = parse(readFileSync(path.join(ROOT, 'schema.graphql'), 'utf8'));
+    const options = await prettier.resolveConfig(file);
+    const expected = await prettier.format(withApolloClientSnippet(page, typeDefs), {
+      ...options,
+      filepath: file,
+    });
+    expect(page).toBe(expected);
   });
 });
 

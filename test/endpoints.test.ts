@@ -14,11 +14,7 @@ import { SharedCache } from '../src/cache/sharedCache.js';
 import { loadConfig } from '../src/config/index.js';
 import { exampleParams, startEmulator, type PolyvEmulator } from '../emulator/index.js';
 import { listOf, type PolyvList } from '../src/lists/list.js';
-import {
-  ENDPOINT_IDS,
-  POLYV_ENDPOINTS,
-  pageRequest,
-} from '../src/polyv/endpoints.js';
+import { ENDPOINT_IDS, POLYV_ENDPOINTS, pageRequest } from '../src/polyv/endpoints.js';
 import { PolyvHttpClient } from '../src/polyv/http.js';
 import { CallBudget, PolyvPages, RecordBudget } from '../src/polyv/pages.js';
 import { generousGuard } from './support/guard.js';

@@ -2,14 +2,14 @@
  * Every setting of the gateway, each declared once: its name (the environment variable, and
  * its key in the configuration file), type and range, default, and what it means. The typed
  * settings (`Settings`) are inferred from this table; loadConfig (./index.ts) reads them from
- * the environment and the file and places them in GatewayConfig; `npm run docs:config` writes
+ * the environment and the file and places them in GatewayConfig; `npm run docs` writes
  * docs/configuration.md from it. Nothing in src/ reads a variable this table does not declare.
  *
  * A default is a value, or a function of the settings declared above it (so a setting comes
  * after those its default depends on); a function needs `defaultWords`, the docs' account of it.
  *
  * A new setting: declare it here, place it in GatewayConfig (`gatewayConfig` in ./index.ts; a
- * misspelt name fails tsc there), and run `npm run docs:config`.
+ * misspelt name fails tsc there), and run `npm run docs`.
  */
 import { DEFAULT_CACHE_TTL_S, ENDPOINTS_IN_WORDS, KNOWN_ENDPOINT_IDS } from './endpoints.js';
 import {

@@ -1,6 +1,6 @@
 /**
  * docs/configuration.md, as text: every setting with its default, what it accepts and what it
- * means, all read from the declarations (src/config/settings.ts). `npm run docs:config` writes it
+ * means, all read from the declarations (src/config/settings.ts). `npm run docs` writes it
  * (through Prettier, which aligns the tables); test/config.test.ts fails when the page in the
  * repository is not what this returns.
  */
@@ -67,7 +67,7 @@ export function configurationMarkdown(): string {
   const deprecated = variables.filter((variable) => variable.deprecated);
   return `# Configuration
 
-<!-- Generated from src/config/settings.ts by \`npm run docs:config\`: edit the declarations there, not here. -->
+<!-- Generated from src/config/settings.ts by \`npm run docs\`: edit the declarations there, not here. -->
 
 Settings are environment variables, and (all but a few) keys of an optional
 [configuration file](#the-configuration-file) of the same names. They are validated once at
