@@ -33,7 +33,7 @@ import { ResponseCache } from './responseCache.js';
 import { bodyErrorHandler, finalErrorHandler, notFound } from './httpErrors.js';
 import { boundedQueryParameters, verifyJsonBody } from './jsonDepth.js';
 import { graphqlOverHttpStatusPlugin } from './statusPlugin.js';
-import { executionGate, queryLimitsPlugin } from './limits/index.js';
+import { executionGate, queryLimitsPlugin } from './limits/runtime.js';
 import { csrfPrevention } from './csrf.js';
 import { OperationPreparer } from './prepare.js';
 import { requestShape } from './limits/requestShape.js';
