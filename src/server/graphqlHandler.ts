@@ -15,10 +15,10 @@ import type { TokenBuckets } from '../ratelimit/tokenBucket.js';
 import { clientOf, principalOf } from './access.js';
 import type { GatewayContext } from './context.js';
 import { graphqlLevelStatus, graphqlMediaType } from './httpErrors.js';
-import { rawBodyOf } from './jsonDepth.js';
 import { answerTooLarge } from './limits/runtime.js';
 import { SUBSCRIPTIONS_NEED_A_STREAM } from './limits/validation.js';
 import { PREPARE_MS_PER_REQUEST, withCode, type OperationPreparer } from './prepare.js';
+import { rawBodyOf } from './requestShape.js';
 import { ResponseCache } from './responseCache.js';
 
 export interface GraphQLHandlerOptions {

@@ -9,7 +9,7 @@
  * operation may make, and the records of the pages it keeps, are counted where every call passes:
  * src/polyv/pages.ts (`CallBudget`, `RecordBudget`).
  *
- * The request's shape is checked before all this (requestShape.ts), and our validation
+ * The request's shape is checked before all this (server/requestShape.ts), and our validation
  * rules run with graphql-js's (validation.ts).
  */
 import { GraphQLError } from 'graphql';
