@@ -27,7 +27,7 @@ export interface PolyvCallOptions extends CallOptions {
   held?: RecordBudget;
 }
 
-/** Who keeps track of how old the pages a request read are (server/cachePolicy.ts). */
+/** Who keeps track of how old the pages a request read are (server/httpAnswer.ts). */
 export interface PageFreshness {
   /** A page the request read, fetched from Polyv at this epoch ms. */
   pageFetchedAt(epochMs: number): void;

@@ -3,7 +3,7 @@ import type { Principal } from '../auth/apiKeys.js';
 import type { RequestRecord } from '../observability/requests.js';
 import { CallBudget, RecordBudget, type PolyvPages } from '../polyv/pages.js';
 import type { LiveContext, ResolverContext } from '../schema/context.js';
-import { CachePolicy } from './cachePolicy.js';
+import { CachePolicy } from './httpAnswer.js';
 
 export type { LiveContext };
 
