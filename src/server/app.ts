@@ -24,11 +24,10 @@ import { observeRequests, recordOf, recordPlugin } from '../observability/reques
 import { buildSchema } from '../schema/index.js';
 import { authentication, clientOf, principalOf, rateLimiting } from './access.js';
 import { httpAnswerPlugin, wantsFreshData } from './httpAnswer.js';
-import { createContext, type GatewayContext } from './context.js';
 import { metricsHandler } from './metricsEndpoint.js';
 import type { ErrorFormatter } from './errorFormatter.js';
 import { compiledExecutor } from './executor.js';
-import { graphqlHandler } from './graphqlHandler.js';
+import { createContext, graphqlHandler, type GatewayContext } from './graphqlHandler.js';
 import { ResponseCache } from './responseCache.js';
 import { bodyErrorHandler, finalErrorHandler, notFound } from './httpErrors.js';
 import { executionGate, queryLimitsPlugin } from './limits/runtime.js';
