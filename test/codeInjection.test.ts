@@ -5,7 +5,7 @@
  * starting with its public markers (`__MAGIC_DATE__33a9e76d_…`) into code: the second request of
  * `{ channel(id: "__MAGIC_DATE__…0), id: 'secret=' + globalThis.process.env.POLYV_APP_SECRET, b: (0") { id } }`
  * answered with the app secret. The gateway now compiles only canonical documents
- * (src/server/canonical.ts): every literal a variable, no variable default, no `__proto__` name.
+ * (made in src/server/executor.ts): every literal a variable, no variable default, no `__proto__` name.
  *
  * The properties send documents whose literals carry every marker graphql-jit has (read from its
  * own source, so an upgrade that adds one is covered), quotes, backslashes, brackets, `${`,
@@ -37,7 +37,7 @@ import {
 import { compileQuery, isCompiledQuery } from 'graphql-jit';
 import { startEmulator, type PolyvEmulator } from '../emulator/index.js';
 import { buildSchema } from '../src/schema/index.js';
-import { canonicalOperation, isCanonical, variableValues } from '../src/server/canonical.js';
+import { canonicalOperation, isCanonical, variableValues } from '../src/server/executor.js';
 import { startStack, type Stack } from './support/stack.js';
 
 const SEED = Number(process.env['CODE_INJECTION_SEED'] ?? 0x20_0001);

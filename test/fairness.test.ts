@@ -9,7 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { FairGate, type Timers, type Turn } from '../src/polyv/fairGate.js';
+import { FairGate, type Timers, type Turn } from '../src/polyv/guard.js';
 import { FairQueue } from '../src/ratelimit/fairQueue.js';
 import { MemoryTokenBuckets, type BucketOptions } from '../src/ratelimit/tokenBucket.js';
 import { bearer, KEYS, writeKeysFile } from './support/keys.js';

@@ -17,7 +17,7 @@ import { serverAudits } from 'graphql-http';
 import { createLogger } from '../src/logger.js';
 import { typeDefs } from '../src/schema/index.js';
 import { finalErrorHandler } from '../src/server/httpErrors.js';
-import { MAX_JSON_DEPTH, nestsDeeperThan } from '../src/server/jsonDepth.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../src/server/requestShape.js';
 import { bearer, KEYS, writeKeysFile } from './support/keys.js';
 import { postGraphQL, startStack, type Stack } from './support/stack.js';
 

@@ -28,7 +28,7 @@ import {
 import type { ParamValue } from '../polyv/sign.js';
 
 /**
- * One request's way to Polyv, built per request (server/context.ts): the pages, the request's
+ * One request's way to Polyv, built per request (server/graphqlHandler.ts createContext): the pages, the request's
  * call options (client, deadline, freshness, budget), and the records its kept pages may hold.
  */
 export interface PolyvSession {

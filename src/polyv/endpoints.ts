@@ -3,7 +3,7 @@
  * are made of, and every endpoint the gateway calls, each with everything Polyv-side about it:
  * how it is called (method, path, envelope, how it pages), what one of its records is (its
  * run-time schema) and how long its pages are reused by default. Read from here, never copied:
- * the signed client's envelope checks (http.ts), the list modules' calls (lists/list.ts), the page
+ * the signed client's envelope checks (http.ts), the lists' calls (lists/list.ts), the page
  * cache's TTL setting, its keys and defaults (config/endpoints.ts), and the emulator's routes,
  * wire types and fault answers (emulator/). Anything that does not match is a malformed answer
  * (a clear upstream error), never a crash deep in a resolver or a field silently null.

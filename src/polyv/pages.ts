@@ -1,5 +1,5 @@
 /**
- * Polyv's pages as the list modules (src/lists/) get them: the page cache (with single flight) in front
+ * Polyv's pages as the lists (lists/list.ts) get them: the page cache (with single flight) in front
  * of the one signed client. Every call to Polyv data passes here, so this is also where each gets
  * its span, the operation's budgets are charged, its cache hit or miss is counted, and the
  * request's own tally is kept.
@@ -27,7 +27,7 @@ export interface PolyvCallOptions extends CallOptions {
   held?: RecordBudget;
 }
 
-/** Who keeps track of how old the pages a request read are (server/cachePolicy.ts). */
+/** Who keeps track of how old the pages a request read are (server/httpAnswer.ts). */
 export interface PageFreshness {
   /** A page the request read, fetched from Polyv at this epoch ms. */
   pageFetchedAt(epochMs: number): void;

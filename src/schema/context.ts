@@ -1,7 +1,7 @@
 /**
  * What a resolver may use of its request: the context as the schema sees it. codegen types the
  * resolvers with it (codegen.yml's contextType); the server builds it per request
- * (server/context.ts), with what only the server reads besides.
+ * (server/graphqlHandler.ts, `createContext`), with what only the server reads besides.
  */
 import type { Principal } from '../auth/apiKeys.js';
 import type { PolyvSession } from '../lists/list.js';

@@ -23,20 +23,17 @@ import type { GatewayMetrics } from '../observability/metrics.js';
 import { observeRequests, recordOf, recordPlugin } from '../observability/requests.js';
 import { buildSchema } from '../schema/index.js';
 import { authentication, clientOf, principalOf, rateLimiting } from './access.js';
-import { cachePolicyPlugin, wantsFreshData } from './cachePolicy.js';
-import { createContext, type GatewayContext } from './context.js';
+import { httpAnswerPlugin, wantsFreshData } from './httpAnswer.js';
 import { metricsHandler } from './metricsEndpoint.js';
 import type { ErrorFormatter } from './errorFormatter.js';
 import { compiledExecutor } from './executor.js';
-import { graphqlHandler } from './graphqlHandler.js';
+import { createContext, graphqlHandler, type GatewayContext } from './graphqlHandler.js';
 import { ResponseCache } from './responseCache.js';
 import { bodyErrorHandler, finalErrorHandler, notFound } from './httpErrors.js';
-import { boundedQueryParameters, verifyJsonBody } from './jsonDepth.js';
-import { graphqlOverHttpStatusPlugin } from './statusPlugin.js';
-import { executionGate, queryLimitsPlugin } from './limits/index.js';
+import { executionGate, queryLimitsPlugin } from './limits/runtime.js';
 import { csrfPrevention } from './csrf.js';
 import { OperationPreparer } from './prepare.js';
-import { requestShape } from './limits/requestShape.js';
+import { boundedQueryParameters, requestShape, verifyJsonBody } from './requestShape.js';
 import { KnownOperationTypes, SubscriptionsNeedAStream } from './limits/validation.js';
 import { checkPlaygroundAssets, playgroundRouter, type PlaygroundOptions } from './playground.js';
 import { checkDashboardAssets, DASHBOARD_PATH, dashboardRouter } from './dashboard.js';
@@ -146,11 +143,11 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
       // Apollo's default landing page loads from a CDN; our own playground replaces it.
       ApolloServerPluginLandingPageDisabled(),
       queryLimitsPlugin(config.limits, gate),
-      // Our own cache hints (cachePolicy.ts) replace Apollo's per-field cache-control plugin.
+      // Our own cache hints (httpAnswer.ts) replace Apollo's per-field cache-control plugin.
       ApolloServerPluginCacheControlDisabled(),
-      cachePolicyPlugin({ schema, privateAnswers: config.auth.mode === 'keys' }),
+      // The answer's cache headers and its GraphQL-over-HTTP status.
+      httpAnswerPlugin({ schema, privateAnswers: config.auth.mode === 'keys' }),
       recordPlugin(),
-      graphqlOverHttpStatusPlugin(),
     ],
   });
   await apollo.start();

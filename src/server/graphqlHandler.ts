@@ -3,6 +3,11 @@
  * @as-integrations/express5 does, plus the whole-response cache around it, so an answer is
  * looked up before Apollo runs and stored exactly as it is sent. Between the two, the document
  * is prepared (prepare.ts) as it is for every transport; Apollo then finds it prepared.
+ *
+ * The context an operation runs with is declared here, with `createContext`, which builds it:
+ * what the resolvers get (schema/context.ts), with what the server reads back. One is built for
+ * each request this handler runs (from what app.ts gives it) and for each subscription
+ * (subscriptions.ts).
  */
 import type { ApolloServer, HTTPGraphQLRequest } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
@@ -10,16 +15,79 @@ import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import type { Request, RequestHandler, Response } from 'express';
 import { GraphQLError, Kind, type GraphQLFormattedError } from 'graphql';
 import { ApolloServerErrorCode } from '@apollo/server/errors';
-import { recordOf } from '../observability/requests.js';
+import type { Principal } from '../auth/apiKeys.js';
+import { recordOf, type RequestRecord } from '../observability/requests.js';
+import { CallBudget, RecordBudget, type PolyvPages } from '../polyv/pages.js';
 import type { TokenBuckets } from '../ratelimit/tokenBucket.js';
+import type { LiveContext, ResolverContext } from '../schema/context.js';
 import { clientOf, principalOf } from './access.js';
-import type { GatewayContext } from './context.js';
+import { CachePolicy } from './httpAnswer.js';
 import { graphqlLevelStatus, graphqlMediaType } from './httpErrors.js';
-import { rawBodyOf } from './jsonDepth.js';
 import { answerTooLarge } from './limits/runtime.js';
 import { SUBSCRIPTIONS_NEED_A_STREAM } from './limits/validation.js';
 import { PREPARE_MS_PER_REQUEST, withCode, type OperationPreparer } from './prepare.js';
+import { rawBodyOf } from './requestShape.js';
 import { ResponseCache } from './responseCache.js';
+
+/**
+ * The per-request context as the server holds it: what resolvers get (schema/context.ts), with
+ * the cache policy the server reads back and the request's record.
+ */
+export interface GatewayContext extends ResolverContext {
+  /** Epoch ms by which the request must be answered. */
+  deadline: number;
+  /** The client asked for fresh data (Cache-Control: no-cache). */
+  fresh: boolean;
+  /** How long this answer may be reused: restricted by what the resolvers used. */
+  cachePolicy: CachePolicy;
+  /** The request's record for logs, metrics and traces; absent outside the HTTP path. */
+  record: RequestRecord | undefined;
+}
+
+export interface ContextDependencies {
+  /** Upstream calls the request may make, at run time (GATEWAY_MAX_UPSTREAM_CALLS). */
+  maxUpstreamCalls: number;
+  /** Upstream records the request may fetch and hold, at run time (GATEWAY_MAX_UPSTREAM_RECORDS). */
+  maxUpstreamRecords: number;
+  pages: PolyvPages;
+  accountId: string;
+  principal: Principal;
+  /** Who is asking, as the upstream's fair queue tells clients apart (see access.ts clientOf). */
+  client: string;
+  deadline: number;
+  fresh: boolean;
+  record: RequestRecord | undefined;
+  summaryMaxRecords: number;
+  live?: LiveContext | undefined;
+}
+
+export function createContext({
+  pages,
+  client,
+  maxUpstreamCalls,
+  maxUpstreamRecords,
+  ...request
+}: ContextDependencies): GatewayContext {
+  const cachePolicy = new CachePolicy();
+  return {
+    polyv: {
+      pages,
+      options: {
+        client,
+        deadline: request.deadline,
+        fresh: request.fresh,
+        tally: request.record,
+        budget: new CallBudget(maxUpstreamCalls),
+        // Every page the answer reads makes it as old as that page.
+        freshness: cachePolicy,
+      },
+      held: new RecordBudget(maxUpstreamRecords),
+    },
+    cachePolicy,
+    client,
+    ...request,
+  };
+}
 
 export interface GraphQLHandlerOptions {
   context: (request: Request, response: Response) => Promise<GatewayContext>;

@@ -5,7 +5,7 @@
  *
  * - only complete 200 answers without errors whose Cache-Control allows reuse are stored, for
  *   what is left of their freshness: max-age (the cache hints of what the answer holds) from
- *   when its oldest Polyv page was fetched, not from when it was stored (cachePolicy.ts);
+ *   when its oldest Polyv page was fetched, not from when it was stored (httpAnswer.ts);
  * - PUBLIC answers are shared; PRIVATE answers (every answer when API keys are on) are stored
  *   per grant (what the key may read, see grantKey), so no key ever gets an answer computed
  *   for a wider grant, whatever its name;

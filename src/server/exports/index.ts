@@ -32,7 +32,7 @@ import { CallBudget, RecordBudget, type PolyvPages } from '../../polyv/pages.js'
 import { ErrorCode } from '../../publicErrors.js';
 import { badUserInput } from '../../schema/clientErrors.js';
 import { clientOf, principalOf } from '../access.js';
-import { wantsFreshData } from '../cachePolicy.js';
+import { wantsFreshData } from '../httpAnswer.js';
 import { sendGraphQLError } from '../httpErrors.js';
 import { ExportAdmission } from './admission.js';
 import {

@@ -1,14 +1,77 @@
 /**
- * Guarantees that hold while an operation runs, whatever its estimate said: how many operations
- * execute at once (the rest wait in a bounded queue), and how large an answer may be. The third,
- * how many upstream calls one operation may make, is kept where every call passes:
- * src/polyv/pages.ts (`CallBudget`).
+ * What one operation may take while it runs (an Apollo plugin and the gate it waits at). After
+ * parsing and validation, the operation is measured with the arguments the executor will use
+ * (cost.ts: depth, aliases, root fields, list sizes, cost, upstream calls and records, in time
+ * linear in the document, with the schema's @cost and @listSize); then it takes a turn at the
+ * execution gate, weighing what it will hold. Its estimate aside, guarantees hold whatever it
+ * does: how many operations execute at once (the rest wait in a bounded queue) and how large an
+ * answer may be (checked on its bytes, server/graphqlHandler.ts). The upstream calls one
+ * operation may make, and the records of the pages it keeps, are counted where every call passes:
+ * src/polyv/pages.ts (`CallBudget`, `RecordBudget`).
+ *
+ * The request's shape is checked before all this (server/requestShape.ts), and our validation
+ * rules run with graphql-js's (validation.ts).
  */
 import { GraphQLError } from 'graphql';
-import { HeaderMap } from '@apollo/server';
+import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { ErrorCode } from '../../publicErrors.js';
 import { FairQueue } from '../../ratelimit/fairQueue.js';
-import { limitExceeded } from './cost.js';
+import { limitExceeded, measureRequest, type CostLimits } from './cost.js';
+
+export interface QueryLimits extends CostLimits {
+  maxDocumentBytes: number;
+  /** Operations executing at once, and how many more may wait for a turn. */
+  maxConcurrentOperations: number;
+  /** Records all running operations may hold together (their estimates): what bounds the heap. */
+  maxRecordsInFlight: number;
+  maxQueuedOperations: number;
+}
+
+/**
+ * Answer fields (cost) that weigh as much as one record held: a red pack with 20 receives,
+ * every field asked, is about 200 fields and 11.7 kB held; its part of the answer being built
+ * is of the same order. So a query of many cheap fields and few records still takes its share.
+ */
+const COST_PER_RECORD = 100;
+
+/** What an operation may hold while it runs, in records: its pages or its answer. */
+export const heldWeight = (measure: { records: number; cost: number }) =>
+  Math.max(measure.records, Math.ceil(measure.cost / COST_PER_RECORD));
+
+/** The one execution gate of a server: queries and subscription snapshots take turns in it. */
+export const executionGate = (limits: QueryLimits) =>
+  new ConcurrencyGate({
+    maxActive: limits.maxConcurrentOperations,
+    maxRecords: limits.maxRecordsInFlight,
+    maxQueued: limits.maxQueuedOperations,
+  });
+
+export function queryLimitsPlugin(
+  limits: QueryLimits,
+  gate: ConcurrencyGate,
+): ApolloServerPlugin<{ deadline: number; client: string }> {
+  return {
+    async requestDidStart() {
+      let release: (() => void) | undefined;
+      return {
+        async didResolveOperation({ document, operation, request, schema, contextValue }) {
+          if (!operation) return;
+          const measure = measureRequest(schema, document, operation, request.variables, limits);
+          if (!measure) return;
+          release = await gate.acquire(
+            heldWeight(measure),
+            contextValue.deadline,
+            contextValue.client,
+          );
+        },
+        async willSendResponse() {
+          release?.();
+          release = undefined;
+        },
+      };
+    },
+  };
+}
 
 /** Seconds a client is told to wait when every execution slot and queue place is taken. */
 const BUSY_RETRY_AFTER_S = 1;

@@ -1,5 +1,16 @@
 /**
- * Cache hints for clients, routers and CDNs: the Cache-Control and Age headers of every answer.
+ * What an answer Apollo produced says in HTTP besides its body: its status and its cache
+ * headers, both set by one plugin (`httpAnswerPlugin`) as the answer is sent.
+ *
+ * The status follows GraphQL over HTTP: a well-formed request that fails at the GraphQL level
+ * (parse, validation, variable coercion, a query limit) answers 200 when the answer is
+ * `application/json`, as the spec recommends, and keeps Apollo's 4xx for
+ * `application/graphql-response+json`. Without this, @apollo/gateway reads our 400
+ * QUERY_LIMIT_EXCEEDED as a failed fetch and tells its client INTERNAL_SERVER_ERROR. Only
+ * requests that reached Apollo pass here: bodies it cannot use at all (no query, variables that
+ * are not an object) are refused before it (requestShape.ts) and keep their 400.
+ *
+ * The cache headers, Cache-Control and Age, are hints for clients, routers and CDNs.
  *
  * An answer may be reused for as long as the shortest-lived data in it. Which root fields may be
  * cached at all, and for how long at most, is declared in the schema with `@cacheControl`
@@ -25,6 +36,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { Kind, type GraphQLSchema, type SelectionSetNode } from 'graphql';
 import type { PageFreshness } from '../polyv/pages.js';
 import { readCachePolicy, type CachePolicyMap } from '../schema/policy.js';
+import { graphqlLevelStatus } from './httpErrors.js';
 
 /** An answer's cache headers: Cache-Control, and Age (seconds) when it may be reused. */
 export interface CacheHeaders {
@@ -59,7 +71,8 @@ export class CachePolicy implements PageFreshness {
   }
 }
 
-export function cachePolicyPlugin(options: {
+/** Sets every answer's cache headers and its status, as the answer is sent. */
+export function httpAnswerPlugin(options: {
   schema: GraphQLSchema;
   privateAnswers: boolean;
 }): ApolloServerPlugin<{ cachePolicy: CachePolicy }> {
@@ -77,7 +90,7 @@ export function cachePolicyPlugin(options: {
             for (const hint of hints)
               if (hint.maxAge !== undefined) contextValue.cachePolicy.restrict(hint.maxAge);
         },
-        async willSendResponse({ response, contextValue }) {
+        async willSendResponse({ request, response, contextValue }) {
           const failed =
             response.body.kind !== 'single' || (response.body.singleResult.errors?.length ?? 0) > 0;
           if (failed) contextValue.cachePolicy.uncacheable = true;
@@ -86,6 +99,11 @@ export function cachePolicyPlugin(options: {
           );
           response.http.headers.set('cache-control', cacheControl);
           if (age !== undefined) response.http.headers.set('age', String(age));
+
+          const status = response.http.status;
+          // 5xx stays: it is our failure, not the request's.
+          if (status !== undefined && status >= 400 && status < 500)
+            response.http.status = graphqlLevelStatus(request.http?.headers.get('accept'), status);
         },
       };
     },
