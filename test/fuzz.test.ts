@@ -301,7 +301,12 @@ async function expectClean(property: PropertyName, request: RawRequest): Promise
   try {
     answer = await send(request);
   } catch (error) {
-    throw new Error(`no answer (${String(error)}): the gateway hung or dropped the connection`);
+    // fetch's own error says only "fetch failed"; its cause says how (reset, closed, timeout).
+    const cause =
+      error instanceof Error && error.cause !== undefined ? `: ${String(error.cause)}` : '';
+    throw new Error(
+      `no answer (${String(error)}${cause}): the gateway hung or dropped the connection`,
+    );
   }
   statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
   const problems = mayGetPlayground(request, answer)
