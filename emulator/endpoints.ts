@@ -183,7 +183,10 @@ export function handleEndpoint(endpoint: EndpointId, call: EndpointCall): Endpoi
   const page = pageNumber === 'absent' ? 1 : pageNumber;
   const size = pageSize === 'absent' ? defaultPageSize : pageSize;
   const contents = selected.slice((page - 1) * size, page * size);
-  return answer.success(context.requestId, answer.page(contents, selected.total, page, size));
+  return {
+    ...answer.success(context.requestId, answer.page(contents, selected.total, page, size)),
+    records: contents,
+  };
 }
 
 /** Parameters of a call to `endpoint` that selects some of the store's data, for tests and demos. */

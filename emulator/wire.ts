@@ -18,6 +18,40 @@ export interface EndpointReply {
   body: unknown;
   /** 'ok' or the error text, for the emulator's call log. */
   outcome: string;
+  /** The page's records, an array somewhere in `body`: written one by one (see encodeJson). */
+  records?: readonly unknown[];
+}
+
+/** Stands for the records while the envelope around them is written; no envelope holds U+0000. */
+const HOLE = '\u0000';
+const HOLE_JSON = JSON.stringify(HOLE);
+const COMMA = Buffer.from(',');
+
+/**
+ * A reply body as JSON in UTF-8: the bytes `JSON.stringify(body)` encodes to, made faster for a
+ * page. A page of Chinese names is a two-byte string, and V8 builds a large JSON text as a
+ * string of many pieces: encoding it flattens that first, which cost more than writing it (a
+ * 260 kB page: ~5 ms against ~1 ms). So `records`, when it is an array in `body`, is written
+ * record by record, each encoded on its own, and the pieces are joined as bytes.
+ */
+export function encodeJson(body: unknown, records?: readonly unknown[]): Buffer {
+  if (records === undefined) return Buffer.from(JSON.stringify(body), 'utf8');
+  let found = false;
+  const envelope = JSON.stringify(body, (_key, value: unknown) => {
+    if (value !== records) return value;
+    found = true;
+    return HOLE;
+  });
+  const at = found ? envelope.indexOf(HOLE_JSON) : -1;
+  if (at < 0) return Buffer.from(envelope, 'utf8');
+  const parts = [Buffer.from(`${envelope.slice(0, at)}[`, 'utf8')];
+  records.forEach((record, index) => {
+    if (index > 0) parts.push(COMMA);
+    // As inside an array: what JSON cannot write (undefined, a function) is null.
+    parts.push(Buffer.from(JSON.stringify(record) ?? 'null', 'utf8'));
+  });
+  parts.push(Buffer.from(`]${envelope.slice(at + HOLE_JSON.length)}`, 'utf8'));
+  return Buffer.concat(parts);
 }
 
 /** The errors the emulator can answer with, whichever envelope they are written in. */
