@@ -70,8 +70,12 @@ interface SealedEmulation {
   example(store: DemoDataset): Record<string, string>;
 }
 
-/** Bytes of records kept for the next page, per endpoint: see RecordEncoder. */
-const KEPT_RECORD_BYTES = 32 * 1024 * 1024;
+/**
+ * Bytes of records kept for the next page, per endpoint (see RecordEncoder): some thirty pages of
+ * a hundred red packs with their receives. The emulator may run inside a demo gateway, whose
+ * memory this is too.
+ */
+const KEPT_RECORD_BYTES = 8 * 1024 * 1024;
 
 const emulate = <Endpoint extends EndpointId, Row extends object>(
   emulation: Emulation<Endpoint, Row>,

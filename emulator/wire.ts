@@ -60,7 +60,7 @@ export function encodeJson(body: unknown, records?: readonly unknown[]): Buffer[
  * record, so arrays written from records no longer first would pile up).
  */
 const written = new Map<EncodedRecord, { records: readonly unknown[]; bytes: Buffer }>();
-const WRITTEN_MAX_BYTES = 16 * 1024 * 1024;
+const WRITTEN_MAX_BYTES = 8 * 1024 * 1024;
 let writtenBytes = 0;
 
 /**
