@@ -16,6 +16,7 @@ import { signParams } from '../src/polyv/sign.js';
 import { FOREIGN_CHANNEL_ID, type DemoDataset } from './data.js';
 import {
   ENVELOPES,
+  RecordEncoder,
   toPolyvIncome,
   toPolyvRedPack,
   type EndpointReply,
@@ -69,20 +70,31 @@ interface SealedEmulation {
   example(store: DemoDataset): Record<string, string>;
 }
 
-const emulate = <Endpoint extends EndpointId, Row>(
+/**
+ * Bytes of records kept for the next page, per endpoint (see RecordEncoder): some thirty pages of
+ * a hundred red packs with their receives. The emulator may run inside a demo gateway, whose
+ * memory this is too.
+ */
+const KEPT_RECORD_BYTES = 8 * 1024 * 1024;
+
+const emulate = <Endpoint extends EndpointId, Row extends object>(
   emulation: Emulation<Endpoint, Row>,
-): SealedEmulation => ({
-  select: (call) => {
-    const rows = emulation.select(call);
-    return typeof rows === 'string'
-      ? rows
-      : {
-          total: rows.length,
-          slice: (from: number, to: number) => rows.slice(from, to).map(emulation.toWire),
-        };
-  },
-  example: emulation.example,
-});
+): SealedEmulation => {
+  const encoder = new RecordEncoder(emulation.toWire, KEPT_RECORD_BYTES);
+  return {
+    select: (call) => {
+      const rows = emulation.select(call);
+      return typeof rows === 'string'
+        ? rows
+        : {
+            total: rows.length,
+            slice: (from: number, to: number) =>
+              rows.slice(from, to).map((row) => encoder.encode(row)),
+          };
+    },
+    example: emulation.example,
+  };
+};
 
 /** Polyv accepts a timestamp up to three minutes away from its own clock. */
 export const TIMESTAMP_TOLERANCE_MS = 3 * 60 * 1000;
@@ -183,7 +195,10 @@ export function handleEndpoint(endpoint: EndpointId, call: EndpointCall): Endpoi
   const page = pageNumber === 'absent' ? 1 : pageNumber;
   const size = pageSize === 'absent' ? defaultPageSize : pageSize;
   const contents = selected.slice((page - 1) * size, page * size);
-  return answer.success(context.requestId, answer.page(contents, selected.total, page, size));
+  return {
+    ...answer.success(context.requestId, answer.page(contents, selected.total, page, size)),
+    records: contents,
+  };
 }
 
 /** Parameters of a call to `endpoint` that selects some of the store's data, for tests and demos. */

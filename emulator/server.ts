@@ -28,6 +28,7 @@ import {
   type RedPackOverrides,
 } from './data.js';
 import { handleEndpoint, type EmulatedEndpoint, type EmulatorCredentials } from './endpoints.js';
+import { encodeJson } from './wire.js';
 import {
   FaultQueue,
   SLOW_FAULT_DELAY_MS,
@@ -408,7 +409,7 @@ export class PolyvEmulator implements ControlledEmulator {
     };
     const reply = handleEndpoint(route.endpoint, { params, path: route.path, context });
     if (fault === undefined) this.#record(route.endpoint, method, params, reply.outcome);
-    sendJson(res, reply.status, reply.body);
+    writeText(res, reply.status, JSON_TYPE, encodeJson(reply.body, reply.records));
   }
 
   #record(
@@ -543,6 +544,8 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
+const JSON_TYPE = 'application/json;charset=UTF-8';
+
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  writeText(res, status, 'application/json;charset=UTF-8', JSON.stringify(body));
+  writeText(res, status, JSON_TYPE, encodeJson(body));
 }

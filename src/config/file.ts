@@ -6,8 +6,17 @@
  * are then read by each setting's own type (./index.ts), as the environment's are.
  */
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { createRequire } from 'node:module';
+import type { parse as parseYaml } from 'yaml';
 import { SETTINGS, type SettingName } from './settings.js';
+
+/**
+ * The YAML parser, loaded when a file is read: most gateways have none, and it is 280 kB of
+ * source held in every process that loads it. Synchronous (its CommonJS build), as reading the
+ * configuration is.
+ */
+const yaml = (): { parse: typeof parseYaml } =>
+  createRequire(import.meta.url)('yaml') as { parse: typeof parseYaml };
 
 /** A value of the file, with the setting it is for. */
 export interface FileEntry {
@@ -24,6 +33,7 @@ export function readConfigFile(
   env: NodeJS.ProcessEnv,
   problems: string[],
 ): FileEntry[] {
+  const { parse } = yaml();
   let document: unknown;
   try {
     document = parse(readFileSync(file, 'utf8'));
