@@ -15,6 +15,14 @@ export const UNTHROTTLED = {
   POLYV_MAX_CONCURRENCY: '64',
 };
 
+/**
+ * The dashboard's query, every load's work: a channel's 100 latest red packs with receives and
+ * money (the proxy, bench/proxy.ts, answers exactly this).
+ */
+export const DASHBOARD = `query Dashboard { channel(id: "2812610") { redPacks(first: 100) { totalCount nodes {
+  id type typeLabel status createdAt sender { nickname } amount { amount fen currency } balance { amount fen }
+  receives { user { openId nickname } amount { amount fen } receivedAt } } } } }`;
+
 export interface Started {
   url: string;
   child: ChildProcess;

@@ -42,6 +42,7 @@ import {
 import { LIVE_EXTRA_CHANNELS, measureLiveCost } from './live.js';
 import { generateLoad, type LoadResult, type LoadSpec } from './load.js';
 import {
+  DASHBOARD,
   peakRssMb,
   rssMb,
   startEmulatorProcess,
@@ -57,9 +58,6 @@ const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 10_000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 2_000);
 const CONNECTIONS = 10;
 const sections = process.env.BENCH_ONLY?.split(',') ?? ['load', 'summary', 'export', 'live'];
-const DASHBOARD = `query Dashboard { channel(id: "2812610") { redPacks(first: 100) { totalCount nodes {
-  id type typeLabel status createdAt sender { nickname } amount { amount fen currency } balance { amount fen }
-  receives { user { openId nickname } amount { amount fen } receivedAt } } } } }`;
 
 const http = got.extend({
   retry: { limit: 0 },

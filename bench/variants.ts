@@ -12,6 +12,7 @@
 import got from 'got';
 import { generateLoad, type LoadResult } from './load.js';
 import {
+  DASHBOARD,
   peakRssMb,
   rssMb,
   startEmulatorProcess,
@@ -37,9 +38,6 @@ const variants: Variant[] = [
 const rounds = Number(process.env.ROUNDS ?? 2);
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 10_000);
 const warmupMs = Number(process.env.BENCH_WARMUP_MS ?? 2_000);
-const DASHBOARD = `query Dashboard { channel(id: "2812610") { redPacks(first: 100) { totalCount nodes {
-  id type typeLabel status createdAt sender { nickname } amount { amount fen currency } balance { amount fen }
-  receives { user { openId nickname } amount { amount fen } receivedAt } } } } }`;
 const SETTINGS = { ...UNTHROTTLED, GATEWAY_CACHE: mode === 'cold' ? 'off' : 'on' };
 
 const emulator = await startEmulatorProcess(0);
