@@ -25,6 +25,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
+import { readWire } from '../polyv/wireCheck.js';
 import type { SharedRedis } from './redis.js';
 import type { SharedCache } from './sharedCache.js';
 
@@ -124,7 +125,7 @@ export class PolyvPageCache {
         !('data' in entry)
       )
         return undefined;
-      const parsed = schema.safeParse(entry.data);
+      const parsed = readWire(schema, entry.data);
       // A corrupt entry is a miss, never a wrong answer.
       return parsed.success ? { value: parsed.data, fetchedAt: entry.at } : undefined;
     } catch {

@@ -32,8 +32,10 @@ export type PayType = (typeof PAY_TYPES)[number];
 
 /** An exact amount of money in fen (hundredths of a yuan). */
 export interface MoneyModel {
-  fen: number;
-  currency: 'CNY';
+  readonly fen: number;
+  readonly currency: 'CNY';
+  /** The same amount in yuan, as an exact decimal string ("0.98"). */
+  readonly amount: string;
 }
 
 export interface ChannelModel {

@@ -22,6 +22,7 @@ import {
 import { v2Envelope, v4Envelope, type EndpointId, type Envelope } from './endpoints.js';
 import type { PolyvGuard } from './guard.js';
 import { signedParams, type ParamValue } from './sign.js';
+import { readWire } from './wireCheck.js';
 
 export interface PolyvClientOptions {
   baseUrl: string;
@@ -264,7 +265,7 @@ export class PolyvHttpClient {
     data: unknown,
     requestId?: string,
   ): T {
-    const parsed = request.data.safeParse(data);
+    const parsed = readWire(request.data, data);
     if (parsed.success) return parsed.data;
     const issue = parsed.error.issues[0];
     const where = issue ? `${issue.path.join('.') || 'data'}: ${issue.message}` : 'data';

@@ -4,7 +4,6 @@
  * schema/lists.ts, from their lists' declarations.
  */
 import { authorise } from '../auth/authorise.js';
-import { fenToDecimal } from '../domain/convert.js';
 import { incomeSummaryBuilder, redPackSummaryBuilder } from '../domain/summaries.js';
 import type { Resolvers } from '../generated/graphql.js';
 import { walkAll } from '../pagination/walk.js';
@@ -183,9 +182,5 @@ export const resolvers: Resolvers = {
 
   IncomeRecord: {
     channel: (record) => ({ id: record.channelId }),
-  },
-
-  Money: {
-    amount: (money) => fenToDecimal(money.fen),
   },
 };
