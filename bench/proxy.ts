@@ -4,7 +4,8 @@
  * same bytes the gateway sends, doing only what that answer needs: one signed GET to Polyv
  * with keep-alive, JSON.parse, a map to the answer's shape, JSON.stringify. No GraphQL, no
  * framework, no validation, no cache: every POST is answered from a fresh upstream call,
- * whatever its body says.
+ * whatever its body says. It writes money and instants with the gateway's own functions
+ * (domain/convert.ts), so that a faster way to write them speeds both alike.
  *
  *   node dist-bench/bench/proxy.js <Polyv base URL>
  */
@@ -12,6 +13,7 @@ import http from 'node:http';
 import { DEMO_CREDENTIALS } from '../emulator/index.js';
 import {
   fenToDecimal,
+  isoInstant,
   redPackStatusFromLabel,
   redPackTypeFromLabel,
   yuanToFen,
@@ -89,14 +91,14 @@ const answerOf = (page: PolyvPage) => ({
             type: redPackTypeFromLabel(redPack.redPackType),
             typeLabel: redPack.redPackType,
             status: redPackStatusFromLabel(redPack.status),
-            createdAt: new Date(redPack.createdTime).toISOString(),
+            createdAt: isoInstant(redPack.createdTime),
             sender: { nickname: redPack.nickName ?? null },
             amount: { amount: amount.amount, fen: amount.fen, currency: 'CNY' },
             balance: moneyOf(redPack.balance),
             receives: (redPack.redPackReceiveList ?? []).map((receive) => ({
               user: { openId: receive.userId, nickname: receive.nickName ?? null },
               amount: moneyOf(receive.amount),
-              receivedAt: new Date(receive.createdTime).toISOString(),
+              receivedAt: isoInstant(receive.createdTime),
             })),
           };
         }),

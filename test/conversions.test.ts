@@ -7,6 +7,7 @@ import {
   daysBetween,
   fenToDecimal,
   isCalendarDay,
+  isoInstant,
   payTypeFromCode,
   redPackStatusFromLabel,
   redPackTypeFromLabel,
@@ -198,5 +199,51 @@ describe('China Standard Time days', () => {
       '2026-03-02',
     ]);
     expect(daysBetween('2026-03-02', '2026-03-02')).toEqual(['2026-03-02']);
+  });
+});
+
+describe('isoInstant writes what Date#toISOString writes', () => {
+  it.each([
+    0,
+    1,
+    999,
+    86_399_999,
+    86_400_000,
+    951_782_400_000, // 2000-02-29, a leap day of a century divisible by 400
+    4_107_542_400_000, // 2100-03-01, after the 28th February of a century that is not leap
+    1_763_512_200_000,
+    253_402_300_799_999, // the last four-digit year's last millisecond
+    253_402_300_800_000, // +010000-01-01: toISOString's six-digit years
+    -1, // 1969: before the epoch
+    -62_198_755_200_000, // year 0
+    1.5, // not a whole millisecond
+    8.64e15, // the last instant a Date holds
+  ])('at %d ms', (ms) => {
+    expect(isoInstant(ms)).toBe(new Date(ms).toISOString());
+  });
+
+  it('refuses what toISOString refuses (NaN, beyond a Date)', () => {
+    expect(() => isoInstant(Number.NaN)).toThrow(RangeError);
+    expect(() => isoInstant(8.64e15 + 1)).toThrow(RangeError);
+  });
+
+  it('at any millisecond from 1970 to year 9999 and around (seed 1970, 50,000 runs)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -1e13, max: 2.6e14 }), (ms) => {
+        expect(isoInstant(ms)).toBe(new Date(ms).toISOString());
+      }),
+      { seed: 1970, numRuns: 50_000 },
+    );
+  });
+
+  it('on every day of 400 years (a whole Gregorian cycle), at its first and last millisecond', () => {
+    for (let day = 0; day < 146_097; day++) {
+      const start = day * 86_400_000;
+      const end = start + 86_399_999;
+      if (isoInstant(start) !== new Date(start).toISOString())
+        expect(isoInstant(start)).toBe(new Date(start).toISOString());
+      if (isoInstant(end) !== new Date(end).toISOString())
+        expect(isoInstant(end)).toBe(new Date(end).toISOString());
+    }
   });
 });

@@ -1,6 +1,6 @@
 /** Custom scalars: strict on the way in (clear errors), exact on the way out. */
 import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
-import { isCalendarDay } from '../domain/convert.js';
+import { isCalendarDay, isoInstant } from '../domain/convert.js';
 import { ErrorCode } from '../publicErrors.js';
 
 /**
@@ -46,7 +46,7 @@ function parseDateTime(value: unknown, literal?: ValueNode): Date {
 export const DateTimeScalar = new GraphQLScalarType<Date, string>({
   name: 'DateTime',
   serialize(value) {
-    if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString();
+    if (value instanceof Date && !Number.isNaN(value.getTime())) return isoInstant(value.getTime());
     throw new GraphQLError('DateTime cannot represent this value.');
   },
   parseValue: parseDateTime,

@@ -14,6 +14,7 @@ import {
   cstDayStartMillis,
   fenToDecimal,
   isCalendarDay,
+  isoInstant,
 } from '../../domain/convert.js';
 import type {
   IncomeRecordModel,
@@ -214,7 +215,7 @@ const receiveJson = (receive: RedPackReceiveModel) => ({
   redPackId: receive.redPackId,
   user: userJson(receive.user),
   amount: moneyJson(receive.amount),
-  receivedAt: receive.receivedAt.toISOString(),
+  receivedAt: isoInstant(receive.receivedAt.getTime()),
 });
 const receivedFen = (redPack: RedPackModel) =>
   redPack.receives.reduce((sum, receive) => sum + receive.amount.fen, 0);
@@ -261,7 +262,7 @@ const redPackExport = defineExport<FilterOf<'redPackStatistics'>, RedPackModel, 
     statusLabel: r.statusLabel,
     type: r.type,
     typeLabel: r.typeLabel,
-    createdAt: r.createdAt.toISOString(),
+    createdAt: isoInstant(r.createdAt.getTime()),
     receives: r.receives.map(receiveJson),
     receiveCount: r.receives.length,
   }),
@@ -330,7 +331,7 @@ const incomeExport = defineExport({
     payType: r.payType,
     payTypeLabel: r.payTypeLabel,
     payer: userJson(r.payer),
-    paidAt: r.paidAt.toISOString(),
+    paidAt: isoInstant(r.paidAt.getTime()),
     wechatAppId: r.wechatAppId,
   }),
 });
