@@ -2061,6 +2061,8 @@ describe('bad-input campaign', () => {
           expect({ status: compiled.status, data: fast.data, extensions: fast.extensions }).toEqual(
             { status: reference.status, data: slow.data, extensions: slow.extensions },
           );
+          // Byte for byte: the same keys in the same order, the same text for every value.
+          expect(JSON.stringify(fast.data)).toBe(JSON.stringify(slow.data));
           // Every error graphql-js reports, the compiled code reports too. It may report more in
           // one case only: an error of a field whose parent was already nulled by another
           // field's error (graphql-js stops resolving the siblings, compiled code finishes them).
