@@ -152,7 +152,21 @@ describe('money', () => {
     [2000000, '20000.00'],
     [-5, '-0.05'],
     [-123, '-1.23'],
+    [-100, '-1.00'],
+    [Number.MAX_SAFE_INTEGER, '90071992547409.91'],
+    [-Number.MAX_SAFE_INTEGER, '-90071992547409.91'],
   ])('%p fen is "%s"', (fen, decimal) => expect(fenToDecimal(fen)).toBe(decimal));
+
+  it('writes any safe integer of fen as its digits with the point two from the end (seed 98, 20,000 runs)', () => {
+    fc.assert(
+      fc.property(fc.maxSafeInteger(), (fen) => {
+        const digits = String(Math.abs(fen)).padStart(3, '0');
+        const written = `${fen < 0 ? '-' : ''}${digits.slice(0, -2)}.${digits.slice(-2)}`;
+        expect(fenToDecimal(fen)).toBe(written);
+      }),
+      { seed: 98, numRuns: 20_000 },
+    );
+  });
 
   it('sums in fen exactly where floats drift', () => {
     const yuan = Array.from({ length: 1000 }, () => 0.1);

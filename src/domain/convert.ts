@@ -57,6 +57,10 @@ export const payTypeFromCode = (code: string): PayType =>
 // shortest decimal representation (what the JSON said) is rounded to 2 decimals, half away
 // from zero, and read as an integer count of fen.
 
+/** Two digits for 0–99, three for 0–999: written without padStart's string per call. */
+const TWO_DIGITS = Array.from({ length: 100 }, (_, n) => String(n).padStart(2, '0'));
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, n) => String(n).padStart(3, '0'));
+
 export class InvalidAmountError extends Error {
   constructor(readonly value: unknown) {
     super(`not a valid amount of yuan: ${String(value)}`);
@@ -124,9 +128,11 @@ export const money = (fen: number): MoneyModel => new Money(fen);
 /** Writes integer fen as an exact decimal string of yuan: 98 → "0.98", -5 → "-0.05". */
 export function fenToDecimal(fen: number): string {
   if (!Number.isSafeInteger(fen)) throw new InvalidAmountError(fen);
-  const sign = fen < 0 ? '-' : '';
-  const digits = String(Math.abs(fen)).padStart(3, '0');
-  return `${sign}${digits.slice(0, -2)}.${digits.slice(-2)}`;
+  // Integer arithmetic is exact below 2^53; the cents come from a table, not padStart.
+  const magnitude = Math.abs(fen);
+  const yuan = Math.floor(magnitude / 100);
+  const text = `${yuan}.${TWO_DIGITS[magnitude - yuan * 100]!}`;
+  return fen < 0 ? `-${text}` : text;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -138,9 +144,6 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** A 13-digit millisecond timestamp as an instant. */
 export const instantFromMillis = (ms: number): Date => new Date(ms);
 
-/** Two digits for 0–99, three for 0–999: written without padStart's string per call. */
-const TWO_DIGITS = Array.from({ length: 100 }, (_, n) => String(n).padStart(2, '0'));
-const THREE_DIGITS = Array.from({ length: 1000 }, (_, n) => String(n).padStart(3, '0'));
 /** Date#toISOString's four-digit years end with 9999-12-31T23:59:59.999Z. */
 const LAST_FOUR_DIGIT_YEAR_MS = 253_402_300_799_999;
 
