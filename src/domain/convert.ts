@@ -57,9 +57,8 @@ export const payTypeFromCode = (code: string): PayType =>
 // shortest decimal representation (what the JSON said) is rounded to 2 decimals, half away
 // from zero, and read as an integer count of fen.
 
-/** Two digits for 0–99, three for 0–999: written without padStart's string per call. */
+/** Two digits for 0–99: written without padStart's string per call. */
 const TWO_DIGITS = Array.from({ length: 100 }, (_, n) => String(n).padStart(2, '0'));
-const THREE_DIGITS = Array.from({ length: 1000 }, (_, n) => String(n).padStart(3, '0'));
 
 export class InvalidAmountError extends Error {
   constructor(readonly value: unknown) {
@@ -147,13 +146,21 @@ export const instantFromMillis = (ms: number): Date => new Date(ms);
 /** Date#toISOString's four-digit years end with 9999-12-31T23:59:59.999Z. */
 const LAST_FOUR_DIGIT_YEAR_MS = 253_402_300_799_999;
 
+const [DASH, COLON, DOT, LETTER_T, LETTER_Z, ZERO] = [45, 58, 46, 84, 90, 48];
+/** The character code of the tens digit and of the units digit of 0–99, looked up. */
+const TENS = Array.from({ length: 100 }, (_, n) => ZERO + Math.floor(n / 10));
+const UNITS = Array.from({ length: 100 }, (_, n) => ZERO + (n % 10));
+const tens = (n: number) => TENS[n]!;
+const units = (n: number) => UNITS[n % 100]!;
+
 /**
- * What `new Date(ms).toISOString()` writes (`2026-11-19T08:30:00.000Z`), in a third of its
+ * What `new Date(ms).toISOString()` writes (`2026-11-19T08:30:00.000Z`), in a fraction of its
  * time: every DateTime of an answer is written so (939 on the bench's dashboard, where
- * toISOString was 6% of a cold request's CPU, 455 ns each on Node 24; this takes 146 ns).
- * Days from the epoch become a civil date by Howard Hinnant's `civil_from_days`; an instant
- * before 1970 or after year 9999, or not a whole millisecond, is left to toISOString. A property
- * test holds the two equal.
+ * toISOString was 6% of a cold request's CPU). Per 1,000 instants written and serialised with
+ * JSON.stringify, Node 24: toISOString 534 µs, concatenated pieces 225 µs, this 170 µs (one flat
+ * string from its character codes, nothing to flatten later). Days from the epoch become a civil
+ * date by Howard Hinnant's `civil_from_days`; an instant before 1970 or after year 9999, or not a
+ * whole millisecond, is left to toISOString. A property test holds the two equal.
  */
 export function isoInstant(ms: number): string {
   if (!Number.isInteger(ms) || ms < 0 || ms > LAST_FOUR_DIGIT_YEAR_MS)
@@ -182,22 +189,35 @@ export function isoInstant(ms: number): string {
   const minutes = Math.floor(rest / 60_000);
   rest -= minutes * 60_000;
   const seconds = Math.floor(rest / 1000);
-  return (
-    TWO_DIGITS[Math.floor(year / 100)]! +
-    TWO_DIGITS[year % 100]! +
-    '-' +
-    TWO_DIGITS[month]! +
-    '-' +
-    TWO_DIGITS[day]! +
-    'T' +
-    TWO_DIGITS[hours]! +
-    ':' +
-    TWO_DIGITS[minutes]! +
-    ':' +
-    TWO_DIGITS[seconds]! +
-    '.' +
-    THREE_DIGITS[rest - seconds * 1000]! +
-    'Z'
+  const millis = rest - seconds * 1000;
+  const century = Math.floor(year / 100);
+  const yearOfCentury = year % 100;
+  const hundredths = Math.floor(millis / 10);
+  return String.fromCharCode(
+    tens(century),
+    units(century),
+    tens(yearOfCentury),
+    units(yearOfCentury),
+    DASH,
+    tens(month),
+    units(month),
+    DASH,
+    tens(day),
+    units(day),
+    LETTER_T,
+    tens(hours),
+    units(hours),
+    COLON,
+    tens(minutes),
+    units(minutes),
+    COLON,
+    tens(seconds),
+    units(seconds),
+    DOT,
+    tens(hundredths),
+    units(hundredths),
+    units(millis),
+    LETTER_Z,
   );
 }
 

@@ -87,7 +87,11 @@ function build(schema: z.ZodType): Check | undefined {
       const options = (def.options ?? []).map(build);
       if (options.length === 0 || options.some((option) => !option)) return undefined;
       const accepts = options as Check[];
-      return (value) => accepts.some((accept) => accept(value));
+      return (value) => {
+        // A loop, not `some`: no closure allocated per value checked.
+        for (const accept of accepts) if (accept(value)) return true;
+        return false;
+      };
     }
     case 'object':
       return def.catchall === undefined && def.shape ? objectCheck(def.shape) : undefined;
