@@ -17,6 +17,7 @@ import {
   type LiveMessage,
   type PollerDependencies,
 } from '../src/live/poller.js';
+import { decodeMessage, decodeState, encodeMessage, encodeState } from '../src/live/wire.js';
 
 // ---------------------------------------------------------------------------------------------
 // A channel's red packs, as a model history
@@ -441,5 +442,47 @@ describe('a topic poller', () => {
       ),
       { seed: 0x11fe_0003, numRuns: 200 },
     );
+  });
+});
+
+describe('live messages through Redis (JSON)', () => {
+  const pack = redPack('rp1', 1_763_512_200_000, 1234, [
+    receive('rp1', 'viewer', 98, 1_763_512_260_000),
+  ]);
+
+  it('come back as the models that went in: instants as Dates, money with its decimal amount', () => {
+    const message: LiveMessage = {
+      type: 'events',
+      events: [
+        {
+          kind: 'CREATED',
+          redPack: pack,
+          newReceives: pack.receives,
+          sequence: 1,
+          observedAt: new Date(1_763_512_300_000),
+        },
+      ],
+    };
+    const back = decodeMessage(encodeMessage(message));
+    expect(back).toEqual(message);
+    if (back.type !== 'events') throw new Error('not events');
+    const event = back.events[0]!;
+    expect(event.observedAt).toBeInstanceOf(Date);
+    // `amount` is a getter of the money model, not a property JSON carries.
+    expect(event.redPack.amount.amount).toBe('12.34');
+    expect(event.redPack.balance.amount).toBe('11.36');
+    expect(event.newReceives[0]!.amount.amount).toBe('0.98');
+    expect(event.newReceives[0]!.receivedAt).toBeInstanceOf(Date);
+  });
+
+  it("keep the head's and the totals' money readable in a saved state", () => {
+    const builder = redPackSummaryBuilder();
+    builder.add([pack]);
+    const totals = builder.build(new Date(1_763_512_300_000));
+    const state = { head: { redPacks: [pack], totalItems: 1, sequence: 1 }, totals, savedAt: 1 };
+    const back = decodeState(encodeState(state));
+    expect(back).toEqual(state);
+    expect(back.totals!.totalAmount.amount).toBe('12.34');
+    expect(back.head.redPacks[0]!.receives[0]!.amount.amount).toBe('0.98');
   });
 });
