@@ -88,7 +88,12 @@ describe('configuration', () => {
       redis: undefined,
       replicas: 1,
       // Loopback: a gateway started on a laptop is not on the network unless HOST says so.
-      server: { port: 4000, host: '127.0.0.1', shutdownGraceMs: 10_000 },
+      server: {
+        port: 4000,
+        host: '127.0.0.1',
+        shutdownGraceMs: 10_000,
+        keepAliveTimeoutMs: 75_000,
+      },
       metrics: { host: '127.0.0.1', token: undefined, onMainPort: true },
       http: {
         // No other site's page may call it, in development too.

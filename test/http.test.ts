@@ -508,3 +508,57 @@ describe('response cache and federated traces', () => {
     expect(tracedAgain.body.extensions).toEqual({ ftv1: expect.any(String) });
   });
 });
+
+describe('idle connections (GATEWAY_KEEP_ALIVE_TIMEOUT_S)', () => {
+  /** One POST on the agent's connection: its status, Keep-Alive header and the socket it used. */
+  const post = (url: string, agent: http.Agent) =>
+    new Promise<{ status: number; keepAlive: string; socket: unknown }>((resolve, reject) => {
+      const request = http.request(
+        `${url}/graphql`,
+        { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+        (response) => {
+          response.resume();
+          response.on('end', () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              keepAlive: String(response.headers['keep-alive']),
+              socket: request.socket,
+            }),
+          );
+        },
+      );
+      request.on('error', reject);
+      request.end(JSON.stringify({ query: '{ __typename }' }));
+    });
+
+  it("keeps an idle connection past Node's 5 s, for the pools in front of it (75 s by default)", async () => {
+    const stack = await startStack();
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const first = await post(stack.gateway.url, agent);
+      expect(first).toMatchObject({ status: 200, keepAlive: 'timeout=75' });
+      // Node's own timeout would have closed it by now: the second request would need another.
+      await new Promise((resolve) => setTimeout(resolve, 5_500));
+      const second = await post(stack.gateway.url, agent);
+      expect(second.status).toBe(200);
+      expect(second.socket).toBe(first.socket);
+    } finally {
+      agent.destroy();
+      await stack.close();
+    }
+  }, 30_000);
+
+  it('says its own timeout when set', async () => {
+    const stack = await startStack({ env: { GATEWAY_KEEP_ALIVE_TIMEOUT_S: '7' } });
+    const agent = new http.Agent({ keepAlive: true });
+    try {
+      expect(await post(stack.gateway.url, agent)).toMatchObject({
+        status: 200,
+        keepAlive: 'timeout=7',
+      });
+    } finally {
+      agent.destroy();
+      await stack.close();
+    }
+  });
+});

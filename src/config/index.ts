@@ -180,7 +180,12 @@ function gatewayConfig(s: Settings, given: ReadonlySet<SettingName>, problems: s
       ? { url: s.REDIS_URL, prefix: s.GATEWAY_REDIS_PREFIX, commandTimeoutMs: s.REDIS_TIMEOUT_MS }
       : undefined,
     replicas: s.GATEWAY_REPLICAS,
-    server: { port: s.PORT, host: s.HOST, shutdownGraceMs: s.GATEWAY_SHUTDOWN_GRACE_MS },
+    server: {
+      port: s.PORT,
+      host: s.HOST,
+      shutdownGraceMs: s.GATEWAY_SHUTDOWN_GRACE_MS,
+      keepAliveTimeoutMs: s.GATEWAY_KEEP_ALIVE_TIMEOUT_S * 1000,
+    },
     /** /metrics on its own port; absent: on the main port. */
     metricsPort: s.METRICS_PORT,
     metrics: {

@@ -484,6 +484,17 @@ const DECLARED = Declarations.start()
       'Interface to listen on: loopback by default, so a development gateway is not reachable from the network. A container sets `0.0.0.0` (the image does).',
   })
   /**
+   * Node's own 5 s is shorter than the idle timeout of the load balancers and routers in front
+   * of a gateway (60 s at AWS's ALB and GCP's, 90 s in the router's hyper pool): they would
+   * reuse a connection the gateway had just closed, and a POST lost that way is not retried.
+   */
+  .add('GATEWAY_KEEP_ALIVE_TIMEOUT_S', {
+    type: integer(1, 3_600),
+    default: 75,
+    meaning:
+      "Seconds an idle HTTP connection is kept open for the client's next request. Keep it longer than the idle timeout of whatever pools connections to the gateway (a load balancer, a router): otherwise it may send a request on a connection the gateway is closing.",
+  })
+  /**
    * No other site's page may call the gateway unless configured, in development too: a gateway
    * on a laptop answers any page its browser opens, and with keys off it spends the Polyv quota.
    */

@@ -100,6 +100,8 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
   app.set('trust proxy', config.http.trustProxy);
   // Room for GET queries up to the document limit, so that limit (not Node's) answers them.
   const httpServer = http.createServer({ maxHeaderSize: 64 * 1024 }, app);
+  // Longer than the idle timeout of what pools connections to us (GATEWAY_KEEP_ALIVE_TIMEOUT_S).
+  httpServer.keepAliveTimeout = config.server.keepAliveTimeoutMs;
 
   const schema = buildSchema();
   const { formatError } = options;
