@@ -68,7 +68,8 @@ export function filterFrom<E extends EndpointId>(
   ) as FilterOf<E>;
 }
 
-const namedType = (type: TypeNode): string =>
+/** The name of the type a field's type is made of, through its lists and non-nulls. */
+export const namedType = (type: TypeNode): string =>
   type.kind === Kind.NAMED_TYPE ? type.name.value : namedType(type.type);
 
 type ListField = (

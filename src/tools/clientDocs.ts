@@ -5,15 +5,13 @@
  * the page, so a new list field is in the snippet without an edit; test/docs.test.ts fails when
  * the page is not what this returns, and checks the snippet against the schema on its own.
  */
-import { Kind, type DocumentNode, type FieldDefinitionNode, type TypeNode } from 'graphql';
+import { Kind, type DocumentNode, type FieldDefinitionNode } from 'graphql';
+import { namedType } from '../schema/lists.js';
 
 /** The snippet's first line: how the page's generated block is found. */
 export const SNIPPET_MARK = '// Written by `npm run docs` from schema.graphql.';
 
 const PAGINATION_ARGUMENTS = new Set(['first', 'after', 'last', 'before']);
-
-const namedType = (type: TypeNode): string =>
-  type.kind === Kind.NAMED_TYPE ? type.name.value : namedType(type.type);
 
 const quoted = (names: readonly string[]) => `[${names.map((name) => `'${name}'`).join(', ')}]`;
 
